@@ -1,0 +1,79 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ArtifactError } from '../errors.js';
+import { readDeb } from './read-deb.js';
+import { readDriver, type DriverContext } from './read-driver.js';
+import { readRpm } from './read-rpm.js';
+import { readTarball } from './read-tarball.js';
+import type { Artifact, ArtifactKind } from './types.js';
+
+/** Which reader a file name calls for; undefined for files pkgpub does not publish. */
+export function kindOf(fileName: string): ArtifactKind | undefined {
+  if (fileName.endsWith('.deb')) return 'deb';
+  if (fileName.endsWith('.rpm')) return 'rpm';
+  if (fileName.endsWith('.tar.gz') || fileName.endsWith('.tgz')) return 'tarball';
+  if (fileName.endsWith('.ko') || fileName.endsWith('.o')) return 'driver';
+  return undefined;
+}
+
+export interface ScanOptions {
+  /** Overrides for driver files, when the folder layout does not say it. */
+  driver?: Partial<DriverContext>;
+}
+
+export async function readArtifact(
+  path: string,
+  kind: ArtifactKind,
+  opts: ScanOptions = {},
+): Promise<Artifact> {
+  switch (kind) {
+    case 'deb':
+      return readDeb(path);
+    case 'rpm':
+      return readRpm(path);
+    case 'tarball':
+      return readTarball(path);
+    case 'driver':
+      return readDriver(path, opts.driver);
+  }
+}
+
+/**
+ * Expands the command line's files and folders into the artifact paths to read, in a stable
+ * order. A named file must be a known kind; inside folders, unknown files (.asc, READMEs) are skipped.
+ */
+export async function findArtifacts(inputs: string[]): Promise<{ path: string; kind: ArtifactKind }[]> {
+  const found: { path: string; kind: ArtifactKind }[] = [];
+  for (const input of inputs) {
+    let st: Awaited<ReturnType<typeof stat>>;
+    try {
+      st = await stat(input);
+    } catch {
+      throw new ArtifactError(input, 'no such file or directory');
+    }
+    if (st.isDirectory()) {
+      for (const path of await walk(input)) {
+        const kind = kindOf(path);
+        if (kind) found.push({ path, kind });
+      }
+    } else {
+      const kind = kindOf(input);
+      if (!kind)
+        throw new ArtifactError(input, 'unknown artifact type (expected .deb, .rpm, .tar.gz, .ko or .o)');
+      found.push({ path: input, kind });
+    }
+  }
+  return found;
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const out: string[] = [];
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await walk(p)));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+import { parseArgs } from 'node:util';
+import { inspect } from './commands/inspect.js';
+import type { Reporter } from './commands/reporter.js';
+import { exitCodeFor, PkgpubError, UsageError } from './errors.js';
+
+const USAGE = `pkgpub — publish packages as signed apt/yum repositories, driver indexes and a browsable site
+
+Usage:
+  pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
+  pkgpub help
+
+Exit codes: 0 done, 1 failed, 2 bad usage or config.`;
+
+type Command = (args: string[], r: Reporter) => Promise<void>;
+
+const commands: Record<string, Command> = {
+  async inspect(args, r) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        'driver-version': { type: 'string' },
+        arch: { type: 'string' },
+      },
+    });
+    if (positionals.length === 0) throw new UsageError('inspect: name at least one file or folder');
+    const driver: { driverVersion?: string; arch?: string } = {};
+    if (values['driver-version']) driver.driverVersion = values['driver-version'];
+    if (values.arch) driver.arch = values.arch;
+    await inspect(positionals, { json: values.json ?? false, driver }, r);
+  },
+  async help(_args, r) {
+    r.out(USAGE);
+  },
+};
+
+/** Runs one pkgpub command line; returns the exit status. Never prints except through `r`. */
+export async function main(argv: string[], r: Reporter): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    r.out(USAGE);
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  try {
+    if (!cmd) throw new UsageError(`unknown command "${name}" (see pkgpub help)`);
+    await cmd(rest, r);
+    return 0;
+  } catch (err) {
+    reportError(err, r);
+    return exitCodeFor(err);
+  }
+}
+
+function reportError(err: unknown, r: Reporter): void {
+  if (err instanceof PkgpubError) {
+    r.info(`error: ${err.message}`);
+    if (process.env.PKGPUB_DEBUG && err.cause) r.info(String((err.cause as Error).stack ?? err.cause));
+    return;
+  }
+  // parseArgs throws TypeErrors with a code for unknown or malformed flags.
+  const code = (err as { code?: string }).code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+    r.info(`error: ${(err as Error).message}`);
+    return;
+  }
+  r.info(`error: internal: ${(err as Error)?.message ?? String(err)}`);
+  if (process.env.PKGPUB_DEBUG) r.info(String((err as Error)?.stack));
+}
