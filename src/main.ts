@@ -1,13 +1,24 @@
 import { parseArgs } from 'node:util';
 import { inspect } from './commands/inspect.js';
+import { runKeys } from './commands/keys.js';
+import { runPublish } from './commands/publish.js';
+import { runServe } from './commands/serve.js';
 import type { Reporter } from './commands/reporter.js';
 import { exitCodeFor, PkgpubError, UsageError } from './errors.js';
 
 const USAGE = `pkgpub — publish packages as signed apt/yum repositories, driver indexes and a browsable site
 
 Usage:
+  pkgpub publish ARTIFACT_OR_DIR... [--to DIR|s3://BUCKET/PREFIX] [--channel stable|dev]
+                 [--signing-key FILE | --unsigned] [--dry-run] [--force] [--json] [--config pkgpub.yaml]
+                 [--base-url URL] [--component C] [--concurrency N] [--driver-version V] [--arch A]
+  pkgpub remove NAME[=VERSION]... [--to ...] [--channel ...] [same signing flags]
+  pkgpub serve [DIR] [--port 8080] [--host 127.0.0.1]
+  pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--project P]
   pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
   pkgpub help
+
+Signing key: --signing-key FILE or PKGPUB_SIGNING_KEY (armored); passphrase: PKGPUB_SIGNING_PASSPHRASE.
 
 Exit codes: 0 done, 1 failed, 2 bad usage or config.`;
 
@@ -30,6 +41,10 @@ const commands: Record<string, Command> = {
     if (values.arch) driver.arch = values.arch;
     await inspect(positionals, { json: values.json ?? false, driver }, r);
   },
+  publish: (args, r) => runPublish(args, r, 'publish'),
+  remove: (args, r) => runPublish(args, r, 'remove'),
+  keys: runKeys,
+  serve: runServe,
   async help(_args, r) {
     r.out(USAGE);
   },

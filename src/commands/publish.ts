@@ -1,0 +1,113 @@
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from '../config/load-config.js';
+import { resolveConfig } from '../config/resolve.js';
+import { UsageError } from '../errors.js';
+import { formatBytes } from '../format-bytes.js';
+import type { AptRemoval } from '../repos/apt/build-apt.js';
+import { describePlan } from '../publish/plan.js';
+import { publish, type PublishResult } from '../publish/publish.js';
+import { openStore } from '../storage/open-store.js';
+import type { Reporter } from './reporter.js';
+import { signerFromEnv } from './signer-from-env.js';
+
+const COMMON = {
+  to: { type: 'string', default: './public' },
+  channel: { type: 'string', default: 'stable' },
+  config: { type: 'string', default: 'pkgpub.yaml' },
+  'signing-key': { type: 'string' },
+  unsigned: { type: 'boolean', default: false },
+  'dry-run': { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  'base-url': { type: 'string' },
+  component: { type: 'string' },
+  concurrency: { type: 'string', default: '4' },
+  'driver-version': { type: 'string' },
+  arch: { type: 'string' },
+} as const;
+
+/** `pkgpub publish` and `pkgpub remove` share everything but what they change. */
+export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 'remove'): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: COMMON });
+  if (positionals.length === 0)
+    throw new UsageError(mode === 'publish' ? 'publish: name at least one artifact or folder' : 'remove: name at least one NAME[=VERSION]');
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a whole number ≥ 1');
+  const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
+  const cfg = resolveConfig(file, {
+    channel: values.channel,
+    ...(values.component ? { component: values.component } : {}),
+    ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
+  });
+  const signer = await signerFromEnv({ keyFile: values['signing-key'] ?? file.signing?.key_file, unsigned: values.unsigned }, r);
+  const store = await openStore(values.to);
+  const removals: AptRemoval[] =
+    mode === 'remove'
+      ? positionals.map((p) => {
+          const [name, version] = p.split('=', 2);
+          if (!name) throw new UsageError(`remove: bad package spec "${p}"`);
+          return version ? { name, version } : { name };
+        })
+      : [];
+  const driver: { driverVersion?: string; arch?: string } = {};
+  if (values['driver-version']) driver.driverVersion = values['driver-version'];
+  if (values.arch) driver.arch = values.arch;
+  let hashed = 0;
+  const result = await publish({
+    inputs: mode === 'publish' ? positionals : [],
+    store,
+    cfg,
+    ...(signer ? { signer } : {}),
+    removals,
+    dryRun: values['dry-run'],
+    force: values.force,
+    concurrency,
+    scan: { driver },
+    progress: {
+      onRead: (a) => {
+        hashed += a.size;
+        if (!values.json) r.info(`read   ${a.path} (${a.kind} ${a.name} ${a.version} ${a.arch}, ${formatBytes(a.size)}; ${formatBytes(hashed)} hashed)`);
+      },
+      onStep: (l) => {
+        if (!values.json) r.info(l);
+      },
+      onWrite: (key, bytes) => {
+        if (!values.json) r.info(`wrote  ${key} (${formatBytes(bytes)})`);
+      },
+      onDelete: (key) => {
+        if (!values.json) r.info(`delete ${key}`);
+      },
+    },
+  });
+  report(result, values['dry-run'], values.json, store.description, r);
+}
+
+function report(res: PublishResult, dryRun: boolean, json: boolean, target: string, r: Reporter): void {
+  const writes = res.plan.tiers.reduce((n, t) => n + t.steps.length, 0);
+  if (json) {
+    r.out(
+      JSON.stringify({
+        target,
+        dryRun,
+        changes: res.changes,
+        plan: {
+          puts: res.plan.tiers.flatMap((t) => t.steps.map((s) => ({ key: s.file.key, tier: t.tier, reason: s.reason, size: s.file.size }))),
+          deletes: res.plan.deletes,
+          unchanged: res.plan.skipped,
+        },
+        ...(res.applied ? { applied: res.applied } : {}),
+      }),
+    );
+    return;
+  }
+  if (dryRun) {
+    r.out(`dry run: ${writes} writes and ${res.plan.deletes.length} deletes would be made in ${target}`);
+    for (const l of describePlan(res.plan)) r.out(l);
+    return;
+  }
+  const a = res.changes.apt;
+  r.out(
+    `published to ${target}: apt +${a.added.length} -${a.removed.length} (${a.unchanged.length} unchanged); ` +
+      `${res.applied?.written ?? 0} objects written (${formatBytes(res.applied?.bytes ?? 0)}), ${res.applied?.deleted ?? 0} deleted, ${res.plan.skipped} already in place`,
+  );
+}

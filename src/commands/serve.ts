@@ -1,0 +1,35 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
+import { createStaticServer } from '../serve/static-server.js';
+import type { Reporter } from './reporter.js';
+
+/** `pkgpub serve [DIR]`: serves a published folder until interrupted. */
+export async function runServe(args: string[], r: Reporter): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      quiet: { type: 'boolean', default: false },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0-65535');
+  const root = positionals[0] ?? './public';
+  const server = createStaticServer(root, values.quiet ? undefined : (l) => r.info(l));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new UsageError(`cannot listen on ${values.host}:${port}: ${err.code ?? err.message}`)),
+    );
+    server.listen(port, values.host, () => resolve());
+  });
+  const addr = server.address();
+  const actual = typeof addr === 'object' && addr ? addr.port : port;
+  r.out(`serving ${root} at http://${values.host}:${actual}/ (Ctrl-C to stop)`);
+  await new Promise<void>((resolve) => {
+    const stop = () => server.close(() => resolve());
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,32 @@
+import { UsageError } from '../errors.js';
+import { loadSigner } from '../signing/load-key.js';
+import type { Signer } from '../signing/signer.js';
+import type { Reporter } from './reporter.js';
+
+/**
+ * The signing key comes from --signing-key FILE or PKGPUB_SIGNING_KEY (armored text), its
+ * passphrase from PKGPUB_SIGNING_PASSPHRASE; never from a flag, so it stays out of `ps` and logs.
+ */
+export async function signerFromEnv(
+  opts: { keyFile?: string | undefined; unsigned?: boolean | undefined; now?: Date },
+  r: Reporter,
+): Promise<Signer | undefined> {
+  const envKey = process.env.PKGPUB_SIGNING_KEY;
+  if (opts.unsigned) {
+    if (opts.keyFile || envKey) throw new UsageError('--unsigned cannot be combined with a signing key');
+    r.warn('publishing UNSIGNED: apt users need [trusted=yes], dnf users gpgcheck=0');
+    return undefined;
+  }
+  if (!opts.keyFile && !envKey)
+    throw new UsageError(
+      'no signing key: pass --signing-key FILE or set PKGPUB_SIGNING_KEY (make one with `pkgpub keys generate`), or say --unsigned',
+    );
+  const passphrase = process.env.PKGPUB_SIGNING_PASSPHRASE;
+  const { signer, warnings } = await loadSigner({
+    ...(opts.keyFile ? { keyFile: opts.keyFile } : { keyArmored: envKey! }),
+    ...(passphrase !== undefined ? { passphrase } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  for (const w of warnings) r.warn(w);
+  return signer;
+}

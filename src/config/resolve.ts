@@ -1,0 +1,97 @@
+import { ConfigError } from '../errors.js';
+import type { ConfigFile } from './schema.js';
+
+export type Channel = 'stable' | 'dev';
+
+/** Everything a publish needs, defaults filled in; builders read only this. */
+export interface ResolvedConfig {
+  project: string;
+  /** Public URL of the tree's root, without a trailing slash (used in snippets and listings). */
+  baseUrl: string;
+  origin: string;
+  label: string;
+  description: string;
+  channel: Channel;
+  prefixes: { deb: string; rpm: string; bin: string; driver: string; keys: string };
+  apt: {
+    suite: string;
+    codename: string;
+    components: string[];
+    /** The component new packages go to. */
+    component: string;
+    architectures: string[];
+    byHashGenerations: number;
+    validUntilDays?: number;
+    /** Folder, relative to the deb prefix, holding the .deb files (Falco: "stable"). */
+    pool: string;
+  };
+  yum: { name: string; compression: 'gz' | 'zstd' };
+}
+
+export interface ResolveFlags {
+  channel?: string;
+  component?: string;
+  baseUrl?: string;
+}
+
+const DEB_ARCH = /^[a-z0-9][a-z0-9-]*$/;
+
+export function resolveConfig(file: ConfigFile, flags: ResolveFlags = {}): ResolvedConfig {
+  const problems: string[] = [];
+  const channel = flags.channel ?? 'stable';
+  if (channel !== 'stable' && channel !== 'dev') problems.push(`--channel must be stable or dev, not "${channel}"`);
+  const suffix = channel === 'dev' ? '-dev' : '';
+  const project = file.project ?? 'falco';
+  if (!/^[a-z0-9][a-z0-9._+-]*$/.test(project))
+    problems.push(`project "${project}" must be lower case letters, digits and . _ + -`);
+  const apt = file.apt ?? {};
+  const components = apt.components ?? ['main'];
+  const component = flags.component ?? components[0] ?? 'main';
+  if (!components.includes(component))
+    problems.push(`component "${component}" is not one of apt.components (${components.join(', ')})`);
+  const architectures = apt.architectures ?? ['amd64', 'arm64'];
+  for (const a of architectures) if (!DEB_ARCH.test(a) || a === 'all') problems.push(`apt.architectures: bad architecture "${a}"`);
+  const byHashGenerations = apt.by_hash_generations ?? 3;
+  if (!Number.isInteger(byHashGenerations) || byHashGenerations < 1)
+    problems.push('apt.by_hash_generations must be a whole number of at least 1');
+  if (apt.valid_until_days !== undefined && !(apt.valid_until_days > 0))
+    problems.push('apt.valid_until_days must be a positive number');
+  const suite = apt.suite ?? 'stable';
+  for (const [what, v] of [
+    ['apt.suite', suite],
+    ['apt.codename', apt.codename ?? suite],
+    ...components.map((c) => ['apt.components', c] as const),
+  ] as const) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v)) problems.push(`${what}: "${v}" is not a valid name`);
+  }
+  const baseUrl = (flags.baseUrl ?? file.base_url ?? 'http://localhost:8080').replace(/\/+$/, '');
+  if (!/^(https?|file):\/\//.test(baseUrl)) problems.push(`base_url "${baseUrl}" must start with http://, https:// or file://`);
+  if (problems.length) throw new ConfigError(problems);
+  const origin = file.origin ?? project;
+  return {
+    project,
+    baseUrl,
+    origin,
+    label: file.label ?? origin,
+    description: file.description ?? `${origin} packages`,
+    channel: channel as Channel,
+    prefixes: {
+      deb: `packages/deb${suffix}`,
+      rpm: `packages/rpm${suffix}`,
+      bin: `packages/bin${suffix}`,
+      driver: 'driver',
+      keys: 'keys',
+    },
+    apt: {
+      suite,
+      codename: apt.codename ?? suite,
+      components,
+      component,
+      architectures,
+      byHashGenerations,
+      ...(apt.valid_until_days !== undefined ? { validUntilDays: apt.valid_until_days } : {}),
+      pool: suite,
+    },
+    yum: { name: file.yum?.name ?? project, compression: file.yum?.compression ?? 'gz' },
+  };
+}

@@ -1,0 +1,71 @@
+import { ConflictError } from '../errors.js';
+import { TIERS, type OutputFile, type Tier } from './types.js';
+
+/** What the target holds for a key the publish wants to write. */
+export interface Existing {
+  size: number;
+  sha256: string;
+}
+
+export interface PlanStep {
+  action: 'put';
+  file: OutputFile;
+  /** Why: new, changed, or replacing a conflicting blob under --force. */
+  reason: 'new' | 'changed' | 'forced';
+}
+
+export interface Plan {
+  /** Writes grouped by tier, tiers in commit order. */
+  tiers: { tier: Tier; steps: PlanStep[] }[];
+  deletes: string[];
+  /** Outputs already in place with the same bytes. */
+  skipped: number;
+}
+
+/**
+ * Pure: turns the wanted objects and what the target already has into ordered steps.
+ * Unchanged objects are dropped; a blob that exists with other bytes is a conflict unless forced.
+ */
+export function makePlan(
+  outputs: OutputFile[],
+  existing: Map<string, Existing>,
+  garbage: string[],
+  opts: { force?: boolean } = {},
+): Plan {
+  const seen = new Set<string>();
+  const tiers = TIERS.map((tier) => ({ tier, steps: [] as PlanStep[] }));
+  let skipped = 0;
+  for (const file of outputs) {
+    if (seen.has(file.key)) throw new Error(`internal: two outputs for ${file.key}`);
+    seen.add(file.key);
+    const cur = existing.get(file.key);
+    let reason: PlanStep['reason'] = 'new';
+    if (cur) {
+      if (cur.sha256 === file.sha256) {
+        skipped++;
+        continue;
+      }
+      if (file.immutable && !opts.force)
+        throw new ConflictError(`${file.key} is already published with other bytes; use --force to replace it`);
+      reason = file.immutable ? 'forced' : 'changed';
+    }
+    tiers[TIERS.indexOf(file.tier)]!.steps.push({ action: 'put', file, reason });
+  }
+  for (const t of tiers) t.steps.sort((x, y) => (x.file.order ?? 0) - (y.file.order ?? 0) || cmp(x.file.key, y.file.key));
+  const deletes = [...new Set(garbage)].filter((k) => !seen.has(k)).sort(cmp);
+  return { tiers: tiers.filter((t) => t.steps.length > 0), deletes, skipped };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The dry-run listing: one line per PUT and DELETE, in the order apply would make them. */
+export function describePlan(plan: Plan): string[] {
+  const lines: string[] = [];
+  for (const t of plan.tiers) {
+    for (const s of t.steps) lines.push(`PUT    ${s.file.key}  (${t.tier}, ${s.reason}, ${s.file.size} bytes)`);
+  }
+  for (const d of plan.deletes) lines.push(`DELETE ${d}`);
+  return lines;
+}

@@ -1,0 +1,197 @@
+import type { Digests } from '../../artifacts/checksums.js';
+import { digestsOf } from '../../artifacts/checksums.js';
+import type { DebArtifact } from '../../artifacts/types.js';
+import type { ResolvedConfig } from '../../config/resolve.js';
+import { ConflictError, PkgpubError } from '../../errors.js';
+import { gzip, xz } from '../../formats/compress.js';
+import { bytesFile, contentTypeFor } from '../../publish/output-file.js';
+import type { ChangeSummary, OutputFile } from '../../publish/types.js';
+import { type AptEntry, entryFromDeb, entryKey, renderPackagesIndex } from './packages-index.js';
+import { type ReleaseIndex, renderRelease } from './release.js';
+
+/** One publish's set of by-hash files; the newest N are kept so older InReleases still resolve. */
+export interface Generation {
+  date: string;
+  /** Keys relative to dists/<suite>/. */
+  keys: string[];
+}
+
+/** What the target holds now, read back from its own indexes (no local database). */
+export interface AptState {
+  /** Entries per `${component}/${arch}`, from the published Packages files. */
+  indexes: Map<string, AptEntry[]>;
+  generations: Generation[];
+}
+
+export interface AptRemoval {
+  name: string;
+  version?: string;
+}
+
+export interface AptBuildInput {
+  cfg: ResolvedConfig;
+  state: AptState;
+  debs: DebArtifact[];
+  removals?: AptRemoval[];
+  /** Replace a published name/version/arch whose bytes differ. */
+  force?: boolean;
+  now: Date;
+}
+
+export interface AptBuildResult {
+  changes: ChangeSummary;
+  /** Nothing to write when false: the published repository already says exactly this. */
+  changed: boolean;
+  /** New .deb files (tier blob); their .asc signatures are added by the signing step. */
+  blobs: OutputFile[];
+  /** by-hash copies, Packages*, the generations record. */
+  files: OutputFile[];
+  /** Release text, to be signed into Release, Release.gpg and InRelease. */
+  release?: string;
+  /** Keys no pointer reaches once this publish lands (old by-hash generations, removed debs). */
+  garbage: string[];
+}
+
+export const GENERATIONS_FILE = 'pkgpub-generations.json';
+const BY_HASH_ALGOS = [
+  ['SHA256', 'sha256'],
+  ['SHA512', 'sha512'],
+] as const;
+
+export function distsPrefix(cfg: ResolvedConfig): string {
+  return `${cfg.prefixes.deb}/dists/${cfg.apt.suite}`;
+}
+
+export function packagesKey(cfg: ResolvedConfig, component: string, arch: string): string {
+  return `${distsPrefix(cfg)}/${component}/binary-${arch}/Packages`;
+}
+
+/**
+ * Pure: merges new debs and removals into the published state and returns every object the
+ * apt repository needs, or `changed: false` when the result is byte-identical to what is there.
+ */
+export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
+  const { cfg, state, now } = input;
+  const a = cfg.apt;
+  const changes: ChangeSummary = { added: [], removed: [], unchanged: [] };
+  const blobs: OutputFile[] = [];
+  const garbage: string[] = [];
+
+  // component -> key -> entry. `all` packages sit in every arch file; the map folds them back into one.
+  const byComponent = new Map<string, Map<string, AptEntry>>();
+  for (const c of a.components) byComponent.set(c, new Map());
+  for (const [where, entries] of state.indexes) {
+    const component = where.split('/')[0]!;
+    const map = byComponent.get(component) ?? new Map<string, AptEntry>();
+    byComponent.set(component, map);
+    for (const e of entries) map.set(entryKey(e), e);
+  }
+  const target = byComponent.get(a.component)!;
+  const byFilename = new Map<string, AptEntry>();
+  for (const map of byComponent.values()) for (const e of map.values()) byFilename.set(e.filename, e);
+
+  for (const deb of input.debs) {
+    if (deb.arch !== 'all' && !a.architectures.includes(deb.arch))
+      throw new PkgpubError(
+        'artifact',
+        `${deb.path}: architecture ${deb.arch} is not in apt.architectures (${a.architectures.join(', ')})`,
+      );
+    const entry = entryFromDeb(deb, `${a.pool}/${deb.fileName}`);
+    const key = entryKey(entry);
+    const label = `${deb.name} ${deb.version} ${deb.arch}`;
+    const current = target.get(key);
+    const sameFile = byFilename.get(entry.filename);
+    if (current && current.sha256 === entry.sha256 && current.filename === entry.filename) {
+      changes.unchanged.push(label);
+      continue;
+    }
+    if (!input.force) {
+      if (current)
+        throw new ConflictError(
+          `${deb.path}: ${label} is already published with other bytes (sha256 ${current.sha256.slice(0, 12)}…); use --force to replace it`,
+        );
+      if (sameFile && sameFile.sha256 !== entry.sha256)
+        throw new ConflictError(`${deb.path}: ${entry.filename} is already published with other bytes; use --force`);
+    }
+    if (current && current.filename !== entry.filename) garbage.push(`${cfg.prefixes.deb}/${current.filename}`);
+    target.set(key, entry);
+    byFilename.set(entry.filename, entry);
+    changes.added.push(label);
+    blobs.push({
+      key: `${cfg.prefixes.deb}/${entry.filename}`,
+      tier: 'blob',
+      body: { file: deb.path, size: deb.size },
+      sha256: deb.sha256,
+      size: deb.size,
+      contentType: contentTypeFor(deb.fileName),
+      immutable: true,
+    });
+  }
+
+  for (const r of input.removals ?? []) {
+    let matched = false;
+    for (const map of byComponent.values()) {
+      for (const [k, e] of map) {
+        if (e.name === r.name && (r.version === undefined || e.version === r.version)) {
+          map.delete(k);
+          matched = true;
+          changes.removed.push(`${e.name} ${e.version} ${e.arch}`);
+          const stillUsed = [...byComponent.values()].some((m) => [...m.values()].some((x) => x.filename === e.filename));
+          if (!stillUsed) garbage.push(`${cfg.prefixes.deb}/${e.filename}`, `${cfg.prefixes.deb}/${e.filename}.asc`);
+        }
+      }
+    }
+    if (!matched) changes.unchanged.push(`(no published package matches ${r.name}${r.version ? `=${r.version}` : ''})`);
+  }
+
+  if (changes.added.length === 0 && changes.removed.length === 0 && state.indexes.size > 0) {
+    return { changes, changed: false, blobs: [], files: [], garbage: [] };
+  }
+
+  const files: OutputFile[] = [];
+  const indexes: ReleaseIndex[] = [];
+  const byHashKeys: string[] = [];
+  const dists = distsPrefix(cfg);
+  for (const component of a.components) {
+    const entries = [...(byComponent.get(component)?.values() ?? [])];
+    for (const arch of a.architectures) {
+      const text = renderPackagesIndex(entries.filter((e) => e.arch === arch || e.arch === 'all'));
+      const plain = new TextEncoder().encode(text);
+      const dir = `${component}/binary-${arch}`;
+      const variants: [string, Uint8Array][] = [
+        ['Packages', plain],
+        ['Packages.gz', gzip(plain)],
+        ['Packages.xz', await xz(plain)],
+      ];
+      for (const [name, bytes] of variants) {
+        const digests: Digests = digestsOf(bytes);
+        indexes.push({ path: `${dir}/${name}`, digests });
+        files.push(bytesFile(`${dists}/${dir}/${name}`, 'index', bytes));
+        for (const [algoDir, algo] of BY_HASH_ALGOS) {
+          const rel = `${dir}/by-hash/${algoDir}/${digests[algo]}`;
+          byHashKeys.push(rel);
+          files.push({ ...bytesFile(`${dists}/${rel}`, 'content-addressed', bytes), contentType: contentTypeFor(name) });
+        }
+      }
+    }
+  }
+
+  const generations = [{ date: now.toISOString(), keys: byHashKeys }, ...state.generations].slice(
+    0,
+    a.byHashGenerations,
+  );
+  const kept = new Set(generations.flatMap((g) => g.keys));
+  for (const old of state.generations.slice(a.byHashGenerations - 1)) {
+    for (const k of old.keys) if (!kept.has(k)) garbage.push(`${dists}/${k}`);
+  }
+  files.push(bytesFile(`${dists}/${GENERATIONS_FILE}`, 'index', `${JSON.stringify({ generations }, null, 1)}\n`));
+
+  return {
+    changes,
+    changed: true,
+    blobs,
+    files,
+    release: renderRelease(cfg, indexes, now),
+    garbage: [...new Set(garbage)].filter((k) => !kept.has(k.slice(dists.length + 1))),
+  };
+}

@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ConflictError, StorageError } from '../errors.js';
+import { assertSafeKey, type Body, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.js';
+
+/** Temp files carry this prefix so listings skip them and a later run can sweep them up. */
+const TMP_PREFIX = '.pkgpub-tmp-';
+
+/**
+ * A published tree in a local folder (the default target). Every put writes a temp file in the
+ * same folder, fsyncs it and renames it over the key, so a reader (or apt over file:) sees
+ * either the old bytes or the new ones. Metadata (content type, cache control) has no place in
+ * a folder and is dropped; `pkgpub serve` derives content types from names.
+ */
+export class FsStore implements ObjectStore {
+  readonly description: string;
+  constructor(readonly root: string) {
+    this.description = `folder ${root}`;
+  }
+
+  private pathOf(key: string): string {
+    assertSafeKey(key);
+    return join(this.root, ...key.split('/'));
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(this.pathOf(key));
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw new StorageError(`cannot read ${key} from ${this.description}`, { cause: err });
+    }
+  }
+
+  async getStream(key: string): Promise<Readable | undefined> {
+    const p = this.pathOf(key);
+    if (!(await this.head(key))) return undefined;
+    return createReadStream(p);
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const st = await stat(this.pathOf(key));
+      if (!st.isFile()) return undefined;
+      return { key, size: st.size, lastModified: st.mtime, etag: etagOf(st) };
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw new StorageError(`cannot stat ${key} in ${this.description}`, { cause: err });
+    }
+  }
+
+  async put(key: string, body: Body, opts: PutOptions = {}): Promise<ObjectInfo> {
+    const dest = this.pathOf(key);
+    const dir = dirname(dest);
+    const tmp = join(dir, `${TMP_PREFIX}${randomBytes(6).toString('hex')}`);
+    try {
+      await mkdir(dir, { recursive: true });
+      if (opts.ifMatch !== undefined) await this.checkIfMatch(key, opts.ifMatch);
+      if ('bytes' in body) {
+        const fh = await open(tmp, 'w');
+        try {
+          await fh.writeFile(body.bytes);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      } else {
+        await copyFile(body.file, tmp);
+      }
+      await rename(tmp, dest);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => {});
+      if (err instanceof ConflictError) throw err;
+      throw new StorageError(`cannot write ${key} to ${this.description}`, { cause: err });
+    }
+    const info = await this.head(key);
+    if (!info) throw new StorageError(`${key} vanished right after it was written to ${this.description}`);
+    return opts.sha256 ? { ...info, sha256: opts.sha256 } : info;
+  }
+
+  // Folders have no compare-and-swap; this narrows the race window (the publish lock closes it).
+  private async checkIfMatch(key: string, expected: string): Promise<void> {
+    const cur = await this.head(key);
+    const actual = cur?.etag ?? '';
+    if (actual !== expected) throw new ConflictError(`${key} changed in ${this.description} while publishing`);
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const base = prefix === '' ? this.root : this.pathOf(prefix.replace(/\/$/, ''));
+    const files: string[] = [];
+    await walk(base, files);
+    files.sort();
+    for (const f of files) {
+      const key = relative(this.root, f).split(sep).join('/');
+      const info = await this.head(key);
+      if (info) yield info;
+    }
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (const key of keys) {
+      try {
+        await unlink(this.pathOf(key));
+      } catch (err) {
+        if (!isMissing(err)) throw new StorageError(`cannot delete ${key} from ${this.description}`, { cause: err });
+      }
+    }
+  }
+}
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+    throw err;
+  }
+  for (const e of entries) {
+    if (e.name.startsWith(TMP_PREFIX)) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await walk(p, out);
+    else if (e.isFile()) out.push(p);
+  }
+}
+
+function etagOf(st: { mtimeMs: number; size: number; ino: number }): string {
+  return `${st.ino.toString(16)}-${st.size.toString(16)}-${Math.floor(st.mtimeMs * 1000).toString(16)}`;
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}

@@ -1,0 +1,53 @@
+import type { Readable } from 'node:stream';
+import { StorageError } from '../errors.js';
+
+/**
+ * The one seam between pkgpub and where the published tree lives. Keys are '/'-separated
+ * relative paths ("packages/deb/dists/stable/Release"); backends map them to files or objects.
+ */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  lastModified: Date;
+  /** Opaque version tag for conditional writes (S3 ETag, or a file's mtime+size+inode). */
+  etag?: string;
+  /** sha256 of the bytes when the backend knows it without reading them (pkgpub writes it as metadata). */
+  sha256?: string;
+}
+
+/** What to upload: bytes built in memory, or a local file streamed from disk. */
+export type Body = { bytes: Uint8Array } | { file: string; size: number };
+
+export interface PutOptions {
+  contentType?: string;
+  cacheControl?: string;
+  /** Stored beside the object so later runs can skip unchanged uploads without reading it. */
+  sha256?: string;
+  /** Write only if the current object still has this etag ('' = only if it does not exist). */
+  ifMatch?: string;
+}
+
+export interface ObjectStore {
+  /** For messages: "folder ./public" or "s3://bucket/prefix". Never contains credentials. */
+  readonly description: string;
+  get(key: string): Promise<Uint8Array | undefined>;
+  getStream(key: string): Promise<Readable | undefined>;
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /** Atomic from a reader's point of view: readers see the old object or the new one, never a partial one. */
+  put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo>;
+  /** Every object below `prefix` (recursively), in key order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  delete(keys: string[]): Promise<void>;
+}
+
+/** Throws on keys that could escape the tree or confuse a backend. */
+export function assertSafeKey(key: string): void {
+  const bad =
+    key.length === 0 ||
+    key.startsWith('/') ||
+    key.includes('\\') ||
+    key.includes('\0') ||
+    key.split('/').some((part) => part === '' || part === '.' || part === '..');
+  if (bad) throw new StorageError(`unsafe object key ${JSON.stringify(key)}: empty, absolute, or has . / .. parts`);
+}
+

@@ -1,0 +1,22 @@
+// lzma-native ships no types; only what pkgpub uses is declared.
+declare module 'lzma-native' {
+  import type { Transform } from 'node:stream';
+  interface LzmaOptions {
+    preset?: number;
+    check?: number;
+    threads?: number;
+    memlimit?: number;
+  }
+  function compress(input: Buffer, options: LzmaOptions, cb: (out: Buffer, err?: Error) => void): void;
+  function decompress(input: Buffer, options: LzmaOptions, cb: (out: Buffer, err?: Error) => void): void;
+  function createCompressor(options?: LzmaOptions): Transform;
+  function createDecompressor(options?: LzmaOptions): Transform;
+  const lzma: {
+    compress: typeof compress;
+    decompress: typeof decompress;
+    createCompressor: typeof createCompressor;
+    createDecompressor: typeof createDecompressor;
+  };
+  export default lzma;
+  export { compress, decompress, createCompressor, createDecompressor };
+}
