@@ -64,3 +64,13 @@ export async function makeAptRoot(sourcesLine: string, arch = 'amd64'): Promise<
 export function aptProblems(out: string): string[] {
   return out.split('\n').filter((l) => /^(W|E|Err):?/.test(l) || l.startsWith('Err:'));
 }
+
+/** Versions of `name` apt knows from the repository (apt-cache show NAME=VER exits 0 even for a missing version). */
+export async function aptVersions(root: AptRoot, name: string): Promise<string[]> {
+  const res = await root.apt('apt-cache', ['madison', name]);
+  return res.out
+    .split('\n')
+    .map((l) => l.split('|').map((s) => s.trim()))
+    .filter((p) => p.length >= 3 && p[0] === name)
+    .map((p) => p[1]!);
+}

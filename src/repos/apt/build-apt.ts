@@ -21,6 +21,8 @@ export interface AptState {
   /** Entries per `${component}/${arch}`, from the published Packages files. */
   indexes: Map<string, AptEntry[]>;
   generations: Generation[];
+  /** sha256 of each index path (relative to dists/<suite>/) as the current Release lists it. */
+  committed: Map<string, string>;
 }
 
 export interface AptRemoval {
@@ -144,10 +146,6 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
     if (!matched) changes.unchanged.push(`(no published package matches ${r.name}${r.version ? `=${r.version}` : ''})`);
   }
 
-  if (changes.added.length === 0 && changes.removed.length === 0 && state.indexes.size > 0) {
-    return { changes, changed: false, blobs: [], files: [], garbage: [] };
-  }
-
   const files: OutputFile[] = [];
   const indexes: ReleaseIndex[] = [];
   const byHashKeys: string[] = [];
@@ -174,6 +172,11 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
         }
       }
     }
+  }
+
+  // Unchanged means: the Release already vouches for exactly these indexes and no blob is new.
+  if (blobs.length === 0 && indexes.every((i) => state.committed.get(i.path) === i.digests.sha256)) {
+    return { changes, changed: false, blobs: [], files: [], garbage: [] };
   }
 
   const generations = [{ date: now.toISOString(), keys: byHashKeys }, ...state.generations].slice(

@@ -1,17 +1,34 @@
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { StorageError } from '../../errors.js';
+import { sha256Hex } from '../../artifacts/checksums.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { type AptState, distsPrefix, GENERATIONS_FILE, type Generation, packagesKey } from './build-apt.js';
 import { parsePackagesIndex } from './packages-index.js';
 
-/** Reads the published Packages files and by-hash generations back from the target. */
+/**
+ * Reads the published state back from the target, through its pointer: the Packages files
+ * the current Release vouches for. A publish that died after writing Packages but before
+ * Release leaves plain-named files ahead of the Release; those are ignored in favour of the
+ * by-hash copies the Release names, so the next publish redoes the interrupted one.
+ */
 export async function readAptState(store: ObjectStore, cfg: ResolvedConfig): Promise<AptState> {
   const indexes = new Map<string, ReturnType<typeof parsePackagesIndex>>();
+  const dists = distsPrefix(cfg);
+  // apt trusts InRelease first; a publish that died between Release and InRelease has not landed.
+  const inRelease = await store.get(`${dists}/InRelease`);
+  const releaseBytes = inRelease ?? (await store.get(`${dists}/Release`));
+  const releaseText = releaseBytes ? new TextDecoder().decode(releaseBytes) : '';
+  const committed = releaseSha256(inRelease ? clearsignedBody(releaseText) : releaseText);
   for (const component of cfg.apt.components) {
     for (const arch of cfg.apt.architectures) {
       const key = packagesKey(cfg, component, arch);
-      const bytes = await store.get(key);
-      if (!bytes) continue;
+      const rel = `${component}/binary-${arch}/Packages`;
+      const want = committed.get(rel);
+      if (!want) continue;
+      let bytes = await store.get(key);
+      if (!bytes || sha256Hex(bytes) !== want) bytes = await store.get(`${dists}/${component}/binary-${arch}/by-hash/SHA256/${want}`);
+      if (!bytes || sha256Hex(bytes) !== want)
+        throw new StorageError(`${key} in ${store.description} does not match its Release and no by-hash copy is left; republish with --force`);
       try {
         indexes.set(`${component}/${arch}`, parsePackagesIndex(new TextDecoder('utf-8', { fatal: true }).decode(bytes)));
       } catch (err) {
@@ -22,7 +39,7 @@ export async function readAptState(store: ObjectStore, cfg: ResolvedConfig): Pro
     }
   }
   let generations: Generation[] = [];
-  const gen = await store.get(`${distsPrefix(cfg)}/${GENERATIONS_FILE}`);
+  const gen = await store.get(`${dists}/${GENERATIONS_FILE}`);
   if (gen) {
     try {
       const parsed = JSON.parse(new TextDecoder().decode(gen)) as { generations?: Generation[] };
@@ -32,5 +49,33 @@ export async function readAptState(store: ObjectStore, cfg: ResolvedConfig): Pro
       generations = [];
     }
   }
-  return { indexes, generations };
+  return { indexes, generations, committed };
+}
+
+/** The signed text of a cleartext-signed message (no verification: apt does that; this only reads). */
+export function clearsignedBody(text: string): string {
+  const start = text.indexOf('\n\n', text.indexOf('-----BEGIN PGP SIGNED MESSAGE-----'));
+  const end = text.indexOf('\n-----BEGIN PGP SIGNATURE-----');
+  if (start < 0 || end < 0) return '';
+  return text
+    .slice(start + 2, end)
+    .split('\n')
+    .map((l) => (l.startsWith('- ') ? l.slice(2) : l))
+    .join('\n');
+}
+
+/** path -> sha256 from a Release file's SHA256 section. */
+export function releaseSha256(release: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let inSection = false;
+  for (const line of release.split('\n')) {
+    if (!line.startsWith(' ')) {
+      inSection = line.startsWith('SHA256:');
+      continue;
+    }
+    if (!inSection) continue;
+    const [hash, , path] = line.trim().split(/\s+/);
+    if (hash && path) out.set(path, hash);
+  }
+  return out;
 }
