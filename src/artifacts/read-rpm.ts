@@ -1,6 +1,177 @@
 import { ArtifactError } from '../errors.js';
+import { describeRpm } from '../formats/rpm-package.js';
+import {
+  HEADER_PREAMBLE_SIZE,
+  LEAD_SIZE,
+  parseHeader,
+  parseLead,
+  RPMSIGTAG,
+  RpmFormatError,
+  type RpmHeader,
+  type RpmLead,
+  readHeaderPreamble,
+  signaturePadding,
+} from '../formats/rpm-header.js';
+import { MultiHasher } from './checksums.js';
+import { openArtifact } from './open-file.js';
 import type { RpmArtifact } from './types.js';
 
+/**
+ * Reads an .rpm in one streaming pass: every byte goes through the hasher, and only the prefix
+ * holding the lead and both headers is kept in memory (never more than the headers claim, and
+ * never more than the file can hold). The payload is hashed, not decompressed.
+ */
 export async function readRpm(path: string): Promise<RpmArtifact> {
-  throw new ArtifactError(path, 'not implemented yet');
+  const { stream, size, fileName } = await openArtifact(path);
+  const hasher = new MultiHasher();
+  const prefix = new RpmPrefix(size);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      hasher.update(chunk);
+      if (!prefix.complete) prefix.push(chunk);
+    }
+  } catch (err) {
+    stream.destroy();
+    if (err instanceof RpmFormatError) throw new ArtifactError(path, err.message, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ArtifactError(path, `read failed (${code ?? (err as Error).message})`, { cause: err });
+  }
+  const digests = hasher.digest();
+  try {
+    const parsed = prefix.finish(digests.size);
+    const d = describeRpm(parsed.lead, parsed.signature, parsed.header);
+    return {
+      kind: 'rpm',
+      path,
+      fileName,
+      size: digests.size,
+      sha256: digests.sha256,
+      digests,
+      ...d,
+      headerRange: { start: parsed.headerStart, end: parsed.headerEnd },
+    };
+  } catch (err) {
+    if (err instanceof RpmFormatError) throw new ArtifactError(path, err.message, { cause: err });
+    throw err;
+  }
 }
+
+export interface RpmPrefixParts {
+  lead: RpmLead;
+  signature: RpmHeader;
+  header: RpmHeader;
+  /** Offset of the main header in the file (createrepo_c's header-range start). */
+  headerStart: number;
+  /** Offset just past the main header (header-range end). */
+  headerEnd: number;
+}
+
+/**
+ * Collects chunks until lead, signature header, padding and main header are all present,
+ * learning each next length from the bytes already seen. Throws RpmFormatError as soon as
+ * something is wrong, including sizes the file cannot possibly contain.
+ */
+class RpmPrefix {
+  complete = false;
+  private chunks: Buffer[] = [];
+  private have = 0;
+  private need = LEAD_SIZE;
+  private stage: 'lead' | 'sig-preamble' | 'sig' | 'main-preamble' | 'main' = 'lead';
+  private lead?: RpmLead;
+  private signature?: RpmHeader;
+  private headerStart = 0;
+  private headerEnd = 0;
+  private header?: RpmHeader;
+
+  constructor(private readonly fileSize: number) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.have += chunk.length;
+    while (!this.complete && this.have >= this.need) this.advance();
+  }
+
+  private bytes(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0]!;
+  }
+
+  private expect(end: number, what: string): void {
+    if (end > this.fileSize)
+      throw new RpmFormatError(`truncated: the ${what} needs ${end} bytes but the file has ${this.fileSize}`);
+    this.need = end;
+  }
+
+  private advance(): void {
+    const buf = this.bytes();
+    switch (this.stage) {
+      case 'lead':
+        this.lead = parseLead(buf.subarray(0, LEAD_SIZE));
+        this.stage = 'sig-preamble';
+        this.expect(LEAD_SIZE + HEADER_PREAMBLE_SIZE, 'signature header');
+        return;
+      case 'sig-preamble': {
+        const pre = readHeaderPreamble(buf, LEAD_SIZE);
+        this.stage = 'sig';
+        this.expect(LEAD_SIZE + pre.byteLength, 'signature header');
+        return;
+      }
+      case 'sig': {
+        this.signature = parseHeader(buf, LEAD_SIZE);
+        this.headerStart =
+          LEAD_SIZE + this.signature.byteLength + signaturePadding(this.signature.byteLength);
+        this.stage = 'main-preamble';
+        this.expect(this.headerStart + HEADER_PREAMBLE_SIZE, 'main header');
+        return;
+      }
+      case 'main-preamble': {
+        const pre = readHeaderPreamble(buf, this.headerStart);
+        this.stage = 'main';
+        this.expect(this.headerStart + pre.byteLength, 'main header');
+        return;
+      }
+      case 'main':
+        this.header = parseHeader(buf, this.headerStart);
+        this.headerEnd = this.headerStart + this.header.byteLength;
+        this.complete = true;
+        this.chunks = [];
+        return;
+    }
+  }
+
+  finish(actualSize: number): RpmPrefixParts {
+    if (!this.complete || !this.lead || !this.signature || !this.header)
+      throw new RpmFormatError(
+        `truncated: file ends (${actualSize} bytes) inside the ${stageName[this.stage]}`,
+      );
+    // The signature header records header+payload size: the cheapest proof the payload is whole.
+    const sig = this.signature;
+    const declared = sig.has(RPMSIGTAG.LONGSIZE)
+      ? sig.getNumber(RPMSIGTAG.LONGSIZE)
+      : sig.has(RPMSIGTAG.SIZE)
+        ? sig.getNumber(RPMSIGTAG.SIZE)
+        : undefined;
+    const actual = actualSize - this.headerStart;
+    if (declared !== undefined && declared !== actual)
+      throw new RpmFormatError(
+        `${declared > actual ? 'truncated' : 'trailing data'}: the signature header says header+payload is ` +
+          `${declared} bytes, the file has ${actual}`,
+      );
+    if (actual === this.header.byteLength) throw new RpmFormatError('truncated: no payload after the header');
+    return {
+      lead: this.lead,
+      signature: this.signature,
+      header: this.header,
+      headerStart: this.headerStart,
+      headerEnd: this.headerEnd,
+    };
+  }
+}
+
+const stageName = {
+  lead: 'lead',
+  'sig-preamble': 'signature header',
+  sig: 'signature header',
+  'main-preamble': 'main header',
+  main: 'main header',
+} as const;

@@ -61,6 +61,8 @@ export interface RpmArtifact extends ArtifactBase {
   kind: 'rpm';
   /** For rpm, `version` is the VERSION tag alone; epoch and release are separate. */
   epoch: number;
+  /** Whether the header has an EPOCH tag at all (`epoch` is 0 either way, as createrepo_c writes it). */
+  epochPresent?: boolean;
   release: string;
   /** name-[epoch:]version-release.arch */
   nevra: string;
@@ -83,6 +85,11 @@ export interface RpmArtifact extends ArtifactBase {
   /** Byte range of the main header within the file, as createrepo_c's header-range. */
   headerRange: { start: number; end: number };
   provides: RpmDependency[];
+  /**
+   * As createrepo_c writes them into primary.xml: without rpmlib(...), without file requires the
+   * package itself satisfies on primary paths, without requires identical to its own provides or
+   * duplicates, only the highest libc.so.6 one (see formats/rpm-package.ts).
+   */
   requires: RpmDependency[];
   conflicts: RpmDependency[];
   obsoletes: RpmDependency[];
