@@ -1,4 +1,5 @@
-import { findArtifacts, readArtifact, type ScanOptions } from '../artifacts/scan.js';
+import { readArtifacts } from '../artifacts/read-pool.js';
+import { findArtifacts, type ScanOptions } from '../artifacts/scan.js';
 import type { Artifact, DebArtifact } from '../artifacts/types.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { aptSnippets, keyFiles } from '../repos/apt/apt-extras.js';
@@ -42,12 +43,7 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
   const now = req.now ?? new Date();
   const step = (l: string) => req.progress?.onStep?.(l);
   const found = await findArtifacts(req.inputs);
-  const artifacts: Artifact[] = [];
-  for (const f of found) {
-    const a = await readArtifact(f.path, f.kind, req.scan);
-    artifacts.push(a);
-    req.progress?.onRead?.(a);
-  }
+  const artifacts = await readArtifacts(found, req.scan, req.progress?.onRead);
   const debs = artifacts.filter((a): a is DebArtifact => a.kind === 'deb');
 
   const outputs: OutputFile[] = [];

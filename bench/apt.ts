@@ -1,0 +1,131 @@
+/**
+ * `pkgpub publish` of N debs against the reference pipeline on the same debs in the same run:
+ * apt-ftparchive packages + apt-ftparchive release + gpg (InRelease and Release.gpg).
+ * Then the cost of adding one deb to a repository of M packages (pkgpub only: apt-ftparchive
+ * has no incremental mode; its line is a full rescan of the M+1 debs).
+ *
+ *   npm run build && node dist/bench/apt.js [--n 500] [--total-mb 1000] [--repo 5000] [--keep]
+ *
+ * Sizes are spread log-uniformly from 10 KB to 20 MB and scaled to the requested total. Payloads
+ * are random (stored uncompressed: -Znone) so dpkg-deb spends its time writing, not compressing.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { resolveConfig } from '../src/config/resolve.js';
+import { publish } from '../src/publish/publish.js';
+import { generateKeyPair } from '../src/signing/generate-key.js';
+import { loadSigner } from '../src/signing/load-key.js';
+import { FsStore } from '../src/storage/fs-store.js';
+
+function args(argv: string[]) {
+  const o = { n: 500, totalMb: 1000, repo: 5000, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--keep') o.keep = true;
+    else if (a === '--n') o.n = Number(argv[++i]);
+    else if (a === '--total-mb') o.totalMb = Number(argv[++i]);
+    else if (a === '--repo') o.repo = Number(argv[++i]);
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return o;
+}
+
+function buildDeb(dir: string, name: string, version: string, bytes: number): string {
+  const root = join(dir, `${name}-root`);
+  mkdirSync(join(root, 'DEBIAN'), { recursive: true });
+  mkdirSync(join(root, 'opt', name), { recursive: true });
+  writeFileSync(
+    join(root, 'DEBIAN', 'control'),
+    `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\nMaintainer: Bench <bench@example.invalid>\nDescription: bench package ${name}\n payload of ${bytes} bytes\n`,
+  );
+  if (bytes > 0) writeFileSync(join(root, 'opt', name, 'payload'), randomBytes(bytes));
+  const out = join(dir, 'debs', `${name}_${version}_amd64.deb`);
+  execFileSync('dpkg-deb', ['--root-owner-group', '-Znone', '-b', root, out], { stdio: 'ignore' });
+  rmSync(root, { recursive: true });
+  return out;
+}
+
+function time<T>(fn: () => T): [T, number] {
+  const t = performance.now();
+  const r = fn();
+  return [r, (performance.now() - t) / 1000];
+}
+async function timeAsync<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const r = await fn();
+  return [r, (performance.now() - t) / 1000];
+}
+
+async function main() {
+  const o = args(process.argv.slice(2));
+  const work = mkdtempSync(join(tmpdir(), 'pkgpub-bench-apt-'));
+  mkdirSync(join(work, 'debs'));
+  try {
+    // Log-uniform sizes between 10 KB and 20 MB, scaled to the total.
+    const raw = Array.from({ length: o.n }, (_, i) => Math.exp(Math.log(10e3) + (Math.log(20e6) - Math.log(10e3)) * ((i * 7919) % o.n) / o.n));
+    const scale = (o.totalMb * 1e6) / raw.reduce((a, b) => a + b, 0);
+    const sizes = raw.map((s) => Math.max(1000, Math.min(20e6, Math.round(s * scale))));
+    process.stderr.write(`building ${o.n} debs (${(sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(0)} MB)…\n`);
+    const [debs, tBuild] = time(() => sizes.map((s, i) => buildDeb(work, `bench${i}`, '1.0-1', s)));
+    process.stderr.write(`built in ${tBuild.toFixed(1)} s\n`);
+
+    const gnupg = join(work, 'gnupg');
+    mkdirSync(gnupg, { mode: 0o700 });
+    const pair = await generateKeyPair({ name: 'bench', email: 'bench@example.invalid', type: 'ed25519' });
+    writeFileSync(join(work, 'key.asc'), pair.privateArmored);
+    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--import', join(work, 'key.asc')], { stdio: 'ignore' });
+
+    // Reference: apt-ftparchive over a flat pool, then signing like a repository script would.
+    const ref = join(work, 'ref');
+    mkdirSync(join(ref, 'dists', 'stable', 'main', 'binary-amd64'), { recursive: true });
+    execFileSync('ln', ['-s', join(work, 'debs'), join(ref, 'stable')]);
+    const [, tRef] = time(() => {
+      const packages = execFileSync('apt-ftparchive', ['packages', 'stable'], { cwd: ref, maxBuffer: 1 << 30 });
+      const dir = join(ref, 'dists', 'stable', 'main', 'binary-amd64');
+      writeFileSync(join(dir, 'Packages'), packages);
+      execFileSync('sh', ['-c', 'gzip -9kn Packages && xz -k Packages'], { cwd: dir });
+      const release = execFileSync('apt-ftparchive', ['release', '.'], { cwd: join(ref, 'dists', 'stable') });
+      writeFileSync(join(ref, 'dists', 'stable', 'Release'), release);
+      const g = ['--homedir', gnupg, '--batch', '--yes', '--digest-algo', 'SHA512'];
+      execFileSync('gpg', [...g, '--clearsign', '-o', 'InRelease', 'Release'], { cwd: join(ref, 'dists', 'stable') });
+      execFileSync('gpg', [...g, '-abs', '-o', 'Release.gpg', 'Release'], { cwd: join(ref, 'dists', 'stable') });
+    });
+
+    const cfg = resolveConfig({});
+    const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
+    const out = join(work, 'pkgpub');
+    const [res, tOurs] = await timeAsync(() => publish({ inputs: debs, store: new FsStore(out), cfg, signer, concurrency: 4 }));
+    const total = sizes.reduce((a, b) => a + b, 0) / 1e6;
+    console.log(`full build, ${o.n} debs, ${total.toFixed(0)} MB:`);
+    console.log(`  apt-ftparchive packages+release + gpg : ${tRef.toFixed(2)} s (${(total / tRef).toFixed(0)} MB/s; indexes only, debs stay where they are)`);
+    console.log(`  pkgpub publish (folder target)        : ${tOurs.toFixed(2)} s (${(total / tOurs).toFixed(0)} MB/s; also copies every deb into the tree and writes a .asc for each)`);
+    console.log(`  ratio pkgpub / reference              : ${(tOurs / tRef).toFixed(2)}  (≤ 1.00 is the target)`);
+    console.log(`  objects written: ${res.applied?.written}`);
+
+    // Incremental: a repository of M small packages, then one more.
+    const m = o.repo;
+    process.stderr.write(`building ${m} small debs for the incremental case…\n`);
+    rmSync(join(work, 'debs'), { recursive: true });
+    mkdirSync(join(work, 'debs'));
+    const small = Array.from({ length: m + 1 }, (_, i) => buildDeb(work, `small${i}`, '1.0-1', 0));
+    const repo = join(work, 'repo');
+    await publish({ inputs: small.slice(0, m), store: new FsStore(repo), cfg, signer, concurrency: 8 });
+    const [, tAdd] = await timeAsync(() => publish({ inputs: [small[m]!], store: new FsStore(repo), cfg, signer }));
+    const [, tRescan] = time(() => execFileSync('apt-ftparchive', ['packages', 'debs'], { cwd: work, maxBuffer: 1 << 30 }));
+    console.log(`adding 1 deb to a ${m}-package repository:`);
+    console.log(`  pkgpub publish                        : ${tAdd.toFixed(3)} s (target < 1 s)`);
+    console.log(`  apt-ftparchive packages (full rescan) : ${tRescan.toFixed(3)} s`);
+  } finally {
+    if (!o.keep) rmSync(work, { recursive: true, force: true });
+    else console.log(`kept ${work}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
