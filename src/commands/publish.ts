@@ -53,6 +53,14 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
   if (values['driver-version']) driver.driverVersion = values['driver-version'];
   if (values.arch) driver.arch = values.arch;
   let hashed = 0;
+  let read = 0;
+  let written = 0;
+  // On a terminal: one status line redrawn in place; in CI (no TTY): one plain line per step.
+  const line = (plain: string, status: string) => {
+    if (values.json) return;
+    if (r.interactive) r.status(status);
+    else r.info(plain);
+  };
   const result = await publish({
     inputs: mode === 'publish' ? positionals : [],
     store,
@@ -66,17 +74,20 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     progress: {
       onRead: (a) => {
         hashed += a.size;
-        if (!values.json) r.info(`read   ${a.path} (${a.kind} ${a.name} ${a.version} ${a.arch}, ${formatBytes(a.size)}; ${formatBytes(hashed)} hashed)`);
+        read++;
+        line(
+          `read   ${a.path} (${a.kind} ${a.name} ${a.version} ${a.arch}, ${formatBytes(a.size)}; ${formatBytes(hashed)} hashed)`,
+          `reading artifacts: ${read} read, ${formatBytes(hashed)} hashed`,
+        );
       },
       onStep: (l) => {
         if (!values.json) r.info(l);
       },
       onWrite: (key, bytes) => {
-        if (!values.json) r.info(`wrote  ${key} (${formatBytes(bytes)})`);
+        written++;
+        line(`wrote  ${key} (${formatBytes(bytes)})`, `writing: ${written} files written, last ${key}`);
       },
-      onDelete: (key) => {
-        if (!values.json) r.info(`delete ${key}`);
-      },
+      onDelete: (key) => line(`delete ${key}`, `deleting ${key}`),
     },
   });
   report(result, values['dry-run'], values.json, store.description, r);

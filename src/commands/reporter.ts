@@ -8,6 +8,8 @@ export interface Reporter {
   /** A progress or status line on stderr. */
   info(line: string): void;
   warn(line: string): void;
+  /** A transient progress line: redrawn in place on a terminal, dropped otherwise (plain step lines go through info). */
+  status(line: string): void;
   /** True when stderr is a terminal: progress may redraw in place. */
   readonly interactive: boolean;
 }
@@ -24,5 +26,6 @@ export function recordingReporter(): Reporter & { lines: string[]; infos: string
     out: (l) => lines.push(l),
     info: (l) => infos.push(l),
     warn: (l) => warnings.push(l),
+    status: () => {},
   };
 }
