@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ConflictError, StorageError } from '../errors.js';
@@ -58,7 +58,7 @@ export class FsStore implements ObjectStore {
     const tmp = join(dir, `${TMP_PREFIX}${randomBytes(6).toString('hex')}`);
     try {
       await mkdir(dir, { recursive: true });
-      if (opts.ifMatch !== undefined) await this.checkIfMatch(key, opts.ifMatch);
+      if (opts.ifMatch) await this.checkIfMatch(key, opts.ifMatch);
       if ('bytes' in body) {
         const fh = await open(tmp, 'w');
         try {
@@ -70,7 +70,20 @@ export class FsStore implements ObjectStore {
       } else {
         await copyFile(body.file, tmp);
       }
-      await rename(tmp, dest);
+      if (opts.ifMatch === '') {
+        // Create-only: link() fails with EEXIST instead of replacing, atomically (the lock relies on it).
+        try {
+          await link(tmp, dest);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+            throw new ConflictError(`${key} already exists in ${this.description}`);
+          throw err;
+        } finally {
+          await rm(tmp, { force: true });
+        }
+      } else {
+        await rename(tmp, dest);
+      }
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => {});
       if (err instanceof ConflictError) throw err;
