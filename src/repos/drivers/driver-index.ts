@@ -1,0 +1,144 @@
+import { StorageError } from '../../errors.js';
+
+/**
+ * The per-version driver index, in the shape Falco's driver site reads
+ * (`driver/site/<driver_version>.json`). `kernel` is `<kernelrelease>_<kernelversion>` as the
+ * site shows it; the two halves, and the sha256, are kept as fields of their own because the
+ * combined form cannot be split back reliably (both halves may hold `_`).
+ */
+export interface DriverEntry {
+  lib: string;
+  arch: string;
+  kind: 'kmod' | 'ebpf';
+  kernel: string;
+  kernelrelease: string;
+  kernelversion: string;
+  target: string;
+  name: string;
+  download: string;
+  sizebytes: number;
+  size: string;
+  lastmodified: string;
+  sha256: string;
+}
+
+export interface DriverVersionDoc {
+  date: string;
+  index: { lib: string[]; arch: string[]; kind: string[]; target: string[] };
+  drivers: DriverEntry[];
+}
+
+/** One entry per published file: the file's key below the version folder. */
+export function entryKey(e: Pick<DriverEntry, 'arch' | 'name'>): string {
+  return `${e.arch}/${e.name}`;
+}
+
+function distinctSorted(values: Iterable<string>): string[] {
+  return [...new Set(values)].sort();
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Drivers in a stable order (by file name, then arch) so equal contents give equal bytes. */
+export function renderDriverVersionDoc(date: string, entries: Iterable<DriverEntry>): string {
+  const drivers = [...entries].sort((a, b) => cmp(a.name, b.name) || cmp(a.arch, b.arch));
+  const doc: DriverVersionDoc = {
+    date,
+    index: {
+      lib: distinctSorted(drivers.map((d) => d.lib)),
+      arch: distinctSorted(drivers.map((d) => d.arch)),
+      kind: distinctSorted(drivers.map((d) => d.kind)),
+      target: distinctSorted(drivers.map((d) => d.target)),
+    },
+    drivers,
+  };
+  // One driver per line: compact enough for 100k drivers, and diffs of two publishes stay readable.
+  const lines = drivers.map((d) => JSON.stringify(d));
+  const head = JSON.stringify({ date: doc.date, index: doc.index });
+  return `${head.slice(0, -1)},"drivers":[\n${lines.join(',\n')}\n]}\n`;
+}
+
+const STRING_FIELDS = [
+  'lib',
+  'arch',
+  'kernel',
+  'target',
+  'name',
+  'download',
+  'size',
+  'lastmodified',
+] as const;
+
+/**
+ * Reads a published version index back. Entries written by older tools may lack the extra
+ * fields (kernelrelease, kernelversion, sha256); those are kept as far as they go, with the
+ * sha256 left empty so any republish of that file is treated as a change, never silently equal.
+ */
+export function parseDriverVersionDoc(text: string, where: string): DriverVersionDoc {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new StorageError(`${where} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const bad = (why: string) => new StorageError(`${where} does not have the driver index shape: ${why}`);
+  if (typeof raw !== 'object' || raw === null || !Array.isArray((raw as { drivers?: unknown }).drivers))
+    throw bad('no "drivers" array');
+  const obj = raw as { date?: unknown; drivers: unknown[] };
+  const drivers: DriverEntry[] = obj.drivers.map((d, i) => {
+    if (typeof d !== 'object' || d === null) throw bad(`drivers[${i}] is not an object`);
+    const e = d as Record<string, unknown>;
+    for (const f of STRING_FIELDS)
+      if (typeof e[f] !== 'string') throw bad(`drivers[${i}].${f} is not a string`);
+    if (e.kind !== 'kmod' && e.kind !== 'ebpf') throw bad(`drivers[${i}].kind is not kmod or ebpf`);
+    if (typeof e.sizebytes !== 'number') throw bad(`drivers[${i}].sizebytes is not a number`);
+    const kernel = e.kernel as string;
+    const cut = kernel.lastIndexOf('_');
+    return {
+      lib: e.lib as string,
+      arch: e.arch as string,
+      kind: e.kind,
+      kernel,
+      kernelrelease:
+        typeof e.kernelrelease === 'string' ? e.kernelrelease : kernel.slice(0, Math.max(cut, 0)),
+      kernelversion: typeof e.kernelversion === 'string' ? e.kernelversion : kernel.slice(cut + 1),
+      target: e.target as string,
+      name: e.name as string,
+      download: e.download as string,
+      sizebytes: e.sizebytes,
+      size: e.size as string,
+      lastmodified: e.lastmodified as string,
+      sha256: typeof e.sha256 === 'string' ? e.sha256 : '',
+    };
+  });
+  const date = typeof obj.date === 'string' ? obj.date : '';
+  return {
+    date,
+    index: {
+      lib: distinctSorted(drivers.map((d) => d.lib)),
+      arch: distinctSorted(drivers.map((d) => d.arch)),
+      kind: distinctSorted(drivers.map((d) => d.kind)),
+      target: distinctSorted(drivers.map((d) => d.target)),
+    },
+    drivers,
+  };
+}
+
+/** `driver/site/index.json`: the driver versions, newest first. */
+export function parseVersionList(text: string, where: string): string[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new StorageError(`${where} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (!Array.isArray(raw) || raw.some((v) => typeof v !== 'string'))
+    throw new StorageError(`${where} is not a JSON array of driver versions`);
+  return raw as string[];
+}
+
+export function renderVersionList(versions: string[]): string {
+  return `${JSON.stringify(versions)}\n`;
+}
