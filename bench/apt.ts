@@ -66,10 +66,14 @@ async function main() {
   mkdirSync(join(work, 'debs'));
   try {
     // Log-uniform sizes between 10 KB and 20 MB, scaled to the total.
-    const raw = Array.from({ length: o.n }, (_, i) => Math.exp(Math.log(10e3) + (Math.log(20e6) - Math.log(10e3)) * ((i * 7919) % o.n) / o.n));
+    const raw = Array.from({ length: o.n }, (_, i) =>
+      Math.exp(Math.log(10e3) + ((Math.log(20e6) - Math.log(10e3)) * ((i * 7919) % o.n)) / o.n),
+    );
     const scale = (o.totalMb * 1e6) / raw.reduce((a, b) => a + b, 0);
     const sizes = raw.map((s) => Math.max(1000, Math.min(20e6, Math.round(s * scale))));
-    process.stderr.write(`building ${o.n} debs (${(sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(0)} MB)…\n`);
+    process.stderr.write(
+      `building ${o.n} debs (${(sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(0)} MB)…\n`,
+    );
     const [debs, tBuild] = time(() => sizes.map((s, i) => buildDeb(work, `bench${i}`, '1.0-1', s)));
     process.stderr.write(`built in ${tBuild.toFixed(1)} s\n`);
 
@@ -77,33 +81,50 @@ async function main() {
     mkdirSync(gnupg, { mode: 0o700 });
     const pair = await generateKeyPair({ name: 'bench', email: 'bench@example.invalid', type: 'ed25519' });
     writeFileSync(join(work, 'key.asc'), pair.privateArmored);
-    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--import', join(work, 'key.asc')], { stdio: 'ignore' });
+    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--import', join(work, 'key.asc')], {
+      stdio: 'ignore',
+    });
 
     // Reference: apt-ftparchive over a flat pool, then signing like a repository script would.
     const ref = join(work, 'ref');
     mkdirSync(join(ref, 'dists', 'stable', 'main', 'binary-amd64'), { recursive: true });
     execFileSync('ln', ['-s', join(work, 'debs'), join(ref, 'stable')]);
     const [, tRef] = time(() => {
-      const packages = execFileSync('apt-ftparchive', ['packages', 'stable'], { cwd: ref, maxBuffer: 1 << 30 });
+      const packages = execFileSync('apt-ftparchive', ['packages', 'stable'], {
+        cwd: ref,
+        maxBuffer: 1 << 30,
+      });
       const dir = join(ref, 'dists', 'stable', 'main', 'binary-amd64');
       writeFileSync(join(dir, 'Packages'), packages);
       execFileSync('sh', ['-c', 'gzip -9kn Packages && xz -k Packages'], { cwd: dir });
       const release = execFileSync('apt-ftparchive', ['release', '.'], { cwd: join(ref, 'dists', 'stable') });
       writeFileSync(join(ref, 'dists', 'stable', 'Release'), release);
       const g = ['--homedir', gnupg, '--batch', '--yes', '--digest-algo', 'SHA512'];
-      execFileSync('gpg', [...g, '--clearsign', '-o', 'InRelease', 'Release'], { cwd: join(ref, 'dists', 'stable') });
-      execFileSync('gpg', [...g, '-abs', '-o', 'Release.gpg', 'Release'], { cwd: join(ref, 'dists', 'stable') });
+      execFileSync('gpg', [...g, '--clearsign', '-o', 'InRelease', 'Release'], {
+        cwd: join(ref, 'dists', 'stable'),
+      });
+      execFileSync('gpg', [...g, '-abs', '-o', 'Release.gpg', 'Release'], {
+        cwd: join(ref, 'dists', 'stable'),
+      });
     });
 
     const cfg = resolveConfig({});
     const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
     const out = join(work, 'pkgpub');
-    const [res, tOurs] = await timeAsync(() => publish({ inputs: debs, store: new FsStore(out), cfg, signer, concurrency: 4 }));
+    const [res, tOurs] = await timeAsync(() =>
+      publish({ inputs: debs, store: new FsStore(out), cfg, signer, concurrency: 4 }),
+    );
     const total = sizes.reduce((a, b) => a + b, 0) / 1e6;
     console.log(`full build, ${o.n} debs, ${total.toFixed(0)} MB:`);
-    console.log(`  apt-ftparchive packages+release + gpg : ${tRef.toFixed(2)} s (${(total / tRef).toFixed(0)} MB/s; indexes only, debs stay where they are)`);
-    console.log(`  pkgpub publish (folder target)        : ${tOurs.toFixed(2)} s (${(total / tOurs).toFixed(0)} MB/s; also copies every deb into the tree and writes a .asc for each)`);
-    console.log(`  ratio pkgpub / reference              : ${(tOurs / tRef).toFixed(2)}  (≤ 1.00 is the target)`);
+    console.log(
+      `  apt-ftparchive packages+release + gpg : ${tRef.toFixed(2)} s (${(total / tRef).toFixed(0)} MB/s; indexes only, debs stay where they are)`,
+    );
+    console.log(
+      `  pkgpub publish (folder target)        : ${tOurs.toFixed(2)} s (${(total / tOurs).toFixed(0)} MB/s; also copies every deb into the tree and writes a .asc for each)`,
+    );
+    console.log(
+      `  ratio pkgpub / reference              : ${(tOurs / tRef).toFixed(2)}  (≤ 1.00 is the target)`,
+    );
     console.log(`  objects written: ${res.applied?.written}`);
 
     // Incremental: a repository of M small packages, then one more.
@@ -114,8 +135,12 @@ async function main() {
     const small = Array.from({ length: m + 1 }, (_, i) => buildDeb(work, `small${i}`, '1.0-1', 0));
     const repo = join(work, 'repo');
     await publish({ inputs: small.slice(0, m), store: new FsStore(repo), cfg, signer, concurrency: 8 });
-    const [, tAdd] = await timeAsync(() => publish({ inputs: [small[m]!], store: new FsStore(repo), cfg, signer }));
-    const [, tRescan] = time(() => execFileSync('apt-ftparchive', ['packages', 'debs'], { cwd: work, maxBuffer: 1 << 30 }));
+    const [, tAdd] = await timeAsync(() =>
+      publish({ inputs: [small[m]!], store: new FsStore(repo), cfg, signer }),
+    );
+    const [, tRescan] = time(() =>
+      execFileSync('apt-ftparchive', ['packages', 'debs'], { cwd: work, maxBuffer: 1 << 30 }),
+    );
     console.log(`adding 1 deb to a ${m}-package repository:`);
     console.log(`  pkgpub publish                        : ${tAdd.toFixed(3)} s (target < 1 s)`);
     console.log(`  apt-ftparchive packages (full rescan) : ${tRescan.toFixed(3)} s`);

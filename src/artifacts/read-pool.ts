@@ -36,17 +36,19 @@ export async function readArtifacts(
         while (next < items.length) {
           const id = next++;
           const it = items[id]!;
-          const reply = await new Promise<{ artifact?: Artifact; error?: SerializedError }>((resolve, reject) => {
-            const onMessage = (m: { id: number; artifact?: Artifact; error?: SerializedError }) => {
-              if (m.id !== id) return;
-              w.off('message', onMessage);
-              w.off('error', reject);
-              resolve(m);
-            };
-            w.on('message', onMessage);
-            w.once('error', reject);
-            w.postMessage({ id, path: it.path, kind: it.kind, opts });
-          });
+          const reply = await new Promise<{ artifact?: Artifact; error?: SerializedError }>(
+            (resolve, reject) => {
+              const onMessage = (m: { id: number; artifact?: Artifact; error?: SerializedError }) => {
+                if (m.id !== id) return;
+                w.off('message', onMessage);
+                w.off('error', reject);
+                resolve(m);
+              };
+              w.on('message', onMessage);
+              w.once('error', reject);
+              w.postMessage({ id, path: it.path, kind: it.kind, opts });
+            },
+          );
           if (reply.error) throw revive(reply.error);
           results[id] = reply.artifact!;
           onRead?.(reply.artifact!);

@@ -11,7 +11,10 @@ import type { Reporter } from './reporter.js';
  */
 export async function runKeys(args: string[], r: Reporter): Promise<void> {
   const [sub, ...rest] = args;
-  if (sub !== 'generate') throw new UsageError('usage: pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--expires-days N]');
+  if (sub !== 'generate')
+    throw new UsageError(
+      'usage: pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--expires-days N]',
+    );
   const { values } = parseArgs({
     args: rest,
     options: {
@@ -24,9 +27,11 @@ export async function runKeys(args: string[], r: Reporter): Promise<void> {
     },
   });
   if (!values.name || !values.email) throw new UsageError('keys generate: --name and --email are required');
-  if (values.type !== 'ed25519' && values.type !== 'rsa4096') throw new UsageError('--type must be ed25519 or rsa4096');
+  if (values.type !== 'ed25519' && values.type !== 'rsa4096')
+    throw new UsageError('--type must be ed25519 or rsa4096');
   const days = Number(values['expires-days']);
-  if (!Number.isInteger(days) || days < 0) throw new UsageError('--expires-days must be a whole number (0: never)');
+  if (!Number.isInteger(days) || days < 0)
+    throw new UsageError('--expires-days must be a whole number (0: never)');
   const passphrase = process.env.PKGPUB_SIGNING_PASSPHRASE;
   const pair = await generateKeyPair({
     name: values.name,
@@ -37,12 +42,20 @@ export async function runKeys(args: string[], r: Reporter): Promise<void> {
   });
   const secretPath = join(values.out, `${values.project}-signing-key.asc`);
   const publicPath = join(values.out, `${values.project}-public-key.asc`);
-  await writeFile(secretPath, pair.privateArmored, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
-    throw new UsageError(err.code === 'EEXIST' ? `${secretPath} exists; not overwriting a key` : `cannot write ${secretPath}: ${err.code}`);
-  });
+  await writeFile(secretPath, pair.privateArmored, { mode: 0o600, flag: 'wx' }).catch(
+    (err: NodeJS.ErrnoException) => {
+      throw new UsageError(
+        err.code === 'EEXIST'
+          ? `${secretPath} exists; not overwriting a key`
+          : `cannot write ${secretPath}: ${err.code}`,
+      );
+    },
+  );
   await writeFile(publicPath, pair.publicArmored);
   r.out(`fingerprint ${pair.fingerprint}`);
-  r.out(`secret key  ${secretPath} (mode 600${passphrase ? ', passphrase from PKGPUB_SIGNING_PASSPHRASE' : ', no passphrase'})`);
+  r.out(
+    `secret key  ${secretPath} (mode 600${passphrase ? ', passphrase from PKGPUB_SIGNING_PASSPHRASE' : ', no passphrase'})`,
+  );
   r.out(`public key  ${publicPath}`);
   r.info('keep the secret key out of the repository; in CI pass it as PKGPUB_SIGNING_KEY');
 }

@@ -31,7 +31,8 @@ export function parseConfig(text: string, path = 'pkgpub.yaml'): ConfigFile {
   const root = doc.contents;
   if (root == null) return {};
   const lineOf = (n: YamlNode | null | undefined) => (n?.range ? lc.linePos(n.range[0]).line : 0);
-  if (!isMap(root)) throw new ConfigError([`${path}:${lineOf(root)}: expected a mapping of settings at the top level`]);
+  if (!isMap(root))
+    throw new ConfigError([`${path}:${lineOf(root)}: expected a mapping of settings at the top level`]);
   checkMap(root, CONFIG_SHAPE, '', path, lineOf, problems);
   if (problems.length) throw new ConfigError(problems);
   return doc.toJS() as ConfigFile;

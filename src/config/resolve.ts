@@ -39,7 +39,8 @@ const DEB_ARCH = /^[a-z0-9][a-z0-9-]*$/;
 export function resolveConfig(file: ConfigFile, flags: ResolveFlags = {}): ResolvedConfig {
   const problems: string[] = [];
   const channel = flags.channel ?? 'stable';
-  if (channel !== 'stable' && channel !== 'dev') problems.push(`--channel must be stable or dev, not "${channel}"`);
+  if (channel !== 'stable' && channel !== 'dev')
+    problems.push(`--channel must be stable or dev, not "${channel}"`);
   const suffix = channel === 'dev' ? '-dev' : '';
   const project = file.project ?? 'falco';
   if (!/^[a-z0-9][a-z0-9._+-]*$/.test(project))
@@ -50,7 +51,8 @@ export function resolveConfig(file: ConfigFile, flags: ResolveFlags = {}): Resol
   if (!components.includes(component))
     problems.push(`component "${component}" is not one of apt.components (${components.join(', ')})`);
   const architectures = apt.architectures ?? ['amd64', 'arm64'];
-  for (const a of architectures) if (!DEB_ARCH.test(a) || a === 'all') problems.push(`apt.architectures: bad architecture "${a}"`);
+  for (const a of architectures)
+    if (!DEB_ARCH.test(a) || a === 'all') problems.push(`apt.architectures: bad architecture "${a}"`);
   const byHashGenerations = apt.by_hash_generations ?? 3;
   if (!Number.isInteger(byHashGenerations) || byHashGenerations < 1)
     problems.push('apt.by_hash_generations must be a whole number of at least 1');
@@ -65,7 +67,8 @@ export function resolveConfig(file: ConfigFile, flags: ResolveFlags = {}): Resol
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v)) problems.push(`${what}: "${v}" is not a valid name`);
   }
   const baseUrl = (flags.baseUrl ?? file.base_url ?? 'http://localhost:8080').replace(/\/+$/, '');
-  if (!/^(https?|file):\/\//.test(baseUrl)) problems.push(`base_url "${baseUrl}" must start with http://, https:// or file://`);
+  if (!/^(https?|file):\/\//.test(baseUrl))
+    problems.push(`base_url "${baseUrl}" must start with http://, https:// or file://`);
   if (problems.length) throw new ConfigError(problems);
   const origin = file.origin ?? project;
   return {

@@ -25,7 +25,12 @@ export interface ConfigFile {
   };
 }
 
-type FieldType = 'string' | 'number' | 'string[]' | { oneOf: string[] } | { section: Record<string, FieldType> };
+type FieldType =
+  | 'string'
+  | 'number'
+  | 'string[]'
+  | { oneOf: string[] }
+  | { section: Record<string, FieldType> };
 
 /** The accepted shape, used to report unknown keys and wrong types together with line numbers. */
 export const CONFIG_SHAPE: Record<string, FieldType> = {

@@ -9,9 +9,13 @@ export function gzip(data: Uint8Array): Uint8Array {
 /** xz with CRC64 check, as xz(1) writes by default; deterministic for a given input. */
 export function xz(data: Uint8Array): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    lzma.compress(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { preset: 6 }, (out: Buffer, err?: Error) => {
-      if (err) reject(err);
-      else resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
-    });
+    lzma.compress(
+      Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+      { preset: 6 },
+      (out: Buffer, err?: Error) => {
+        if (err) reject(err);
+        else resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+      },
+    );
   });
 }

@@ -32,9 +32,17 @@ export async function acquireLock(store: ObjectStore, opts: LockOptions = {}): P
   const deadline = now() + wait;
   let delay = 50;
   for (;;) {
-    const body: LockBody = { owner, acquired: new Date(now()).toISOString(), expires: new Date(now() + ttl).toISOString() };
+    const body: LockBody = {
+      owner,
+      acquired: new Date(now()).toISOString(),
+      expires: new Date(now() + ttl).toISOString(),
+    };
     try {
-      await store.put(LOCK_KEY, { bytes: new TextEncoder().encode(JSON.stringify(body)) }, { ifMatch: '', contentType: 'application/json' });
+      await store.put(
+        LOCK_KEY,
+        { bytes: new TextEncoder().encode(JSON.stringify(body)) },
+        { ifMatch: '', contentType: 'application/json' },
+      );
       return async () => {
         const cur = await readLock(store);
         if (cur?.owner === owner) await store.delete([LOCK_KEY]);

@@ -46,12 +46,15 @@ export function makePlan(
         continue;
       }
       if (file.immutable && !opts.force)
-        throw new ConflictError(`${file.key} is already published with other bytes; use --force to replace it`);
+        throw new ConflictError(
+          `${file.key} is already published with other bytes; use --force to replace it`,
+        );
       reason = file.immutable ? 'forced' : 'changed';
     }
     tiers[TIERS.indexOf(file.tier)]!.steps.push({ action: 'put', file, reason });
   }
-  for (const t of tiers) t.steps.sort((x, y) => (x.file.order ?? 0) - (y.file.order ?? 0) || cmp(x.file.key, y.file.key));
+  for (const t of tiers)
+    t.steps.sort((x, y) => (x.file.order ?? 0) - (y.file.order ?? 0) || cmp(x.file.key, y.file.key));
   const deletes = [...new Set(garbage)].filter((k) => !seen.has(k)).sort(cmp);
   return { tiers: tiers.filter((t) => t.steps.length > 0), deletes, skipped };
 }
@@ -64,7 +67,8 @@ function cmp(a: string, b: string): number {
 export function describePlan(plan: Plan): string[] {
   const lines: string[] = [];
   for (const t of plan.tiers) {
-    for (const s of t.steps) lines.push(`PUT    ${s.file.key}  (${t.tier}, ${s.reason}, ${s.file.size} bytes)`);
+    for (const s of t.steps)
+      lines.push(`PUT    ${s.file.key}  (${t.tier}, ${s.reason}, ${s.file.size} bytes)`);
   }
   for (const d of plan.deletes) lines.push(`DELETE ${d}`);
   return lines;

@@ -8,7 +8,11 @@ import type { OutputFile } from './types.js';
  * keep the digest as metadata answer from head(); otherwise the object is read and hashed once
  * (a folder, or an object written by another tool).
  */
-export async function probeExisting(store: ObjectStore, outputs: OutputFile[], concurrency = 8): Promise<Map<string, Existing>> {
+export async function probeExisting(
+  store: ObjectStore,
+  outputs: OutputFile[],
+  concurrency = 8,
+): Promise<Map<string, Existing>> {
   const found = new Map<string, Existing>();
   let next = 0;
   const worker = async () => {

@@ -7,10 +7,21 @@ import type { OutputFile } from './types.js';
  * Release, Release.gpg and InRelease, ordered so a client never meets an InRelease whose
  * Release is not there yet. Unsigned repositories get the Release file alone.
  */
-export async function signedReleaseFiles(dists: string, release: string, signer?: Signer): Promise<OutputFile[]> {
+export async function signedReleaseFiles(
+  dists: string,
+  release: string,
+  signer?: Signer,
+): Promise<OutputFile[]> {
   const out = [bytesFile(`${dists}/Release`, 'pointer', release, 0)];
   if (signer) {
-    out.push(bytesFile(`${dists}/Release.gpg`, 'pointer', await signer.detachSignArmored(new TextEncoder().encode(release)), 1));
+    out.push(
+      bytesFile(
+        `${dists}/Release.gpg`,
+        'pointer',
+        await signer.detachSignArmored(new TextEncoder().encode(release)),
+        1,
+      ),
+    );
     out.push(bytesFile(`${dists}/InRelease`, 'pointer', await signer.clearsign(release), 2));
   }
   return out;

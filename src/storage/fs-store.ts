@@ -4,7 +4,13 @@ import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlin
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ConflictError, StorageError } from '../errors.js';
-import { assertSafeKey, type Body, type ObjectInfo, type ObjectStore, type PutOptions } from './object-store.js';
+import {
+  assertSafeKey,
+  type Body,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+} from './object-store.js';
 
 /** Temp files carry this prefix so listings skip them and a later run can sweep them up. */
 const TMP_PREFIX = '.pkgpub-tmp-';
@@ -98,7 +104,8 @@ export class FsStore implements ObjectStore {
   private async checkIfMatch(key: string, expected: string): Promise<void> {
     const cur = await this.head(key);
     const actual = cur?.etag ?? '';
-    if (actual !== expected) throw new ConflictError(`${key} changed in ${this.description} while publishing`);
+    if (actual !== expected)
+      throw new ConflictError(`${key} changed in ${this.description} while publishing`);
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
@@ -118,7 +125,8 @@ export class FsStore implements ObjectStore {
       try {
         await unlink(this.pathOf(key));
       } catch (err) {
-        if (!isMissing(err)) throw new StorageError(`cannot delete ${key} from ${this.description}`, { cause: err });
+        if (!isMissing(err))
+          throw new StorageError(`cannot delete ${key} from ${this.description}`, { cause: err });
       }
     }
   }

@@ -48,6 +48,6 @@ export function assertSafeKey(key: string): void {
     key.includes('\\') ||
     key.includes('\0') ||
     key.split('/').some((part) => part === '' || part === '.' || part === '..');
-  if (bad) throw new StorageError(`unsafe object key ${JSON.stringify(key)}: empty, absolute, or has . / .. parts`);
+  if (bad)
+    throw new StorageError(`unsafe object key ${JSON.stringify(key)}: empty, absolute, or has . / .. parts`);
 }
-

@@ -3,8 +3,6 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readArtifact } from '../../src/artifacts/scan.js';
-import type { DebArtifact } from '../../src/artifacts/types.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { publish } from '../../src/publish/publish.js';
 import { loadSigner } from '../../src/signing/load-key.js';
@@ -59,7 +57,8 @@ beforeAll(async () => {
   work = await mkdtemp(join(scratchRoot, 'apt-inc-'));
 });
 
-const pub = (repo: string, ...args: string[]) => pkgpub(['publish', '--to', repo, '--signing-key', key.secretFile, ...args]);
+const pub = (repo: string, ...args: string[]) =>
+  pkgpub(['publish', '--to', repo, '--signing-key', key.secretFile, ...args]);
 
 describe('incremental and safe apt publishing', () => {
   it('adds to what is published, changes nothing on a republish, and refuses other bytes unless --force', async () => {
@@ -69,9 +68,14 @@ describe('incremental and safe apt publishing', () => {
     expect(second.code, second.err).toBe(0);
     const summary = JSON.parse(second.out);
     expect(summary.changes.apt.added).toEqual(['falco 0.39.0 amd64', 'docs-all 3.1-2 all']);
-    const packages = await readFile(join(repo, 'packages/deb/dists/stable/main/binary-amd64/Packages'), 'utf8');
+    const packages = await readFile(
+      join(repo, 'packages/deb/dists/stable/main/binary-amd64/Packages'),
+      'utf8',
+    );
     expect(packages.match(/^Package: /gm)).toHaveLength(3);
-    expect(await readFile(join(repo, 'packages/deb/dists/stable/main/binary-arm64/Packages'), 'utf8')).toContain('Package: docs-all');
+    expect(
+      await readFile(join(repo, 'packages/deb/dists/stable/main/binary-arm64/Packages'), 'utf8'),
+    ).toContain('Package: docs-all');
 
     const before = await tree(repo);
     const again = await pub(repo, deb('falco_0.39.0_amd64.deb'), '--json');
@@ -99,8 +103,14 @@ describe('incremental and safe apt publishing', () => {
     const reads: string[] = [];
     const inner = new FsStore(repo);
     const spy: ObjectStore = Object.assign(Object.create(inner) as FsStore, {
-      get: (k: string) => (reads.push(k), inner.get(k)),
-      getStream: (k: string) => (reads.push(k), inner.getStream(k)),
+      get: (k: string) => {
+        reads.push(k);
+        return inner.get(k);
+      },
+      getStream: (k: string) => {
+        reads.push(k);
+        return inner.getStream(k);
+      },
     });
     const cfg = resolveConfig({});
     const { signer } = await loadSigner({ keyFile: key.secretFile });
@@ -113,7 +123,15 @@ describe('incremental and safe apt publishing', () => {
     const repo = join(work, 'remove');
     expect((await pub(repo, deb('falco_0.38.1_amd64.deb'), deb('falco_0.39.0_amd64.deb'))).code).toBe(0);
     const before = await tree(repo);
-    const dry = await pkgpub(['remove', 'falco=0.38.1', '--to', repo, '--signing-key', key.secretFile, '--dry-run']);
+    const dry = await pkgpub([
+      'remove',
+      'falco=0.38.1',
+      '--to',
+      repo,
+      '--signing-key',
+      key.secretFile,
+      '--dry-run',
+    ]);
     expect(dry.code, dry.err).toBe(0);
     expect(dry.out).toMatch(/^PUT {4}packages\/deb\/dists\/stable\/InRelease/m);
     expect(dry.out).toMatch(/^DELETE packages\/deb\/stable\/falco_0\.38\.1_amd64\.deb$/m);
@@ -139,21 +157,31 @@ describe('incremental and safe apt publishing', () => {
       const repo = join(work, `crash-${k}`);
       await cp(base, repo, { recursive: true });
       const crashing = new CrashAfterStore(new FsStore(repo), k);
-      await expect(publish({ inputs, store: crashing, cfg, signer, concurrency: 1 })).rejects.toThrow(/injected crash/);
+      await expect(publish({ inputs, store: crashing, cfg, signer, concurrency: 1 })).rejects.toThrow(
+        /injected crash/,
+      );
       const mid = await aptSees(repo, keyFile);
       expect(mid.problems, `after ${k} writes`).toEqual([]);
       expect(await aptVersions(mid.apt, 'falco'), `after ${k} writes`).toContain('0.38.1');
       await publish({ inputs, store: new FsStore(repo), cfg, signer });
       const done = await aptSees(repo, keyFile);
       expect(done.problems).toEqual([]);
-      expect(await aptVersions(done.apt, 'falco'), `completed after crash at ${k}`).toEqual(['0.39.0', '0.38.1']);
+      expect(await aptVersions(done.apt, 'falco'), `completed after crash at ${k}`).toEqual([
+        '0.39.0',
+        '0.38.1',
+      ]);
       await rm(repo, { recursive: true });
     }
   });
 
   it('keeps the last N by-hash generations so an older InRelease still finds its indexes', async () => {
     const repo = join(work, 'gens');
-    const names = ['falco_0.38.1_amd64.deb', 'falco_0.38.2_amd64.deb', 'falco_0.39.0_amd64.deb', 'epochpkg_2.0-1_amd64.deb'];
+    const names = [
+      'falco_0.38.1_amd64.deb',
+      'falco_0.38.2_amd64.deb',
+      'falco_0.39.0_amd64.deb',
+      'epochpkg_2.0-1_amd64.deb',
+    ];
     const inReleases: string[] = [];
     for (const n of names) {
       expect((await pub(repo, deb(n))).code).toBe(0);
@@ -162,7 +190,12 @@ describe('incremental and safe apt publishing', () => {
     const byHash = join(repo, 'packages/deb/dists/stable/main/binary-amd64/by-hash/SHA256');
     const present = new Set(await readdir(byHash));
     const hashesIn = (rel: string) =>
-      [...rel.split('SHA256:')[1]!.split('SHA512:')[0]!.matchAll(/^ ([0-9a-f]{64}) +\d+ main\/binary-amd64\//gm)].map((m) => m[1]!);
+      [
+        ...rel
+          .split('SHA256:')[1]!
+          .split('SHA512:')[0]!
+          .matchAll(/^ ([0-9a-f]{64}) +\d+ main\/binary-amd64\//gm),
+      ].map((m) => m[1]!);
     // Default 3 generations: the last three Releases resolve fully, the first no longer does.
     for (const rel of inReleases.slice(1)) for (const h of hashesIn(rel)) expect(present.has(h)).toBe(true);
     expect(hashesIn(inReleases[0]!).some((h) => !present.has(h))).toBe(true);
@@ -172,10 +205,14 @@ describe('incremental and safe apt publishing', () => {
 describe('keys, secrets and usage', () => {
   it('refuses without a key unless --unsigned, and an unsigned repo works with trusted=yes', async () => {
     const repo = join(work, 'unsigned');
-    const none = await pkgpub(['publish', deb('falco_0.39.0_amd64.deb'), '--to', repo], { PKGPUB_SIGNING_KEY: undefined });
+    const none = await pkgpub(['publish', deb('falco_0.39.0_amd64.deb'), '--to', repo], {
+      PKGPUB_SIGNING_KEY: undefined,
+    });
     expect(none.code).toBe(2);
     expect(none.err).toMatch(/no signing key.*--unsigned/);
-    const res = await pkgpub(['publish', deb('falco_0.39.0_amd64.deb'), '--to', repo, '--unsigned'], { PKGPUB_SIGNING_KEY: undefined });
+    const res = await pkgpub(['publish', deb('falco_0.39.0_amd64.deb'), '--to', repo, '--unsigned'], {
+      PKGPUB_SIGNING_KEY: undefined,
+    });
     expect(res.code, res.err).toBe(0);
     const apt = await makeAptRoot(`deb [trusted=yes] file:${repo}/packages/deb stable main`);
     const up = await apt.apt('apt-get', ['update']);
@@ -211,8 +248,19 @@ describe('keys, secrets and usage', () => {
   it('reports every config problem at once with line numbers, exit 2', async () => {
     const dir = await mkdtemp(join(work, 'cfg-'));
     const cfg = join(dir, 'pkgpub.yaml');
-    await writeFile(cfg, 'origin: Falco\napt:\n  suite: stable\n  architectures: amd64\n  by_hash_generations: three\ncolour: blue\n');
-    const res = await pkgpub(['publish', deb('falco_0.39.0_amd64.deb'), '--to', join(dir, 'out'), '--config', cfg, '--unsigned']);
+    await writeFile(
+      cfg,
+      'origin: Falco\napt:\n  suite: stable\n  architectures: amd64\n  by_hash_generations: three\ncolour: blue\n',
+    );
+    const res = await pkgpub([
+      'publish',
+      deb('falco_0.39.0_amd64.deb'),
+      '--to',
+      join(dir, 'out'),
+      '--config',
+      cfg,
+      '--unsigned',
+    ]);
     expect(res.code).toBe(2);
     expect(res.err).toMatch(/pkgpub\.yaml:4: "apt\.architectures" must be a list of strings/);
     expect(res.err).toMatch(/pkgpub\.yaml:5: "apt\.by_hash_generations" must be a number/);
@@ -230,8 +278,12 @@ describe('keys, secrets and usage', () => {
     expect(release).toMatch(/^Origin: Falcosecurity$/m);
     expect(release).toMatch(/^Label: Falco dev$/m);
     expect(release).toMatch(/^Valid-Until: /m);
-    expect(await readFile(join(repo, 'packages/deb-dev/falco.sources'), 'utf8')).toMatch(/URIs: .*\/packages\/deb-dev/);
-    const apt = await makeAptRoot(`deb [signed-by=${join(repo, 'keys/falco-packages.asc')}] file:${repo}/packages/deb-dev stable main`);
+    expect(await readFile(join(repo, 'packages/deb-dev/falco.sources'), 'utf8')).toMatch(
+      /URIs: .*\/packages\/deb-dev/,
+    );
+    const apt = await makeAptRoot(
+      `deb [signed-by=${join(repo, 'keys/falco-packages.asc')}] file:${repo}/packages/deb-dev stable main`,
+    );
     expect(aptProblems((await apt.apt('apt-get', ['update'])).out)).toEqual([]);
   });
 });

@@ -22,13 +22,20 @@ let repo: string;
 
 async function fixtureDebs(): Promise<string[]> {
   const dir = join(fixturesDir, 'deb');
-  return (await readdir(dir)).filter((f) => f.endsWith('.deb')).sort().map((f) => join(dir, f));
+  return (await readdir(dir))
+    .filter((f) => f.endsWith('.deb'))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 async function controlOf(deb: string) {
   const { stdout } = await run('dpkg-deb', ['-f', deb]);
   const p = parseParagraphs(stdout)[0]!;
-  return { name: getField(p, 'Package')!, version: getField(p, 'Version')!, arch: getField(p, 'Architecture')! };
+  return {
+    name: getField(p, 'Package')!,
+    version: getField(p, 'Version')!,
+    arch: getField(p, 'Architecture')!,
+  };
 }
 
 function sourcesLine(url: string, keyFile: string) {
@@ -49,7 +56,10 @@ beforeAll(async () => {
 describe('a published apt repository, judged by real apt', () => {
   it('updates over file: with no warning, shows every fixture, downloads each with a matching hash', async () => {
     for (const arch of ['amd64', 'arm64']) {
-      const apt = await makeAptRoot(sourcesLine(`file:${repo}/packages/deb`, join(repo, 'keys/falco-packages.asc')), arch);
+      const apt = await makeAptRoot(
+        sourcesLine(`file:${repo}/packages/deb`, join(repo, 'keys/falco-packages.asc')),
+        arch,
+      );
       const up = await apt.apt('apt-get', ['update']);
       expect(up.code, up.out).toBe(0);
       expect(aptProblems(up.out)).toEqual([]);
@@ -61,11 +71,15 @@ describe('a published apt repository, judged by real apt', () => {
         expect(show.out).toContain(`Version: ${c.version}`);
         const dl = await apt.apt('apt-get', ['download', `${c.name}=${c.version}`]);
         expect(dl.code, dl.out).toBe(0);
-        const got = (await readdir(join(apt.dir, 'dl'))).find((f) => f.startsWith(`${c.name}_`) && f.includes(c.arch));
+        const got = (await readdir(join(apt.dir, 'dl'))).find(
+          (f) => f.startsWith(`${c.name}_`) && f.includes(c.arch),
+        );
         expect(got).toBeDefined();
         const original = await readFile(deb);
         const downloaded = await readFile(join(apt.dir, 'dl', got!));
-        expect(createHash('sha256').update(downloaded).digest('hex')).toBe(createHash('sha256').update(original).digest('hex'));
+        expect(createHash('sha256').update(downloaded).digest('hex')).toBe(
+          createHash('sha256').update(original).digest('hex'),
+        );
         await rm(join(apt.dir, 'dl', got!));
       }
     }
@@ -76,11 +90,15 @@ describe('a published apt repository, judged by real apt', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     try {
-      const apt = await makeAptRoot(sourcesLine(`http://127.0.0.1:${port}/packages/deb`, join(repo, 'keys/falco-packages.asc')));
+      const apt = await makeAptRoot(
+        sourcesLine(`http://127.0.0.1:${port}/packages/deb`, join(repo, 'keys/falco-packages.asc')),
+      );
       const up = await apt.apt('apt-get', ['update'], ['Debug::Acquire::http=1']);
       expect(up.code, up.out).toBe(0);
       expect(aptProblems(up.out)).toEqual([]);
-      expect(up.out).toMatch(/GET \/packages\/deb\/dists\/stable\/main\/binary-amd64\/by-hash\/SHA512\/[0-9a-f]{128} HTTP/);
+      expect(up.out).toMatch(
+        /GET \/packages\/deb\/dists\/stable\/main\/binary-amd64\/by-hash\/SHA512\/[0-9a-f]{128} HTTP/,
+      );
       const dl = await apt.apt('apt-get', ['download', 'falco=0.39.0']);
       expect(dl.code, dl.out).toBe(0);
     } finally {
@@ -95,10 +113,15 @@ describe('a published apt repository, judged by real apt', () => {
     const { stdout } = await run('apt-ftparchive', ['packages', 'stable'], { cwd: dir, maxBuffer: 1 << 26 });
     const theirs = parseParagraphs(stdout);
     const ours = [
-      ...parseParagraphs(await readFile(join(repo, 'packages/deb/dists/stable/main/binary-amd64/Packages'), 'utf8')),
-      ...parseParagraphs(await readFile(join(repo, 'packages/deb/dists/stable/main/binary-arm64/Packages'), 'utf8')),
+      ...parseParagraphs(
+        await readFile(join(repo, 'packages/deb/dists/stable/main/binary-amd64/Packages'), 'utf8'),
+      ),
+      ...parseParagraphs(
+        await readFile(join(repo, 'packages/deb/dists/stable/main/binary-arm64/Packages'), 'utf8'),
+      ),
     ];
-    const keyOf = (p: (typeof ours)[number]) => `${getField(p, 'Package')} ${getField(p, 'Version')} ${getField(p, 'Architecture')}`;
+    const keyOf = (p: (typeof ours)[number]) =>
+      `${getField(p, 'Package')} ${getField(p, 'Version')} ${getField(p, 'Architecture')}`;
     const ourByKey = new Map(ours.map((p) => [keyOf(p), p]));
     expect(theirs.length).toBe(debs.length);
     for (const t of theirs) {
@@ -118,7 +141,9 @@ describe('a published apt repository, judged by real apt', () => {
     const release = await readFile(join(dists, 'Release'), 'utf8');
     expect(release).toMatch(/^Acquire-By-Hash: yes$/m);
     expect(release).toMatch(/^SHA512:$/m);
-    await expect(run('gpgv', ['--keyring', ring, join(dists, 'Release.gpg'), join(dists, 'InRelease')])).rejects.toThrow();
+    await expect(
+      run('gpgv', ['--keyring', ring, join(dists, 'Release.gpg'), join(dists, 'InRelease')]),
+    ).rejects.toThrow();
   });
 
   it('apt fails on a tampered InRelease, a tampered Packages and a wrong key (fresh state each time)', async () => {
@@ -132,14 +157,17 @@ describe('a published apt repository, judged by real apt', () => {
     const inrel = join(t1, 'packages/deb/dists/stable/InRelease');
     await writeFile(inrel, (await readFile(inrel, 'utf8')).replace('Suite: stable', 'Suite: stablf'));
     await rm(join(t1, 'packages/deb/dists/stable/Release.gpg'));
-    let apt = await makeAptRoot(sourcesLine(`file:${t1}/packages/deb`, join(repo, 'keys/falco-packages.asc')));
+    let apt = await makeAptRoot(
+      sourcesLine(`file:${t1}/packages/deb`, join(repo, 'keys/falco-packages.asc')),
+    );
     let up = await apt.apt('apt-get', ['update']);
     expect(aptProblems(up.out).join('\n')).toMatch(/BADSIG/);
 
     const t2 = await copy();
     for (const n of ['Packages', 'Packages.gz', 'Packages.xz']) {
       const p = join(t2, 'packages/deb/dists/stable/main/binary-amd64', n);
-      if (n === 'Packages') await writeFile(p, (await readFile(p, 'utf8')).replace('Package: falco', 'Package: evil'));
+      if (n === 'Packages')
+        await writeFile(p, (await readFile(p, 'utf8')).replace('Package: falco', 'Package: evil'));
       else await rm(p);
     }
     await rm(join(t2, 'packages/deb/dists/stable/main/binary-amd64/by-hash'), { recursive: true });

@@ -9,7 +9,11 @@ const run = promisify(execFile);
 export interface AptRoot {
   dir: string;
   /** Runs apt-get (or apt-cache) against this private root; never touches the system's apt state. */
-  apt(tool: 'apt-get' | 'apt-cache', args: string[], extra?: string[]): Promise<{ code: number; out: string }>;
+  apt(
+    tool: 'apt-get' | 'apt-cache',
+    args: string[],
+    extra?: string[],
+  ): Promise<{ code: number; out: string }>;
 }
 
 /**
@@ -20,7 +24,16 @@ export interface AptRoot {
 export async function makeAptRoot(sourcesLine: string, arch = 'amd64'): Promise<AptRoot> {
   await mkdir(scratchRoot, { recursive: true });
   const dir = await mkdtemp(join(scratchRoot, 'apt-'));
-  for (const d of ['state/lists/partial', 'cache/archives/partial', 'trusted.d', 'parts', 'prefs.d', 'conf.d', 'log', 'dl'])
+  for (const d of [
+    'state/lists/partial',
+    'cache/archives/partial',
+    'trusted.d',
+    'parts',
+    'prefs.d',
+    'conf.d',
+    'log',
+    'dl',
+  ])
     await mkdir(join(dir, d), { recursive: true });
   await writeFile(join(dir, 'status'), '');
   await writeFile(join(dir, 'sources.list'), `${sourcesLine}\n`);

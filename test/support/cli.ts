@@ -18,7 +18,11 @@ export async function pkgpub(args: string[], env: Record<string, string | undefi
   const r = recordingReporter();
   try {
     const code = await main(args, r);
-    return { code, out: r.lines.join('\n'), err: [...r.infos, ...r.warnings.map((w) => `warning: ${w}`)].join('\n') };
+    return {
+      code,
+      out: r.lines.join('\n'),
+      err: [...r.infos, ...r.warnings.map((w) => `warning: ${w}`)].join('\n'),
+    };
   } finally {
     for (const [k, v] of Object.entries(saved)) {
       if (v === undefined) delete process.env[k];
@@ -30,13 +34,21 @@ export async function pkgpub(args: string[], env: Record<string, string | undefi
 /** Runs the built CLI as a user would (`node dist/src/cli.js ...`); needs `npm run build` first. */
 export async function pkgpubProcess(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [join(repoRoot, 'dist', 'src', 'cli.js'), ...args], {
-      env: { ...process.env, ...env },
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [join(repoRoot, 'dist', 'src', 'cli.js'), ...args],
+      {
+        env: { ...process.env, ...env },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     return { code: 0, out: stdout, err: stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : 1, out: err.stdout ?? '', err: err.stderr ?? '' };
+    return {
+      code: typeof err.code === 'number' ? err.code : 1,
+      out: err.stdout ?? '',
+      err: err.stderr ?? '',
+    };
   }
 }

@@ -14,9 +14,17 @@ import { fixturesDir, scratchRoot } from '../support/paths.js';
  */
 const mutation = fc.oneof(
   fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ op: fc.constant('set' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
+  fc.record({
+    op: fc.constant('set' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }),
+  }),
   fc.record({ op: fc.constant('cut' as const), at: fc.nat() }),
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
+  fc.record({
+    op: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }),
+  }),
   fc.record({ op: fc.constant('bigint' as const), at: fc.nat() }),
 );
 type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
@@ -43,7 +51,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(scratchRoot, 'fuzz-'));
   const pick = async (sub: string, kind: ArtifactKind, ext: string, n: number) => {
     const d = join(fixturesDir, sub);
-    const names = (await readdir(d)).filter((f) => f.endsWith(ext)).sort().slice(0, n);
+    const names = (await readdir(d))
+      .filter((f) => f.endsWith(ext))
+      .sort()
+      .slice(0, n);
     for (const f of names) inputs.push({ kind, path: join(d, f), bytes: await readFile(join(d, f)), ext });
   };
   await pick('deb', 'deb', '.deb', 4);
@@ -58,23 +69,27 @@ describe('readers under mutation of real fixtures', () => {
     let failures = 0;
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(fc.nat({ max: inputs.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 4 }), async (i, muts) => {
-        const input = inputs[i]!;
-        const sub = join(dir, String(n++ % 4));
-        const { mkdir } = await import('node:fs/promises');
-        // Drivers need their <version>/<arch>/ folders.
-        const folder = input.kind === 'driver' ? join(sub, '7.0.0+driver', 'x86_64') : sub;
-        await mkdir(folder, { recursive: true });
-        const path = join(folder, input.path.split('/').pop()!);
-        await writeFile(path, mutate(input.bytes, muts));
-        try {
-          await readArtifact(path, input.kind);
-        } catch (err) {
-          failures++;
-          expect(err).toBeInstanceOf(ArtifactError);
-          expect((err as ArtifactError).message.startsWith(path)).toBe(true);
-        }
-      }),
+      fc.asyncProperty(
+        fc.nat({ max: inputs.length - 1 }),
+        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        async (i, muts) => {
+          const input = inputs[i]!;
+          const sub = join(dir, String(n++ % 4));
+          const { mkdir } = await import('node:fs/promises');
+          // Drivers need their <version>/<arch>/ folders.
+          const folder = input.kind === 'driver' ? join(sub, '7.0.0+driver', 'x86_64') : sub;
+          await mkdir(folder, { recursive: true });
+          const path = join(folder, input.path.split('/').pop()!);
+          await writeFile(path, mutate(input.bytes, muts));
+          try {
+            await readArtifact(path, input.kind);
+          } catch (err) {
+            failures++;
+            expect(err).toBeInstanceOf(ArtifactError);
+            expect((err as ArtifactError).message.startsWith(path)).toBe(true);
+          }
+        },
+      ),
       { numRuns: 3000, seed: 20261124 },
     );
     // Most mutants must actually be rejected, or the property tests nothing.

@@ -40,7 +40,15 @@ export async function aptSnippets(cfg: ResolvedConfig, signed: boolean): Promise
     signed,
   };
   return [
-    bytesFile(`${cfg.prefixes.deb}/${cfg.project}.list`, 'index', await renderRepoTemplate('apt.list.ejs', data)),
-    bytesFile(`${cfg.prefixes.deb}/${cfg.project}.sources`, 'index', await renderRepoTemplate('apt.sources.ejs', data)),
+    bytesFile(
+      `${cfg.prefixes.deb}/${cfg.project}.list`,
+      'index',
+      await renderRepoTemplate('apt.list.ejs', data),
+    ),
+    bytesFile(
+      `${cfg.prefixes.deb}/${cfg.project}.sources`,
+      'index',
+      await renderRepoTemplate('apt.sources.ejs', data),
+    ),
   ];
 }

@@ -113,9 +113,12 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
           `${deb.path}: ${label} is already published with other bytes (sha256 ${current.sha256.slice(0, 12)}…); use --force to replace it`,
         );
       if (sameFile && sameFile.sha256 !== entry.sha256)
-        throw new ConflictError(`${deb.path}: ${entry.filename} is already published with other bytes; use --force`);
+        throw new ConflictError(
+          `${deb.path}: ${entry.filename} is already published with other bytes; use --force`,
+        );
     }
-    if (current && current.filename !== entry.filename) garbage.push(`${cfg.prefixes.deb}/${current.filename}`);
+    if (current && current.filename !== entry.filename)
+      garbage.push(`${cfg.prefixes.deb}/${current.filename}`);
     target.set(key, entry);
     byFilename.set(entry.filename, entry);
     changes.added.push(label);
@@ -138,12 +141,16 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
           map.delete(k);
           matched = true;
           changes.removed.push(`${e.name} ${e.version} ${e.arch}`);
-          const stillUsed = [...byComponent.values()].some((m) => [...m.values()].some((x) => x.filename === e.filename));
-          if (!stillUsed) garbage.push(`${cfg.prefixes.deb}/${e.filename}`, `${cfg.prefixes.deb}/${e.filename}.asc`);
+          const stillUsed = [...byComponent.values()].some((m) =>
+            [...m.values()].some((x) => x.filename === e.filename),
+          );
+          if (!stillUsed)
+            garbage.push(`${cfg.prefixes.deb}/${e.filename}`, `${cfg.prefixes.deb}/${e.filename}.asc`);
         }
       }
     }
-    if (!matched) changes.unchanged.push(`(no published package matches ${r.name}${r.version ? `=${r.version}` : ''})`);
+    if (!matched)
+      changes.unchanged.push(`(no published package matches ${r.name}${r.version ? `=${r.version}` : ''})`);
   }
 
   const files: OutputFile[] = [];
@@ -168,7 +175,10 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
         for (const [algoDir, algo] of BY_HASH_ALGOS) {
           const rel = `${dir}/by-hash/${algoDir}/${digests[algo]}`;
           byHashKeys.push(rel);
-          files.push({ ...bytesFile(`${dists}/${rel}`, 'content-addressed', bytes), contentType: contentTypeFor(name) });
+          files.push({
+            ...bytesFile(`${dists}/${rel}`, 'content-addressed', bytes),
+            contentType: contentTypeFor(name),
+          });
         }
       }
     }
@@ -187,7 +197,9 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
   for (const old of state.generations.slice(a.byHashGenerations - 1)) {
     for (const k of old.keys) if (!kept.has(k)) garbage.push(`${dists}/${k}`);
   }
-  files.push(bytesFile(`${dists}/${GENERATIONS_FILE}`, 'index', `${JSON.stringify({ generations }, null, 1)}\n`));
+  files.push(
+    bytesFile(`${dists}/${GENERATIONS_FILE}`, 'index', `${JSON.stringify({ generations }, null, 1)}\n`),
+  );
 
   return {
     changes,

@@ -26,15 +26,24 @@ export async function readAptState(store: ObjectStore, cfg: ResolvedConfig): Pro
       const want = committed.get(rel);
       if (!want) continue;
       let bytes = await store.get(key);
-      if (!bytes || sha256Hex(bytes) !== want) bytes = await store.get(`${dists}/${component}/binary-${arch}/by-hash/SHA256/${want}`);
       if (!bytes || sha256Hex(bytes) !== want)
-        throw new StorageError(`${key} in ${store.description} does not match its Release and no by-hash copy is left; republish with --force`);
+        bytes = await store.get(`${dists}/${component}/binary-${arch}/by-hash/SHA256/${want}`);
+      if (!bytes || sha256Hex(bytes) !== want)
+        throw new StorageError(
+          `${key} in ${store.description} does not match its Release and no by-hash copy is left; republish with --force`,
+        );
       try {
-        indexes.set(`${component}/${arch}`, parsePackagesIndex(new TextDecoder('utf-8', { fatal: true }).decode(bytes)));
+        indexes.set(
+          `${component}/${arch}`,
+          parsePackagesIndex(new TextDecoder('utf-8', { fatal: true }).decode(bytes)),
+        );
       } catch (err) {
-        throw new StorageError(`the published ${key} in ${store.description} cannot be read back: ${(err as Error).message}`, {
-          cause: err,
-        });
+        throw new StorageError(
+          `the published ${key} in ${store.description} cannot be read back: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
       }
     }
   }

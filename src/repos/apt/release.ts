@@ -22,7 +22,8 @@ export function renderRelease(cfg: ResolvedConfig, indexes: ReleaseIndex[], now:
     `Codename: ${a.codename}`,
     `Date: ${releaseDate(now)}`,
   ];
-  if (a.validUntilDays) lines.push(`Valid-Until: ${releaseDate(new Date(now.getTime() + a.validUntilDays * 86_400_000))}`);
+  if (a.validUntilDays)
+    lines.push(`Valid-Until: ${releaseDate(new Date(now.getTime() + a.validUntilDays * 86_400_000))}`);
   lines.push(
     `Architectures: ${a.architectures.join(' ')}`,
     `Components: ${a.components.join(' ')}`,
@@ -38,7 +39,8 @@ export function renderRelease(cfg: ResolvedConfig, indexes: ReleaseIndex[], now:
     ['SHA512', 'sha512'],
   ] as const) {
     lines.push(`${field}:`);
-    for (const i of sorted) lines.push(` ${i.digests[algo]} ${String(i.digests.size).padStart(width)} ${i.path}`);
+    for (const i of sorted)
+      lines.push(` ${i.digests[algo]} ${String(i.digests.size).padStart(width)} ${i.path}`);
   }
   return `${lines.join('\n')}\n`;
 }
