@@ -16,6 +16,12 @@ export interface LockOptions {
   ttlMs?: number;
   /** How long to wait for a held lock before giving up. */
   waitMs?: number;
+  /**
+   * For targets whose create-only write is not atomic (s3rver ignores If-None-Match, Swift refuses
+   * it): wait this long after writing the lock and read it back; whoever's lock is there then
+   * holds it. Last-writer-wins stores make this safe as long as a write lands within the wait.
+   */
+  settleMs?: number;
   now?: () => number;
 }
 
@@ -43,6 +49,10 @@ export async function acquireLock(store: ObjectStore, opts: LockOptions = {}): P
         { bytes: new TextEncoder().encode(JSON.stringify(body)) },
         { ifMatch: '', contentType: 'application/json' },
       );
+      if (opts.settleMs) {
+        await new Promise((r) => setTimeout(r, opts.settleMs));
+        if ((await readLock(store))?.owner !== owner) continue;
+      }
       return async () => {
         const cur = await readLock(store);
         if (cur?.owner === owner) await store.delete([LOCK_KEY]);

@@ -1,0 +1,171 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { publish } from '../../src/publish/publish.js';
+import { publishLocked } from '../../src/publish/publish-locked.js';
+import { loadSigner } from '../../src/signing/load-key.js';
+import type { Signer } from '../../src/signing/signer.js';
+import { S3Store } from '../../src/storage/s3-store.js';
+import { aptProblems, aptVersions, makeAptRoot } from '../support/apt.js';
+import { CrashAfterStore } from '../support/failing-store.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
+import { makeTestKey, type TestKey } from '../support/keys.js';
+import { fixturesDir } from '../support/paths.js';
+import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
+import { type SwiftHandle, startSwift, swiftMissing } from '../support/swift.js';
+
+const deb = (n: string) => join(fixturesDir, 'deb', n);
+const cfg = resolveConfig({});
+let key: TestKey;
+let signer: Signer;
+
+beforeAll(async () => {
+  key = await makeTestKey();
+  signer = (await loadSigner({ keyFile: key.secretFile })).signer;
+});
+
+function s3(
+  h: { endpoint: string; bucket: string; credentials: { accessKeyId: string; secretAccessKey: string } },
+  prefix: string,
+) {
+  return new S3Store({
+    bucket: h.bucket,
+    prefix,
+    endpoint: h.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: h.credentials,
+  });
+}
+
+async function aptFrom(url: string) {
+  // The key apt trusts is the published one, fetched the way users do, but from the fixture copy.
+  const apt = await makeAptRoot(`deb [signed-by=${key.publicFile}] ${url}/packages/deb stable main`);
+  const up = await apt.apt('apt-get', ['update']);
+  return { apt, up, problems: aptProblems(up.out) };
+}
+
+describe('publishing to s3rver', () => {
+  let srv: S3rverHandle;
+  beforeAll(async () => {
+    srv = await startS3rver();
+  });
+  afterAll(async () => {
+    await srv?.stop();
+  });
+  const publicUrl = (prefix: string) => `${srv.endpoint}/${srv.bucket}/${prefix}`;
+
+  it('apt installs from it over plain HTTP, and a republish with nothing new makes no PUT', async () => {
+    const store = s3(srv, 'main');
+    const inputs = (await readdir(join(fixturesDir, 'deb'))).filter((f) => f.endsWith('.deb')).map(deb);
+    const first = await publishLocked({ inputs, store, cfg, signer });
+    expect(first.applied!.written).toBeGreaterThan(20);
+    const { apt, problems } = await aptFrom(publicUrl('main'));
+    expect(problems).toEqual([]);
+    expect(await aptVersions(apt, 'falco')).toContain('0.39.0+git1-1');
+    const dl = await apt.apt('apt-get', ['download', 'falco=0.39.0+git1-1']);
+    expect(dl.code, dl.out).toBe(0);
+    const info = await store.head('packages/deb/dists/stable/InRelease');
+    expect(info?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const again = await publishLocked({ inputs, store, cfg, signer });
+    expect(again.plan.tiers).toEqual([]);
+    expect(again.applied!.written).toBe(0);
+  });
+
+  it('two publishers at once never lose each other’s packages (20 rounds)', async () => {
+    for (let round = 0; round < 20; round++) {
+      const prefix = `race${round}`;
+      const a = publishLocked({
+        inputs: [deb('falco_0.38.1_amd64.deb')],
+        store: s3(srv, prefix),
+        cfg,
+        signer,
+      });
+      const b = publishLocked({
+        inputs: [deb('epochpkg_2.0-1_amd64.deb')],
+        store: s3(srv, prefix),
+        cfg,
+        signer,
+      });
+      await Promise.all([a, b]);
+      const packages = new TextDecoder().decode(
+        await s3(srv, prefix).get('packages/deb/dists/stable/main/binary-amd64/Packages'),
+      );
+      expect(packages, `round ${round}`).toContain('Package: falco\n');
+      expect(packages, `round ${round}`).toContain('Package: epochpkg\n');
+    }
+  });
+
+  it('a publish stopped after each single write leaves a repo apt reads; the next one completes it', async () => {
+    const base = 'crash-base';
+    await publish({ inputs: [deb('falco_0.38.1_amd64.deb')], store: s3(srv, base), cfg, signer });
+    const inputs = [deb('falco_0.39.0_amd64.deb')];
+    const dry = await publish({ inputs, store: s3(srv, base), cfg, signer, dryRun: true });
+    const total = dry.plan.tiers.reduce((n, t) => n + t.steps.length, 0);
+    expect(total).toBeGreaterThan(10);
+    for (let k = 0; k < total; k++) {
+      const prefix = `crash${k}`;
+      await publish({
+        inputs: [deb('falco_0.38.1_amd64.deb')],
+        store: s3(srv, prefix),
+        cfg,
+        signer,
+        now: new Date(Date.now() - 60_000),
+      });
+      await expect(
+        publish({ inputs, store: new CrashAfterStore(s3(srv, prefix), k), cfg, signer, concurrency: 1 }),
+      ).rejects.toThrow(/injected crash/);
+      const mid = await aptFrom(publicUrl(prefix));
+      expect(mid.problems, `after ${k} writes`).toEqual([]);
+      expect(await aptVersions(mid.apt, 'falco'), `after ${k} writes`).toContain('0.38.1');
+      await publish({ inputs, store: s3(srv, prefix), cfg, signer });
+      const done = await aptFrom(publicUrl(prefix));
+      expect(done.problems).toEqual([]);
+      expect(await aptVersions(done.apt, 'falco')).toEqual(['0.39.0', '0.38.1']);
+    }
+  });
+
+  it('completes correctly when 10% of requests fail with 503 or a reset', async () => {
+    const proxy = await startFaultProxy(srv.endpoint, { failureRate: 0.1, seed: 7 });
+    try {
+      const store = new S3Store({
+        bucket: srv.bucket,
+        prefix: 'faults',
+        endpoint: proxy.endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: srv.credentials,
+      });
+      const inputs = (await readdir(join(fixturesDir, 'deb'))).filter((f) => f.endsWith('.deb')).map(deb);
+      await publishLocked({ inputs, store, cfg, signer });
+      expect(Object.values(proxy.injected).reduce((a, b) => a + b, 0)).toBeGreaterThan(3);
+      const { apt, problems } = await aptFrom(publicUrl('faults'));
+      expect(problems).toEqual([]);
+      expect((await aptVersions(apt, 'falco')).length).toBe(4);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+describe('publishing to OpenStack Swift (s3api)', async () => {
+  const missing = await swiftMissing();
+  let sw: SwiftHandle;
+  beforeAll(async () => {
+    if (!missing) sw = await startSwift();
+  }, 120_000);
+  afterAll(async () => {
+    await sw?.stop();
+  });
+  it.skipIf(Boolean(missing))('apt installs from it over plain HTTP', async () => {
+    const store = s3(sw, 'swift');
+    const inputs = [deb('falco_0.39.0_amd64.deb'), deb('docs-all_3.1-2_all.deb')];
+    await publishLocked({ inputs, store, cfg, signer });
+    const { apt, problems } = await aptFrom(`${sw.publicBase}/${sw.bucket}/swift`);
+    expect(problems).toEqual([]);
+    expect(await aptVersions(apt, 'docs-all')).toEqual(['3.1-2']);
+    const dl = await apt.apt('apt-get', ['download', 'falco=0.39.0']);
+    expect(dl.code, dl.out).toBe(0);
+  });
+});
