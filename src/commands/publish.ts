@@ -24,22 +24,36 @@ const COMMON = {
   concurrency: { type: 'string', default: '4' },
   'driver-version': { type: 'string' },
   arch: { type: 'string' },
+  // yum: rpms are signed with the project key unless --no-sign-rpms; --sign-rpms is the explicit default.
+  'sign-rpms': { type: 'boolean', default: false },
+  'no-sign-rpms': { type: 'boolean', default: false },
+  resign: { type: 'boolean', default: false },
 } as const;
 
 /** `pkgpub publish` and `pkgpub remove` share everything but what they change. */
 export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 'remove'): Promise<void> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: COMMON });
   if (positionals.length === 0)
-    throw new UsageError(mode === 'publish' ? 'publish: name at least one artifact or folder' : 'remove: name at least one NAME[=VERSION]');
+    throw new UsageError(
+      mode === 'publish'
+        ? 'publish: name at least one artifact or folder'
+        : 'remove: name at least one NAME[=VERSION]',
+    );
   const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a whole number ≥ 1');
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new UsageError('--concurrency must be a whole number ≥ 1');
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
   const cfg = resolveConfig(file, {
     channel: values.channel,
     ...(values.component ? { component: values.component } : {}),
     ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
   });
-  const signer = await signerFromEnv({ keyFile: values['signing-key'] ?? file.signing?.key_file, unsigned: values.unsigned }, r);
+  if (values['sign-rpms'] && values['no-sign-rpms'])
+    throw new UsageError('--sign-rpms and --no-sign-rpms contradict each other');
+  const signer = await signerFromEnv(
+    { keyFile: values['signing-key'] ?? file.signing?.key_file, unsigned: values.unsigned },
+    r,
+  );
   const store = await openStore(values.to);
   const removals: AptRemoval[] =
     mode === 'remove'
@@ -69,6 +83,8 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     removals,
     dryRun: values['dry-run'],
     force: values.force,
+    signRpms: !values['no-sign-rpms'],
+    resign: values.resign,
     concurrency,
     scan: { driver },
     progress: {
@@ -102,7 +118,9 @@ function report(res: PublishResult, dryRun: boolean, json: boolean, target: stri
         dryRun,
         changes: res.changes,
         plan: {
-          puts: res.plan.tiers.flatMap((t) => t.steps.map((s) => ({ key: s.file.key, tier: t.tier, reason: s.reason, size: s.file.size }))),
+          puts: res.plan.tiers.flatMap((t) =>
+            t.steps.map((s) => ({ key: s.file.key, tier: t.tier, reason: s.reason, size: s.file.size })),
+          ),
           deletes: res.plan.deletes,
           unchanged: res.plan.skipped,
         },
@@ -117,8 +135,10 @@ function report(res: PublishResult, dryRun: boolean, json: boolean, target: stri
     return;
   }
   const a = res.changes.apt;
+  const y = res.changes.yum;
   r.out(
     `published to ${target}: apt +${a.added.length} -${a.removed.length} (${a.unchanged.length} unchanged); ` +
+      `yum +${y.added.length} -${y.removed.length} (${y.unchanged.length} unchanged); ` +
       `${res.applied?.written ?? 0} objects written (${formatBytes(res.applied?.bytes ?? 0)}), ${res.applied?.deleted ?? 0} deleted, ${res.plan.skipped} already in place`,
   );
 }

@@ -1,10 +1,23 @@
 import { readArtifacts } from '../artifacts/read-pool.js';
 import { findArtifacts, type ScanOptions } from '../artifacts/scan.js';
-import type { Artifact, DebArtifact } from '../artifacts/types.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Artifact, DebArtifact, RpmArtifact } from '../artifacts/types.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { aptSnippets, keyFiles } from '../repos/apt/apt-extras.js';
 import { type AptRemoval, buildApt, distsPrefix } from '../repos/apt/build-apt.js';
 import { readAptState } from '../repos/apt/read-apt-state.js';
+import { buildYum, selectYumChanges } from '../repos/yum/build-yum.js';
+import { readYumState, repodataPrefix } from '../repos/yum/read-yum-state.js';
+import { repomdPointerFiles } from '../repos/yum/sign-repomd.js';
+import {
+  type PreparedRpm,
+  prepareSignedRpm,
+  preparedAsIs,
+  rpmHeaderSha256,
+} from '../repos/yum/sign-rpm-file.js';
+import { yumRepoFile } from '../repos/yum/yum-extras.js';
 import type { Signer } from '../signing/signer.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { type ApplyProgress, applyPlan } from './apply.js';
@@ -22,6 +35,10 @@ export interface PublishRequest {
   removals?: AptRemoval[];
   dryRun?: boolean;
   force?: boolean;
+  /** yum: sign each rpm with the project key (default: whenever a signer is given). */
+  signRpms?: boolean;
+  /** yum: replace an rpm signature made by another key instead of refusing. */
+  resign?: boolean;
   now?: Date;
   concurrency?: number;
   scan?: ScanOptions;
@@ -30,7 +47,7 @@ export interface PublishRequest {
 
 export interface PublishResult {
   artifacts: Artifact[];
-  changes: { apt: ChangeSummary };
+  changes: { apt: ChangeSummary; yum: ChangeSummary };
   plan: Plan;
   applied?: { written: number; deleted: number; bytes: number };
 }
@@ -72,13 +89,33 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
       step('apt: nothing changed');
     }
   }
+
+  // ---- yum (issue 4) ----
+  const yum = await yumSection(req, artifacts, now, step);
+  outputs.push(...yum.outputs);
+  garbage.push(...yum.garbage);
+  // ---- end yum ----
+
+  try {
+    return await finish(req, outputs, garbage, { artifacts, changes: { apt: aptChanges, yum: yum.changes } });
+  } finally {
+    await yum.cleanup();
+  }
+}
+
+async function finish(
+  req: PublishRequest,
+  outputs: OutputFile[],
+  garbage: string[],
+  partial: Omit<PublishResult, 'plan' | 'applied'>,
+): Promise<PublishResult> {
   if (req.signer && outputs.length > 0) {
     outputs.push(...keyFiles(req.cfg, req.signer.fingerprint, req.signer.publicKeyArmored()));
   }
 
   const existing = await probeExisting(req.store, outputs);
   const plan = makePlan(outputs, existing, garbage, { force: req.force ?? false });
-  const result: PublishResult = { artifacts, changes: { apt: aptChanges }, plan };
+  const result: PublishResult = { ...partial, plan };
   if (req.dryRun) return result;
   result.applied = await applyPlan(plan, req.store, {
     concurrency: req.concurrency ?? 4,
@@ -86,3 +123,84 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
   });
   return result;
 }
+
+/** Runs `fn` over `items`, at most `limit` at a time, keeping the order of results. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+// ---- yum (issue 4): rpms (signed into a temp dir), repodata, repomd.xml.asc then repomd.xml, the .repo file ----
+interface YumSectionResult {
+  changes: ChangeSummary;
+  outputs: OutputFile[];
+  garbage: string[];
+  /** Removes the signed copies once they are uploaded (or the run failed). */
+  cleanup(): Promise<void>;
+}
+
+async function yumSection(
+  req: PublishRequest,
+  artifacts: Artifact[],
+  now: Date,
+  step: (l: string) => void,
+): Promise<YumSectionResult> {
+  const rpms = artifacts.filter((a): a is RpmArtifact => a.kind === 'rpm');
+  const none: YumSectionResult = {
+    changes: { added: [], removed: [], unchanged: [] },
+    outputs: [],
+    garbage: [],
+    cleanup: async () => {},
+  };
+  if (rpms.length === 0 && (req.removals?.length ?? 0) === 0) return none;
+  step(`reading yum state from ${req.store.description}`);
+  const state = await readYumState(req.store, req.cfg);
+  const inputs = await mapLimit(rpms, 8, async (rpm) => ({ rpm, headerSha256: await rpmHeaderSha256(rpm) }));
+  const selection = selectYumChanges({
+    cfg: req.cfg,
+    state,
+    rpms: inputs,
+    removals: req.removals ?? [],
+    force: req.force ?? false,
+  });
+  const rpmSigner = req.signRpms === false ? undefined : req.signer;
+  let temp: string | undefined;
+  const cleanup = async () => {
+    if (temp) await rm(temp, { recursive: true, force: true });
+  };
+  try {
+    let prepared: PreparedRpm[];
+    if (rpmSigner && selection.add.length > 0) {
+      temp = await mkdtemp(join(tmpdir(), 'pkgpub-rpms-'));
+      const opts = { signer: rpmSigner, tempDir: temp, resign: req.resign ?? false };
+      step(`yum: signing ${selection.add.length} rpm(s)`);
+      prepared = await mapLimit(selection.add, 4, (i) => prepareSignedRpm(i.rpm, i.headerSha256, opts));
+    } else {
+      prepared = selection.add.map((i) => preparedAsIs(i.rpm, i.headerSha256));
+    }
+    const yum = await buildYum({ cfg: req.cfg, state, selection, prepared, now });
+    if (!yum.changed) {
+      step('yum: nothing changed');
+      await cleanup();
+      return { ...none, changes: selection.changes };
+    }
+    step(`yum: ${selection.changes.added.length} added, ${selection.changes.removed.length} removed`);
+    const outputs: OutputFile[] = [...yum.blobs, ...yum.files];
+    if (req.signer) outputs.push(...(await blobSignatures(yum.blobs, req.signer)));
+    outputs.push(...(await repomdPointerFiles(repodataPrefix(req.cfg), yum.repomd!, req.signer)));
+    outputs.push(await yumRepoFile(req.cfg, { signed: Boolean(req.signer), rpmsSigned: Boolean(rpmSigner) }));
+    return { changes: selection.changes, outputs, garbage: yum.garbage, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+// ---- end yum ----

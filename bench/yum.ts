@@ -1,0 +1,218 @@
+/**
+ * `pkgpub publish` of N rpms against the reference pipeline on the same rpms in the same run:
+ * createrepo_c + gpg --detach-sign repodata/repomd.xml. pkgpub runs twice: with --no-sign-rpms
+ * (the fair comparison: neither side touches the rpms) and with rpm signing on. Then the cost of
+ * adding one rpm to a repository of M packages, against `createrepo_c --update`.
+ *
+ *   npm run build && node dist/bench/yum.js [--n 500] [--total-mb 1000] [--repo 5000] [--keep]
+ *
+ * The rpms come from one spec with N subpackages (one rpmbuild run), each holding one random
+ * file, stored uncompressed (w0.ufdio) so building costs writing, not compressing.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { resolveConfig } from '../src/config/resolve.js';
+import { publish } from '../src/publish/publish.js';
+import { generateKeyPair } from '../src/signing/generate-key.js';
+import { loadSigner } from '../src/signing/load-key.js';
+import { FsStore } from '../src/storage/fs-store.js';
+
+function args(argv: string[]) {
+  const o = { n: 500, totalMb: 1000, repo: 5000, keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--keep') o.keep = true;
+    else if (a === '--n') o.n = Number(argv[++i]);
+    else if (a === '--total-mb') o.totalMb = Number(argv[++i]);
+    else if (a === '--repo') o.repo = Number(argv[++i]);
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return o;
+}
+
+/** Builds `sizes.length` rpms named `${prefix}${i}` (one random file of sizes[i] bytes each) into outDir. */
+function buildRpms(work: string, outDir: string, prefix: string, sizes: number[]): string[] {
+  const top = mkdtempSync(join(work, 'top-'));
+  for (const d of ['SPECS', 'BUILD', 'RPMS', 'SRPMS', 'BUILDROOT', 'SOURCES']) mkdirSync(join(top, d));
+  const lines = [
+    `Name: ${prefix}base`,
+    'Version: 1.0',
+    'Release: 1',
+    'Summary: bench',
+    'License: MIT',
+    'AutoReqProv: no',
+    '%description',
+    'bench',
+    '%install',
+  ];
+  sizes.forEach((s, i) => {
+    lines.push(`mkdir -p %{buildroot}/opt/${prefix}${i}`);
+    lines.push(`head -c ${s} /dev/urandom > %{buildroot}/opt/${prefix}${i}/payload`);
+  });
+  sizes.forEach((_s, i) => {
+    lines.push(`%package -n ${prefix}${i}`, `Summary: bench package ${i}`, 'AutoReqProv: no');
+    lines.push(`%description -n ${prefix}${i}`, `bench package ${i}`);
+    lines.push(`%files -n ${prefix}${i}`, `/opt/${prefix}${i}/payload`);
+  });
+  const spec = join(top, 'SPECS', 'bench.spec');
+  writeFileSync(spec, `${lines.join('\n')}\n`);
+  execFileSync(
+    'rpmbuild',
+    [
+      ...['--define', `_topdir ${top}`, '--dbpath', join(top, 'db')],
+      ...['--define', '_binary_payload w0.ufdio', '--define', '_build_id_links none'],
+      ...['--define', '__os_install_post %{nil}', '--define', 'debug_package %{nil}'],
+      ...['--define', '_source_payload w0.ufdio', '--quiet', '-bb', '--target', 'x86_64', spec],
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, HOME: top } },
+  );
+  mkdirSync(outDir, { recursive: true });
+  const out: string[] = [];
+  const dir = join(top, 'RPMS', 'x86_64');
+  for (const f of readdirSync(dir)) {
+    if (f.startsWith(`${prefix}base-`)) continue;
+    renameSync(join(dir, f), join(outDir, f));
+    out.push(join(outDir, f));
+  }
+  rmSync(top, { recursive: true, force: true });
+  return out.sort();
+}
+
+function time<T>(fn: () => T): [T, number] {
+  const t = performance.now();
+  const r = fn();
+  return [r, (performance.now() - t) / 1000];
+}
+async function timeAsync<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const r = await fn();
+  return [r, (performance.now() - t) / 1000];
+}
+
+async function main() {
+  const o = args(process.argv.slice(2));
+  const work = mkdtempSync(join(tmpdir(), 'pkgpub-bench-yum-'));
+  try {
+    const raw = Array.from({ length: o.n }, (_, i) =>
+      Math.exp(Math.log(10e3) + ((Math.log(20e6) - Math.log(10e3)) * ((i * 7919) % o.n)) / o.n),
+    );
+    const scale = (o.totalMb * 1e6) / raw.reduce((a, b) => a + b, 0);
+    const sizes = raw.map((s) => Math.max(1000, Math.min(20e6, Math.round(s * scale))));
+    process.stderr.write(
+      `building ${o.n} rpms (${(sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(0)} MB)…\n`,
+    );
+    const [rpms, tBuild] = time(() => buildRpms(work, join(work, 'rpms'), 'bench', sizes));
+    process.stderr.write(`built ${rpms.length} in ${tBuild.toFixed(1)} s\n`);
+
+    const gnupg = join(work, 'gnupg');
+    mkdirSync(gnupg, { mode: 0o700 });
+    const pair = await generateKeyPair({ name: 'bench', email: 'bench@example.invalid', type: 'ed25519' });
+    writeFileSync(join(work, 'key.asc'), pair.privateArmored);
+    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--import', join(work, 'key.asc')], {
+      stdio: 'ignore',
+    });
+    const gpgSign = (dir: string) =>
+      execFileSync(
+        'gpg',
+        [
+          '--homedir',
+          gnupg,
+          '--batch',
+          '--yes',
+          '--digest-algo',
+          'SHA512',
+          '--detach-sign',
+          '--armor',
+          'repomd.xml',
+        ],
+        {
+          cwd: join(dir, 'repodata'),
+        },
+      );
+
+    // Reference: createrepo_c over the folder of rpms (in place), then sign repomd.xml.
+    const [, tRef] = time(() => {
+      execFileSync('createrepo_c', ['-q', '--no-database', join(work, 'rpms')]);
+      gpgSign(join(work, 'rpms'));
+    });
+
+    const cfg = resolveConfig({});
+    const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
+    const [res, tOurs] = await timeAsync(() =>
+      publish({
+        inputs: rpms,
+        store: new FsStore(join(work, 'out-nosign')),
+        cfg,
+        signer,
+        signRpms: false,
+        concurrency: 4,
+      }),
+    );
+    const [, tSigned] = await timeAsync(() =>
+      publish({ inputs: rpms, store: new FsStore(join(work, 'out-signed')), cfg, signer, concurrency: 4 }),
+    );
+    const total = sizes.reduce((a, b) => a + b, 0) / 1e6;
+    console.log(`full build, ${rpms.length} rpms, ${total.toFixed(0)} MB:`);
+    console.log(
+      `  createrepo_c --no-database + gpg     : ${tRef.toFixed(2)} s (repodata only, rpms stay where they are)`,
+    );
+    console.log(
+      `  pkgpub publish --no-sign-rpms        : ${tOurs.toFixed(2)} s (also copies every rpm into the tree and writes a .asc for each)`,
+    );
+    console.log(
+      `  ratio pkgpub / createrepo_c          : ${(tOurs / tRef).toFixed(2)}  (≤ 1.00 is the target)`,
+    );
+    console.log(
+      `  pkgpub publish, rpms signed          : ${tSigned.toFixed(2)} s (ratio ${(tSigned / tRef).toFixed(2)})`,
+    );
+    console.log(`  objects written: ${res.applied?.written}`);
+
+    // Incremental: a repository of M small rpms, then one more.
+    const m = o.repo;
+    process.stderr.write(`building ${m + 1} small rpms for the incremental case…\n`);
+    rmSync(join(work, 'rpms'), { recursive: true, force: true });
+    rmSync(join(work, 'out-nosign'), { recursive: true, force: true });
+    rmSync(join(work, 'out-signed'), { recursive: true, force: true });
+    const small: string[] = [];
+    for (let start = 0; start <= m; start += 1000) {
+      const count = Math.min(1000, m + 1 - start);
+      small.push(
+        ...buildRpms(work, join(work, 'small', `b${start}`), `s${start}x`, new Array(count).fill(16)),
+      );
+    }
+    const last = small.pop()!;
+    const repo = join(work, 'repo');
+    await publish({ inputs: small, store: new FsStore(repo), cfg, signer, concurrency: 8 });
+    const [, tAdd] = await timeAsync(() =>
+      publish({ inputs: [last], store: new FsStore(repo), cfg, signer }),
+    );
+    const [, tAddNoSign] = await timeAsync(() =>
+      publish({ inputs: [last], store: new FsStore(repo), cfg, signer, dryRun: true }),
+    );
+    // createrepo_c --update over the same M rpms (the first run untimed), then with one more.
+    const flat = join(work, 'flat');
+    mkdirSync(flat);
+    for (const f of small) renameSync(f, join(flat, f.split('/').pop()!));
+    execFileSync('createrepo_c', ['-q', '--no-database', flat]);
+    renameSync(last, join(flat, last.split('/').pop()!));
+    const [, tUpdate] = time(() => {
+      execFileSync('createrepo_c', ['-q', '--no-database', '--update', flat]);
+      gpgSign(flat);
+    });
+    console.log(`adding 1 rpm to a ${m}-package repository:`);
+    console.log(`  pkgpub publish (rpm signed)          : ${tAdd.toFixed(3)} s (target < 1 s)`);
+    console.log(`  pkgpub republish, nothing to do      : ${tAddNoSign.toFixed(3)} s`);
+    console.log(`  createrepo_c --update + gpg          : ${tUpdate.toFixed(3)} s`);
+  } finally {
+    if (!o.keep) rmSync(work, { recursive: true, force: true });
+    else console.log(`kept ${work}`);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,278 @@
+import { digestsOf } from '../../artifacts/checksums.js';
+import type { RpmArtifact } from '../../artifacts/types.js';
+import type { ResolvedConfig } from '../../config/resolve.js';
+import { ConflictError } from '../../errors.js';
+import { bytesFile, contentTypeFor } from '../../publish/output-file.js';
+import type { ChangeSummary, OutputFile } from '../../publish/types.js';
+import { compressedSuffix, compressXml } from './compress-xml.js';
+import { FILELISTS_CLOSE, FILELISTS_OPEN, filelistsPackageXml } from './filelists-xml.js';
+import { OTHER_CLOSE, OTHER_OPEN, otherPackageXml } from './other-xml.js';
+import { PRIMARY_CLOSE, PRIMARY_OPEN, primaryPackageXml } from './primary-xml.js';
+import type { PrimaryFacts } from './repodata-chunks.js';
+import { type Repomd, type RepomdData, renderRepomd } from './repomd.js';
+import type { PreparedRpm } from './sign-rpm-file.js';
+import { nevraOf, type YumPackage } from './yum-package.js';
+
+/** One published package, carried as the exact xml the repodata holds for it. */
+export interface YumEntry extends PrimaryFacts {
+  primary: string;
+  filelists: string;
+  other: string;
+  /** sha256 of the main header, from pkgpub's own record (absent for packages another tool published). */
+  header?: string;
+}
+
+/** What the target holds now, read back through its repomd.xml (no local database). */
+export interface YumState {
+  entries: YumEntry[];
+  /** The committed repomd.xml, exactly as stored, and what it says. */
+  repomdBytes?: Uint8Array;
+  repomd?: Repomd;
+  /** Every key under <rpm prefix>/repodata/ in the target, for garbage collection. */
+  repodataKeys: string[];
+}
+
+export interface YumRemoval {
+  name: string;
+  /** VERSION, VERSION-RELEASE or EPOCH:VERSION-RELEASE. */
+  version?: string;
+}
+
+export interface YumInput {
+  rpm: RpmArtifact;
+  headerSha256: string;
+}
+
+export interface YumSelection {
+  changes: ChangeSummary;
+  /** Inputs to publish (sign, upload, describe). */
+  add: YumInput[];
+  /** Published entries that stay. */
+  keep: YumEntry[];
+  /** Keys no entry reaches once this publish lands (removed or replaced rpms and their .asc). */
+  garbage: string[];
+}
+
+/** The record type pkgpub adds to repomd.xml; dnf ignores types it does not know. */
+export const PKGPUB_DATA_TYPE = 'pkgpub';
+const XML_TYPES = ['primary', 'filelists', 'other'] as const;
+
+function label(name: string, epoch: string | number, ver: string, rel: string, arch: string): string {
+  return `${name} ${String(epoch) === '0' ? '' : `${epoch}:`}${ver}-${rel} ${arch}`;
+}
+
+function matchesVersion(e: YumEntry, v: string): boolean {
+  return v === e.ver || v === `${e.ver}-${e.rel}` || v === `${e.epoch}:${e.ver}-${e.rel}`;
+}
+
+/**
+ * Pure: decides what changes. Same NEVRA with the same file or the same main header (the
+ * published copy is a signed form of this input) is unchanged; with other contents it is a
+ * conflict unless forced.
+ */
+export function selectYumChanges(input: {
+  cfg: ResolvedConfig;
+  state: YumState;
+  rpms: YumInput[];
+  removals?: YumRemoval[];
+  force?: boolean;
+}): YumSelection {
+  const prefix = input.cfg.prefixes.rpm;
+  const changes: ChangeSummary = { added: [], removed: [], unchanged: [] };
+  const byNevra = new Map<string, YumEntry | YumInput>();
+  for (const e of input.state.entries) byNevra.set(e.nevra, e);
+  const hrefOwner = new Map<string, string>();
+  for (const e of input.state.entries) hrefOwner.set(e.href, e.nevra);
+  const dropped: YumEntry[] = [];
+
+  for (const r of input.rpms) {
+    const rpm = r.rpm;
+    const nevra = nevraOf(rpm);
+    const l = label(rpm.name, rpm.epoch, rpm.version, rpm.release, rpm.arch);
+    const cur = byNevra.get(nevra);
+    if (cur) {
+      const same =
+        'rpm' in cur
+          ? cur.rpm.sha256 === rpm.sha256 || cur.headerSha256 === r.headerSha256
+          : cur.pkgid === rpm.sha256 || cur.header === r.headerSha256;
+      if (same) {
+        changes.unchanged.push(l);
+        continue;
+      }
+      if (!input.force)
+        throw new ConflictError(
+          `${rpm.path}: ${l} is already published with other contents (pkgid ${('rpm' in cur ? cur.rpm.sha256 : cur.pkgid).slice(0, 12)}…); use --force to replace it`,
+        );
+      if (!('rpm' in cur)) dropped.push(cur);
+      else if (changes.added.includes(l)) changes.added.splice(changes.added.indexOf(l), 1);
+    }
+    const owner = hrefOwner.get(rpm.fileName);
+    if (owner !== undefined && owner !== nevra && !input.force)
+      throw new ConflictError(`${rpm.path}: ${rpm.fileName} is already published as ${owner}; use --force`);
+    if (owner !== undefined && owner !== nevra) {
+      const other = byNevra.get(owner);
+      if (other && !('rpm' in other)) dropped.push(other);
+      byNevra.delete(owner);
+    }
+    byNevra.set(nevra, r);
+    hrefOwner.set(rpm.fileName, nevra);
+    changes.added.push(l);
+  }
+
+  for (const rm of input.removals ?? []) {
+    let matched = false;
+    for (const [k, e] of byNevra) {
+      if ('rpm' in e) continue;
+      if (e.name !== rm.name || (rm.version !== undefined && !matchesVersion(e, rm.version))) continue;
+      byNevra.delete(k);
+      dropped.push(e);
+      matched = true;
+      changes.removed.push(label(e.name, e.epoch, e.ver, e.rel, e.arch));
+    }
+    if (!matched)
+      changes.unchanged.push(`(no published rpm matches ${rm.name}${rm.version ? `=${rm.version}` : ''})`);
+  }
+
+  const add: YumInput[] = [];
+  const keep: YumEntry[] = [];
+  for (const e of byNevra.values()) {
+    if ('rpm' in e) add.push(e);
+    else keep.push(e);
+  }
+  const liveHrefs = new Set([...keep.map((e) => e.href), ...add.map((a) => a.rpm.fileName)]);
+  const garbage: string[] = [];
+  for (const d of dropped) {
+    if (liveHrefs.has(d.href)) continue;
+    garbage.push(`${prefix}/${d.href}`, `${prefix}/${d.href}.asc`);
+  }
+  return { changes, add, keep, garbage: [...new Set(garbage)] };
+}
+
+export interface YumBuildResult {
+  /** Nothing to write when false: the published repository already says exactly this. */
+  changed: boolean;
+  /** The rpms to upload (tier blob); their .asc signatures are added by the signing step. */
+  blobs: OutputFile[];
+  /** Content-addressed repodata files. */
+  files: OutputFile[];
+  /** The new repomd.xml text, to be signed into repomd.xml.asc and written last. */
+  repomd?: string;
+  /** Objects no pointer reaches once this publish lands. */
+  garbage: string[];
+}
+
+function pkgOf(p: PreparedRpm, fileTime: number): YumPackage {
+  return {
+    rpm: p.rpm,
+    pkgid: p.sha256,
+    size: p.size,
+    headerRange: p.headerRange,
+    href: p.rpm.fileName,
+    fileTime,
+  };
+}
+
+function entryOf(p: PreparedRpm, fileTime: number): YumEntry {
+  const pkg = pkgOf(p, fileTime);
+  const r = p.rpm;
+  return {
+    name: r.name,
+    arch: r.arch,
+    epoch: String(r.epoch),
+    ver: r.version,
+    rel: r.release,
+    pkgid: p.sha256,
+    href: pkg.href,
+    nevra: nevraOf(r),
+    primary: primaryPackageXml(pkg),
+    filelists: filelistsPackageXml(pkg),
+    other: otherPackageXml(pkg),
+    header: p.headerSha256,
+  };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Pure apart from compression: the repodata for `keep` plus the prepared (possibly signed)
+ * rpms. Packages are ordered by file name, as createrepo_c lists them.
+ */
+export async function buildYum(input: {
+  cfg: ResolvedConfig;
+  state: YumState;
+  selection: YumSelection;
+  prepared: PreparedRpm[];
+  now: Date;
+}): Promise<YumBuildResult> {
+  const { cfg, state, selection } = input;
+  const prefix = cfg.prefixes.rpm;
+  const suffix = compressedSuffix(cfg.yum.compression);
+  const sameCompression =
+    state.repomd?.data.find((d) => d.type === 'primary')?.href.endsWith(`.xml${suffix}`) ?? false;
+  if (
+    selection.add.length === 0 &&
+    selection.changes.removed.length === 0 &&
+    state.repomd &&
+    sameCompression
+  ) {
+    return { changed: false, blobs: [], files: [], garbage: [] };
+  }
+  const seconds = Math.floor(input.now.getTime() / 1000);
+  const entries = [...selection.keep, ...input.prepared.map((p) => entryOf(p, seconds))].sort(
+    (x, y) => cmp(x.href, y.href) || cmp(x.pkgid, y.pkgid),
+  );
+
+  const blobs: OutputFile[] = input.prepared.map((p) => ({
+    key: `${prefix}/${p.rpm.fileName}`,
+    tier: 'blob',
+    body: { file: p.file, size: p.size },
+    sha256: p.sha256,
+    size: p.size,
+    contentType: contentTypeFor(p.rpm.fileName),
+    // Not immutable: a signed copy differs on every run (the signature carries its time), and
+    // an rpm here that no repomd.xml names is a leftover of an interrupted publish.
+    immutable: false,
+  }));
+
+  const n = entries.length;
+  const documents: Record<(typeof XML_TYPES)[number], string> = {
+    primary: `${PRIMARY_OPEN}${n}">\n${entries.map((e) => e.primary).join('')}${PRIMARY_CLOSE}`,
+    filelists: `${FILELISTS_OPEN}${n}">\n${entries.map((e) => e.filelists).join('')}${FILELISTS_CLOSE}`,
+    other: `${OTHER_OPEN}${n}">\n${entries.map((e) => e.other).join('')}${OTHER_CLOSE}`,
+  };
+  const headers: Record<string, string> = {};
+  for (const e of entries) if (e.header) headers[e.pkgid] = e.header;
+
+  const files: OutputFile[] = [];
+  const data: RepomdData[] = [];
+  const add = async (type: string, base: string, text: string) => {
+    const open = new TextEncoder().encode(text);
+    const packed = await compressXml(open, cfg.yum.compression);
+    const openSha = digestsOf(open).sha256;
+    const sha = digestsOf(packed).sha256;
+    const href = `repodata/${sha}-${base}${suffix}`;
+    files.push({ ...bytesFile(`${prefix}/${href}`, 'content-addressed', packed), immutable: false });
+    data.push({
+      type,
+      checksum: sha,
+      openChecksum: openSha,
+      href,
+      timestamp: seconds,
+      size: packed.length,
+      openSize: open.length,
+    });
+  };
+  for (const t of XML_TYPES) await add(t, `${t}.xml`, documents[t]);
+  await add(PKGPUB_DATA_TYPE, 'pkgpub.json', `${JSON.stringify({ headers })}\n`);
+
+  const repomd = renderRepomd({ revision: String(seconds), data });
+  const reachable = new Set([...data, ...(state.repomd?.data ?? [])].map((d) => `${prefix}/${d.href}`));
+  const pointers = new Set([`${prefix}/repodata/repomd.xml`, `${prefix}/repodata/repomd.xml.asc`]);
+  const garbage = [
+    ...selection.garbage,
+    ...state.repodataKeys.filter((k) => !reachable.has(k) && !pointers.has(k)),
+  ];
+  return { changed: true, blobs, files, repomd, garbage: [...new Set(garbage)] };
+}

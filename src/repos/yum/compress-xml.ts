@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process';
+import { gunzipSync } from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
+import { ConfigError } from '../../errors.js';
+import { gzip } from '../../formats/compress.js';
+
+export type YumCompression = 'gz' | 'zstd';
+
+export function compressedSuffix(c: YumCompression): string {
+  return c === 'gz' ? '.gz' : '.zst';
+}
+
+/**
+ * gzip in-process; zstd through the zstd(1) tool, because Node 20 has no zstd encoder and no
+ * encoder ships with pkgpub (fzstd only decodes). Output is deterministic either way.
+ */
+export async function compressXml(data: Uint8Array, c: YumCompression): Promise<Uint8Array> {
+  if (c === 'gz') return gzip(data);
+  return runZstd(data);
+}
+
+/** By file name, for reading back what a previous publish wrote. */
+export function decompressXml(name: string, data: Uint8Array): Uint8Array {
+  if (name.endsWith('.gz')) return gunzipSync(data);
+  if (name.endsWith('.zst')) return zstdDecompress(data);
+  if (name.endsWith('.xml')) return data;
+  throw new Error(`${name}: unknown compression`);
+}
+
+function runZstd(data: Uint8Array): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('zstd', ['-q', '-c', '-10', '--no-progress', '-'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      reject(
+        e.code === 'ENOENT'
+          ? new ConfigError(['yum.compression: zstd needs the zstd tool on PATH (or use gz)'])
+          : e,
+      );
+    });
+    child.on('close', (code) => {
+      if (code === 0) resolve(new Uint8Array(Buffer.concat(out)));
+      else reject(new Error(`zstd exited with ${code}: ${Buffer.concat(err).toString().trim()}`));
+    });
+    child.stdin.end(data);
+  });
+}

@@ -1,0 +1,278 @@
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/config/resolve.js';
+import { publish } from '../../src/publish/publish.js';
+import { loadSigner } from '../../src/signing/load-key.js';
+import type { Signer } from '../../src/signing/signer.js';
+import { FsStore } from '../../src/storage/fs-store.js';
+import type { ObjectStore } from '../../src/storage/object-store.js';
+import { pkgpub } from '../support/cli.js';
+import { dnfNevras, makeDnfRoot, rpmCheckSig } from '../support/dnf.js';
+import { CrashAfterStore } from '../support/failing-store.js';
+import { makeTestKey, type TestKey } from '../support/keys.js';
+import { fixturesDir, scratchRoot } from '../support/paths.js';
+import { buildRpms } from '../support/rpmbuild.js';
+
+let key: TestKey;
+let signer: Signer;
+let work: string;
+/** name -> path of small rpms built for these tests. */
+const rpm: Record<string, string> = {};
+const fixture = (n: string) => join(fixturesDir, 'rpm', n);
+
+async function tree(dir: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const walk = async (d: string) => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else out.set(relative(dir, p), (await stat(p)).mtimeMs);
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+async function dnfSees(
+  repo: string,
+  keyFile = join(repo, 'keys/falco-packages.asc'),
+  prefix = 'packages/rpm',
+) {
+  const dnf = await makeDnfRoot({ baseurl: `file://${repo}/${prefix}`, gpgkey: keyFile });
+  const mc = await dnf.dnf(['makecache']);
+  return { dnf, mc, nevras: mc.code === 0 ? await dnfNevras(dnf) : [] };
+}
+
+beforeAll(async () => {
+  key = await makeTestKey();
+  ({ signer } = await loadSigner({ keyFile: key.secretFile }));
+  await mkdir(scratchRoot, { recursive: true });
+  work = await mkdtemp(join(scratchRoot, 'yum-inc-'));
+  const built = await buildRpms(join(work, 'built'), [
+    { name: 'tool', version: '1.0', arch: 'x86_64' },
+    { name: 'tool', version: '1.1', arch: 'x86_64' },
+    { name: 'tool', version: '1.2', arch: 'x86_64' },
+    { name: 'extra', version: '0.1', arch: 'noarch' },
+  ]);
+  for (const f of built)
+    rpm[
+      f
+        .split('/')
+        .pop()!
+        .replace(/\.rpm$/, '')
+    ] = f;
+  const other = await buildRpms(join(work, 'rebuilt'), [
+    { name: 'tool', version: '1.1', arch: 'x86_64', payload: 'other bytes' },
+  ]);
+  rpm.rebuilt = other[0]!;
+});
+
+const pub = (repo: string, ...args: string[]) =>
+  pkgpub(['publish', '--to', repo, '--signing-key', key.secretFile, ...args]);
+
+describe('incremental and safe yum publishing', () => {
+  it('adds to what is published, changes nothing on a republish, and refuses other contents unless --force', async () => {
+    const repo = join(work, 'inc');
+    expect((await pub(repo, rpm['tool-1.0-1.x86_64']!)).code).toBe(0);
+    const second = await pub(repo, rpm['tool-1.1-1.x86_64']!, rpm['extra-0.1-1.noarch']!, '--json');
+    expect(second.code, second.err).toBe(0);
+    expect(JSON.parse(second.out).changes.yum.added).toEqual(['tool 1.1-1 x86_64', 'extra 0.1-1 noarch']);
+    let seen = await dnfSees(repo);
+    expect(seen.mc.code, seen.mc.out).toBe(0);
+    expect(seen.nevras).toEqual(['extra-0:0.1-1.noarch', 'tool-0:1.0-1.x86_64', 'tool-0:1.1-1.x86_64']);
+
+    // The unsigned input matches its published signed copy by header: nothing to do.
+    const before = await tree(repo);
+    const again = await pub(repo, rpm['tool-1.1-1.x86_64']!, rpm['tool-1.0-1.x86_64']!, '--json');
+    expect(again.code, again.err).toBe(0);
+    expect(JSON.parse(again.out).plan.puts).toEqual([]);
+    expect(JSON.parse(again.out).changes.yum.unchanged).toHaveLength(2);
+    expect(await tree(repo)).toEqual(before);
+
+    const refused = await pub(repo, rpm.rebuilt!);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/tool 1\.1-1 x86_64 is already published with other contents.*--force/);
+    expect(await tree(repo)).toEqual(before);
+    const forced = await pub(repo, rpm.rebuilt!, '--force');
+    expect(forced.code, forced.err).toBe(0);
+    seen = await dnfSees(repo);
+    expect(seen.mc.code, seen.mc.out).toBe(0);
+    const dl = await seen.dnf.dnf(['install', 'tool-1.1']);
+    expect(dl.code, dl.out).toBe(0);
+    expect(await readFile(join(seen.dnf.dir, 'root/opt/tool/payload'), 'utf8')).toBe('other bytes\n');
+  });
+
+  it('never reads back published rpms: a later publish reads only repodata', async () => {
+    const repo = join(work, 'noreread');
+    expect((await pub(repo, rpm['tool-1.0-1.x86_64']!, rpm['extra-0.1-1.noarch']!)).code).toBe(0);
+    const reads: string[] = [];
+    const inner = new FsStore(repo);
+    const spy: ObjectStore = Object.assign(Object.create(inner) as FsStore, {
+      get: (k: string) => {
+        reads.push(k);
+        return inner.get(k);
+      },
+      getStream: (k: string) => {
+        reads.push(k);
+        return inner.getStream(k);
+      },
+    });
+    const res = await publish({
+      inputs: [rpm['tool-1.1-1.x86_64']!],
+      store: spy,
+      cfg: resolveConfig({}),
+      signer,
+    });
+    expect(res.changes.yum.added).toEqual(['tool 1.1-1 x86_64']);
+    expect(reads.filter((k) => k.endsWith('.rpm'))).toEqual([]);
+    expect(reads.some((k) => k.endsWith('repodata/repomd.xml'))).toBe(true);
+  });
+
+  it('remove drops an rpm; dry-run prints the plan and writes nothing; old repodata lasts one generation', async () => {
+    const repo = join(work, 'remove');
+    expect((await pub(repo, rpm['tool-1.0-1.x86_64']!, rpm['tool-1.1-1.x86_64']!)).code).toBe(0);
+    const firstGen = (await readdir(join(repo, 'packages/rpm/repodata'))).filter((f) =>
+      f.includes('-primary'),
+    );
+    const before = await tree(repo);
+    const dry = await pkgpub([
+      'remove',
+      'tool=1.0',
+      '--to',
+      repo,
+      '--signing-key',
+      key.secretFile,
+      '--dry-run',
+    ]);
+    expect(dry.code, dry.err).toBe(0);
+    expect(dry.out).toMatch(/^PUT {4}packages\/rpm\/repodata\/repomd\.xml /m);
+    expect(dry.out).toMatch(/^DELETE packages\/rpm\/tool-1\.0-1\.x86_64\.rpm$/m);
+    expect(await tree(repo)).toEqual(before);
+    const rm1 = await pkgpub(['remove', 'tool=1.0-1', '--to', repo, '--signing-key', key.secretFile]);
+    expect(rm1.code, rm1.err).toBe(0);
+    let seen = await dnfSees(repo);
+    expect(seen.nevras).toEqual(['tool-0:1.1-1.x86_64']);
+    const afterRemove = await readdir(join(repo, 'packages/rpm/repodata'));
+    expect(afterRemove).toEqual(expect.arrayContaining(firstGen));
+    expect(afterRemove.some((f) => f === 'tool-1.0-1.x86_64.rpm')).toBe(false);
+    // One more publish: the first generation goes, the previous one stays.
+    expect((await pub(repo, rpm['tool-1.2-1.x86_64']!)).code).toBe(0);
+    const third = await readdir(join(repo, 'packages/rpm/repodata'));
+    expect(third.filter((f) => firstGen.includes(f))).toEqual([]);
+    expect(third.filter((f) => f.includes('-primary'))).toHaveLength(2);
+    seen = await dnfSees(repo);
+    expect(seen.nevras).toEqual(['tool-0:1.1-1.x86_64', 'tool-0:1.2-1.x86_64']);
+  });
+
+  it('a publish killed after each single write leaves a repo dnf reads, and the next publish completes it', async () => {
+    const base = join(work, 'crash-base');
+    expect((await pub(base, rpm['tool-1.0-1.x86_64']!)).code).toBe(0);
+    const cfg = resolveConfig({});
+    const inputs = [rpm['tool-1.1-1.x86_64']!, rpm['extra-0.1-1.noarch']!];
+    const dry = await publish({ inputs, store: new FsStore(base), cfg, signer, dryRun: true });
+    const total = dry.plan.tiers.reduce((n, t) => n + t.steps.length, 0) + (dry.plan.deletes.length ? 1 : 0);
+    expect(total).toBeGreaterThanOrEqual(10);
+    const keyFile = join(base, 'keys/falco-packages.asc');
+    // The one unavoidable gap: repomd.xml.asc is new, repomd.xml still old (see sign-repomd.ts).
+    const order = dry.plan.tiers.flatMap((t) => t.steps.map((s) => s.file.key));
+    const gap = order.indexOf('packages/rpm/repodata/repomd.xml.asc') + 1;
+    expect(order[gap]).toBe('packages/rpm/repodata/repomd.xml');
+    for (let k = 0; k < total; k++) {
+      const repo = join(work, `crash-${k}`);
+      await cp(base, repo, { recursive: true });
+      const crashing = new CrashAfterStore(new FsStore(repo), k);
+      await expect(publish({ inputs, store: crashing, cfg, signer, concurrency: 1 })).rejects.toThrow(
+        /injected crash/,
+      );
+      if (k === gap) {
+        const strict = await dnfSees(repo, keyFile);
+        expect(strict.mc.out).toMatch(/repomd\.xml GPG signature verification error/);
+        // Everything the old repomd.xml names is intact: without repo_gpgcheck dnf reads it, rpm signatures included.
+        const dnf = await makeDnfRoot({
+          baseurl: `file://${repo}/packages/rpm`,
+          gpgkey: keyFile,
+          repoGpgcheck: false,
+        });
+        expect((await dnf.dnf(['makecache'])).code).toBe(0);
+        expect(await dnfNevras(dnf)).toEqual(['tool-0:1.0-1.x86_64']);
+      } else {
+        const mid = await dnfSees(repo, keyFile);
+        expect(mid.mc.code, `after ${k} writes:\n${mid.mc.out}`).toBe(0);
+        expect(mid.nevras, `after ${k} writes`).toContain('tool-0:1.0-1.x86_64');
+      }
+      await publish({ inputs, store: new FsStore(repo), cfg, signer });
+      const done = await dnfSees(repo, keyFile);
+      expect(done.nevras, `completed after crash at ${k}`).toEqual([
+        'extra-0:0.1-1.noarch',
+        'tool-0:1.0-1.x86_64',
+        'tool-0:1.1-1.x86_64',
+      ]);
+      await rm(repo, { recursive: true });
+    }
+  });
+});
+
+describe('signing modes and compression', () => {
+  it('--no-sign-rpms publishes rpms byte for byte with gpgcheck=0 in the .repo; an rpm signed by the project key is kept as is', async () => {
+    const repo = join(work, 'nosign');
+    const res = await pub(repo, rpm['tool-1.0-1.x86_64']!, '--no-sign-rpms');
+    expect(res.code, res.err).toBe(0);
+    expect(await readFile(join(repo, 'packages/rpm/tool-1.0-1.x86_64.rpm'))).toEqual(
+      await readFile(rpm['tool-1.0-1.x86_64']!),
+    );
+    const repoFile = await readFile(join(repo, 'packages/rpm/falco.repo'), 'utf8');
+    expect(repoFile).toMatch(/^gpgcheck=0$/m);
+    expect(repoFile).toMatch(/^repo_gpgcheck=1$/m);
+
+    const signedRepo = join(work, 'signed-once');
+    expect((await pub(signedRepo, rpm['tool-1.0-1.x86_64']!)).code).toBe(0);
+    const signedCopy = join(signedRepo, 'packages/rpm/tool-1.0-1.x86_64.rpm');
+    const again = join(work, 'signed-again');
+    expect((await pub(again, signedCopy)).code).toBe(0);
+    expect(await readFile(join(again, 'packages/rpm/tool-1.0-1.x86_64.rpm'))).toEqual(
+      await readFile(signedCopy),
+    );
+    const check = await rpmCheckSig(
+      join(work, 'db-again'),
+      key.publicFile,
+      join(again, 'packages/rpm/tool-1.0-1.x86_64.rpm'),
+    );
+    expect(check.out).toMatch(/Signature, key ID [0-9a-f]{8}: OK/);
+  });
+
+  it('an unsigned repository (--unsigned) works with gpgcheck=0 and repo_gpgcheck=0', async () => {
+    const repo = join(work, 'unsigned');
+    const res = await pkgpub(['publish', rpm['extra-0.1-1.noarch']!, '--to', repo, '--unsigned'], {
+      PKGPUB_SIGNING_KEY: undefined,
+    });
+    expect(res.code, res.err).toBe(0);
+    const repoFile = await readFile(join(repo, 'packages/rpm/falco.repo'), 'utf8');
+    expect(repoFile).toMatch(/^repo_gpgcheck=0$/m);
+    const dnf = await makeDnfRoot({ baseurl: `file://${repo}/packages/rpm` });
+    expect((await dnf.dnf(['makecache'])).code).toBe(0);
+    expect(await dnfNevras(dnf)).toEqual(['extra-0:0.1-1.noarch']);
+  });
+
+  it('yum.compression: zstd writes .xml.zst repodata that dnf reads, on the dev channel', async () => {
+    const dir = await mkdtemp(join(work, 'zstd-'));
+    const cfg = join(dir, 'pkgpub.yaml');
+    await import('node:fs/promises').then((fs) => fs.writeFile(cfg, 'yum:\n  compression: zstd\n'));
+    const repo = join(dir, 'out');
+    const res = await pub(
+      repo,
+      rpm['tool-1.0-1.x86_64']!,
+      fixture('falcoctl-1.0~rc1-2.el9.noarch.rpm'),
+      '--config',
+      cfg,
+      '--channel',
+      'dev',
+    );
+    expect(res.code, res.err).toBe(0);
+    const repodata = await readdir(join(repo, 'packages/rpm-dev/repodata'));
+    expect(repodata.filter((f) => f.endsWith('.xml.zst'))).toHaveLength(3);
+    const seen = await dnfSees(repo, join(repo, 'keys/falco-packages.asc'), 'packages/rpm-dev');
+    expect(seen.mc.code, seen.mc.out).toBe(0);
+    expect(seen.nevras).toEqual(['falcoctl-3:1.0~rc1-2.el9.noarch', 'tool-0:1.0-1.x86_64']);
+  });
+});
