@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { inspect } from './commands/inspect.js';
+import { runDrivers } from './commands/drivers.js';
 import { runKeys } from './commands/keys.js';
 import { runPublish } from './commands/publish.js';
 import { runServe } from './commands/serve.js';
@@ -12,7 +13,10 @@ Usage:
   pkgpub publish ARTIFACT_OR_DIR... [--to DIR|s3://BUCKET/PREFIX] [--channel stable|dev]
                  [--signing-key FILE | --unsigned] [--dry-run] [--force] [--json] [--config pkgpub.yaml]
                  [--base-url URL] [--component C] [--concurrency N] [--driver-version V] [--arch A]
+                 [--endpoint URL] [--region R] [--force-path-style]   (for --to s3://...)
+                 [--no-sign-rpms] [--resign]
   pkgpub remove NAME[=VERSION]... [--to ...] [--channel ...] [same signing flags]
+  pkgpub drivers prune --keep N [--apply] [--to DIR|s3://...] [--json]
   pkgpub serve [DIR] [--port 8080] [--host 127.0.0.1]
   pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--project P]
   pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
@@ -44,6 +48,7 @@ const commands: Record<string, Command> = {
   publish: (args, r) => runPublish(args, r, 'publish'),
   remove: (args, r) => runPublish(args, r, 'remove'),
   keys: runKeys,
+  drivers: runDrivers,
   serve: runServe,
   async help(_args, r) {
     r.out(USAGE);

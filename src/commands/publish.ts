@@ -5,7 +5,8 @@ import { UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
 import type { AptRemoval } from '../repos/apt/build-apt.js';
 import { describePlan } from '../publish/plan.js';
-import { publish, type PublishResult } from '../publish/publish.js';
+import type { PublishResult } from '../publish/publish.js';
+import { publishLocked } from '../publish/publish-locked.js';
 import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
 import { signerFromEnv } from './signer-from-env.js';
@@ -28,6 +29,9 @@ const COMMON = {
   'sign-rpms': { type: 'boolean', default: false },
   'no-sign-rpms': { type: 'boolean', default: false },
   resign: { type: 'boolean', default: false },
+  endpoint: { type: 'string' },
+  region: { type: 'string' },
+  'force-path-style': { type: 'boolean', default: false },
 } as const;
 
 /** `pkgpub publish` and `pkgpub remove` share everything but what they change. */
@@ -54,7 +58,12 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     { keyFile: values['signing-key'] ?? file.signing?.key_file, unsigned: values.unsigned },
     r,
   );
-  const store = await openStore(values.to);
+  const store = await openStore(values.to, {
+    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
+    ...(values.region ? { region: values.region } : {}),
+    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
+    concurrency,
+  });
   const removals: AptRemoval[] =
     mode === 'remove'
       ? positionals.map((p) => {
@@ -75,7 +84,7 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     if (r.interactive) r.status(status);
     else r.info(plain);
   };
-  const result = await publish({
+  const result = await publishLocked({
     inputs: mode === 'publish' ? positionals : [],
     store,
     cfg,
@@ -136,9 +145,12 @@ function report(res: PublishResult, dryRun: boolean, json: boolean, target: stri
   }
   const a = res.changes.apt;
   const y = res.changes.yum;
+  const b = res.changes.bin;
+  const d = res.changes.drivers;
   r.out(
     `published to ${target}: apt +${a.added.length} -${a.removed.length} (${a.unchanged.length} unchanged); ` +
       `yum +${y.added.length} -${y.removed.length} (${y.unchanged.length} unchanged); ` +
+      `tarballs +${b.added.length} (${b.unchanged.length} unchanged); drivers +${d.added.length} (${d.unchanged.length} unchanged); ` +
       `${res.applied?.written ?? 0} objects written (${formatBytes(res.applied?.bytes ?? 0)}), ${res.applied?.deleted ?? 0} deleted, ${res.plan.skipped} already in place`,
   );
 }

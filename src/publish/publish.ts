@@ -1,4 +1,5 @@
 import { readArtifacts } from '../artifacts/read-pool.js';
+import { binSection, driverSection } from './bin-drivers-sections.js';
 import { findArtifacts, type ScanOptions } from '../artifacts/scan.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,7 +48,7 @@ export interface PublishRequest {
 
 export interface PublishResult {
   artifacts: Artifact[];
-  changes: { apt: ChangeSummary; yum: ChangeSummary };
+  changes: { apt: ChangeSummary; yum: ChangeSummary; bin: ChangeSummary; drivers: ChangeSummary };
   plan: Plan;
   applied?: { written: number; deleted: number; bytes: number };
 }
@@ -97,7 +98,16 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
   // ---- end yum ----
 
   try {
-    return await finish(req, outputs, garbage, { artifacts, changes: { apt: aptChanges, yum: yum.changes } });
+    const bin = await binSection(req, artifacts, now);
+    const drivers = await driverSection(req, artifacts, now);
+    for (const part of [bin, drivers]) {
+      outputs.push(...part.outputs);
+      garbage.push(...part.garbage);
+    }
+    return await finish(req, outputs, garbage, {
+      artifacts,
+      changes: { apt: aptChanges, yum: yum.changes, bin: bin.changes, drivers: drivers.changes },
+    });
   } finally {
     await yum.cleanup();
   }
