@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -10,8 +10,11 @@ import { S3Store } from '../../src/storage/s3-store.js';
 import { aptProblems, aptVersions, makeAptRoot } from '../support/apt.js';
 import { CrashAfterStore } from '../support/failing-store.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
+import { pkgpubProcess } from '../support/cli.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
-import { fixturesDir } from '../support/paths.js';
+import { makeDnfRoot } from '../support/dnf.js';
+import { fixturesDir, scratchRoot } from '../support/paths.js';
+import { buildRpms } from '../support/rpmbuild.js';
 import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
 import { type SwiftHandle, startSwift, swiftMissing } from '../support/swift.js';
 
@@ -19,11 +22,25 @@ const deb = (n: string) => join(fixturesDir, 'deb', n);
 const cfg = resolveConfig({});
 let key: TestKey;
 let signer: Signer;
+let rpms: string[];
 
 beforeAll(async () => {
   key = await makeTestKey();
   signer = (await loadSigner({ keyFile: key.secretFile })).signer;
+  rpms = await buildRpms(await mkdtemp(join(scratchRoot, 's3-rpms-')), [
+    { name: 'hello', version: '1.0', arch: 'x86_64', payload: 'hello 1.0' },
+    { name: 'hello-data', version: '2.1', arch: 'noarch', payload: 'hello-data 2.1' },
+  ]);
 });
+
+/** dnf, with gpgcheck and repo_gpgcheck on, installs the signed rpms over plain HTTP. */
+async function dnfInstallsFrom(url: string) {
+  const dnf = await makeDnfRoot({ baseurl: `${url}/packages/rpm`, gpgkey: key.publicFile });
+  const res = await dnf.dnf(['install', 'hello.x86_64', 'hello-data'], 'x86_64');
+  expect(res.code, res.out).toBe(0);
+  expect(res.out).toMatch(/Complete!/);
+  expect(await readFile(join(dnf.dir, 'root/opt/hello/payload'), 'utf8')).toBe('hello 1.0\n');
+}
 
 function s3(
   h: { endpoint: string; bucket: string; credentials: { accessKeyId: string; secretAccessKey: string } },
@@ -56,9 +73,12 @@ describe('publishing to s3rver', () => {
   });
   const publicUrl = (prefix: string) => `${srv.endpoint}/${srv.bucket}/${prefix}`;
 
-  it('apt installs from it over plain HTTP, and a republish with nothing new makes no PUT', async () => {
+  it('apt and dnf install from it over plain HTTP, and a republish with nothing new makes no PUT', async () => {
     const store = s3(srv, 'main');
-    const inputs = (await readdir(join(fixturesDir, 'deb'))).filter((f) => f.endsWith('.deb')).map(deb);
+    const inputs = [
+      ...(await readdir(join(fixturesDir, 'deb'))).filter((f) => f.endsWith('.deb')).map(deb),
+      ...rpms,
+    ];
     const first = await publishLocked({ inputs, store, cfg, signer });
     expect(first.applied!.written).toBeGreaterThan(20);
     const { apt, problems } = await aptFrom(publicUrl('main'));
@@ -66,11 +86,38 @@ describe('publishing to s3rver', () => {
     expect(await aptVersions(apt, 'falco')).toContain('0.39.0+git1-1');
     const dl = await apt.apt('apt-get', ['download', 'falco=0.39.0+git1-1']);
     expect(dl.code, dl.out).toBe(0);
+    await dnfInstallsFrom(publicUrl('main'));
     const info = await store.head('packages/deb/dists/stable/InRelease');
     expect(info?.sha256).toMatch(/^[0-9a-f]{64}$/);
     const again = await publishLocked({ inputs, store, cfg, signer });
     expect(again.plan.tiers).toEqual([]);
     expect(again.applied!.written).toBe(0);
+  });
+
+  it('the CLI publishes to s3:// with --endpoint and credentials from the environment', async () => {
+    const env = {
+      AWS_ACCESS_KEY_ID: srv.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: srv.credentials.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+    };
+    const args = [
+      'publish',
+      deb('falco_0.39.0_amd64.deb'),
+      '--to',
+      `s3://${srv.bucket}/cli`,
+      '--endpoint',
+      srv.endpoint,
+    ];
+    const res = await pkgpubProcess(
+      [...args, '--force-path-style', '--signing-key', key.secretFile, '--json'],
+      env,
+    );
+    expect(res.code, res.err).toBe(0);
+    expect(JSON.parse(res.out).changes.apt.added).toEqual(['falco 0.39.0 amd64']);
+    expect(res.out + res.err).not.toContain(srv.credentials.secretAccessKey);
+    const { apt, problems } = await aptFrom(publicUrl('cli'));
+    expect(problems).toEqual([]);
+    expect(await aptVersions(apt, 'falco')).toEqual(['0.39.0']);
   });
 
   it('two publishers at once never lose each other’s packages (20 rounds)', async () => {
@@ -158,14 +205,15 @@ describe('publishing to OpenStack Swift (s3api)', async () => {
   afterAll(async () => {
     await sw?.stop();
   });
-  it.skipIf(Boolean(missing))('apt installs from it over plain HTTP', async () => {
+  it.skipIf(Boolean(missing))('apt and dnf install from it over plain HTTP', async () => {
     const store = s3(sw, 'swift');
-    const inputs = [deb('falco_0.39.0_amd64.deb'), deb('docs-all_3.1-2_all.deb')];
+    const inputs = [deb('falco_0.39.0_amd64.deb'), deb('docs-all_3.1-2_all.deb'), ...rpms];
     await publishLocked({ inputs, store, cfg, signer });
     const { apt, problems } = await aptFrom(`${sw.publicBase}/${sw.bucket}/swift`);
     expect(problems).toEqual([]);
     expect(await aptVersions(apt, 'docs-all')).toEqual(['3.1-2']);
     const dl = await apt.apt('apt-get', ['download', 'falco=0.39.0']);
     expect(dl.code, dl.out).toBe(0);
+    await dnfInstallsFrom(`${sw.publicBase}/${sw.bucket}/swift`);
   });
 });

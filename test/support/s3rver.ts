@@ -30,6 +30,7 @@ export async function startS3rver(bucket = 'pkgpub-test'): Promise<S3rverHandle>
   });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
+    if (process.env.PKGPUB_DEBUG_S3RVER) process.stderr.write(d);
     stderr = (stderr + d.toString()).slice(-4000);
   });
   const port = await new Promise<number>((resolve, reject) => {
