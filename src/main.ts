@@ -4,6 +4,7 @@ import { runDrivers } from './commands/drivers.js';
 import { runKeys } from './commands/keys.js';
 import { runPublish } from './commands/publish.js';
 import { runServe } from './commands/serve.js';
+import { runSite } from './commands/site.js';
 import type { Reporter } from './commands/reporter.js';
 import { exitCodeFor, PkgpubError, UsageError } from './errors.js';
 
@@ -17,6 +18,7 @@ Usage:
                  [--no-sign-rpms] [--resign]
   pkgpub remove NAME[=VERSION]... [--to ...] [--channel ...] [same signing flags]
   pkgpub drivers prune --keep N [--apply] [--to DIR|s3://...] [--json]
+  pkgpub site rebuild [--to DIR|s3://...] [--dry-run]    re-render every folder listing from a full listing
   pkgpub serve [DIR] [--port 8080] [--host 127.0.0.1]
   pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--project P]
   pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
@@ -49,6 +51,7 @@ const commands: Record<string, Command> = {
   remove: (args, r) => runPublish(args, r, 'remove'),
   keys: runKeys,
   drivers: runDrivers,
+  site: runSite,
   serve: runServe,
   async help(_args, r) {
     r.out(USAGE);

@@ -1,4 +1,5 @@
 import { readArtifacts } from '../artifacts/read-pool.js';
+import { buildListings } from '../site/build-site.js';
 import { binSection, driverSection } from './bin-drivers-sections.js';
 import { findArtifacts, type ScanOptions } from '../artifacts/scan.js';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -125,6 +126,24 @@ async function finish(
 
   const existing = await probeExisting(req.store, outputs);
   const plan = makePlan(outputs, existing, garbage, { force: req.force ?? false });
+  // Listings last: only the folders this plan changes are re-rendered, from their listing.json.
+  if (plan.tiers.length > 0 || plan.deletes.length > 0) {
+    const site = await buildListings({
+      store: req.store,
+      cfg: req.cfg,
+      plan,
+      now: req.now ?? new Date(),
+      ...(req.signer ? { fingerprint: req.signer.fingerprint } : {}),
+    });
+    const sitePlan = makePlan(site.files, await probeExisting(req.store, site.files), site.deletes);
+    for (const t of sitePlan.tiers) {
+      const mine = plan.tiers.find((x) => x.tier === t.tier);
+      if (mine) mine.steps.push(...t.steps);
+      else plan.tiers.push(t);
+    }
+    plan.deletes.push(...sitePlan.deletes);
+    plan.skipped += sitePlan.skipped;
+  }
   const result: PublishResult = { ...partial, plan };
   if (req.dryRun) return result;
   result.applied = await applyPlan(plan, req.store, {

@@ -1,0 +1,60 @@
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from '../config/load-config.js';
+import { resolveConfig } from '../config/resolve.js';
+import { UsageError } from '../errors.js';
+import { formatBytes } from '../format-bytes.js';
+import { applyPlan } from '../publish/apply.js';
+import { describePlan, makePlan } from '../publish/plan.js';
+import { probeExisting } from '../publish/probe.js';
+import { rebuildAllListings } from '../site/build-site.js';
+import { openStore } from '../storage/open-store.js';
+import type { Reporter } from './reporter.js';
+
+const USAGE =
+  'usage: pkgpub site rebuild [--to DIR|s3://BUCKET/PREFIX] [--config pkgpub.yaml] [--base-url URL] [--fingerprint FPR] [--dry-run]';
+
+/**
+ * `pkgpub site rebuild`: renders every folder's listing from one listing of the whole tree.
+ * Publishes keep listings up to date on their own; this is for a tree whose listings are
+ * missing or damaged, or after the site templates changed.
+ */
+export async function runSite(args: string[], r: Reporter): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub !== 'rebuild') throw new UsageError(USAGE);
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      to: { type: 'string', default: './public' },
+      config: { type: 'string', default: 'pkgpub.yaml' },
+      'base-url': { type: 'string' },
+      fingerprint: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      concurrency: { type: 'string', default: '4' },
+    },
+  });
+  const concurrency = Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new UsageError('--concurrency must be a whole number ≥ 1');
+  if (values.fingerprint !== undefined && !/^[0-9A-Fa-f ]{16,}$/.test(values.fingerprint))
+    throw new UsageError('--fingerprint must be a hex key fingerprint');
+  const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
+  const cfg = resolveConfig(file, values['base-url'] ? { baseUrl: values['base-url'] } : {});
+  const store = await openStore(values.to);
+  r.info(`listing ${store.description}`);
+  const out = await rebuildAllListings(store, cfg, new Date(), values.fingerprint?.replace(/ /g, ''));
+  const existing = await probeExisting(store, out.files);
+  const plan = makePlan(out.files, existing, out.deletes);
+  const writes = plan.tiers.reduce((n, t) => n + t.steps.length, 0);
+  if (values['dry-run']) {
+    r.out(
+      `dry run: ${out.folders.length} folders; ${writes} writes and ${plan.deletes.length} deletes would be made in ${store.description}`,
+    );
+    for (const l of describePlan(plan)) r.out(l);
+    return;
+  }
+  const applied = await applyPlan(plan, store, { concurrency });
+  r.out(
+    `rebuilt listings of ${out.folders.length} folders in ${store.description}: ${applied.written} written (${formatBytes(applied.bytes)}), ` +
+      `${applied.deleted} deleted, ${plan.skipped} unchanged`,
+  );
+}

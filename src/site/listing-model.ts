@@ -1,0 +1,296 @@
+/**
+ * The listing of one folder as `listing.json` stores it. The published tree keeps these files
+ * as the listings' own state: a publish reads back the listings of the folders it touches,
+ * applies its writes and deletes, and renders only those folders (never listing the tree).
+ */
+export interface ListingEntry {
+  name: string;
+  type: 'file' | 'dir';
+  /** Bytes; for a folder the total of everything below it. */
+  size: number;
+  /** UTC ISO time; for a folder the newest time below it. */
+  lastModified: string;
+  sha256?: string;
+  /** A detached signature `<name>.asc` sits beside this file. */
+  asc?: true;
+}
+
+export interface Listing {
+  /** The folder's key prefix with a trailing slash ("packages/deb/"); '' for the root. */
+  path: string;
+  entries: ListingEntry[];
+  /** How many HTML pages the folder was rendered to (so a shrinking folder can drop the extra ones). */
+  pages?: number;
+  /** Base name of the rendered pages: 'listing' when another builder owns the folder's index.html. */
+  html?: 'index' | 'listing';
+}
+
+export interface FilePut {
+  key: string;
+  size: number;
+  lastModified: string;
+  sha256?: string;
+}
+
+export interface ListingChanges {
+  /** Applied in order, so a later put of the same key wins. */
+  puts: FilePut[];
+  /** Applied after the puts. */
+  deletes: string[];
+}
+
+export interface AppliedListings {
+  /** The new listing of every folder whose contents changed (folders that became empty excluded). */
+  listings: Map<string, Listing>;
+  /** Folders whose listing changed, deepest first. */
+  changed: string[];
+  /** Folders that became empty: their listing files go, and their parents no longer show them. */
+  removed: string[];
+}
+
+/** Names the listing pages themselves use; never shown as entries. */
+export const LISTING_JSON = 'listing.json';
+const GENERATED_PAGE = /^(index|listing)(-[1-9][0-9]*)?\.html$/;
+/** Folder (below the root) holding the listings' shared stylesheet and script. */
+export const ASSETS_DIR = '_site';
+
+/**
+ * Keys a listing never shows: the pages and json listings builds write, and the shared assets.
+ * `index.html` is not among them: another builder may own one (the driver browser); the
+ * caller decides whether a given index.html is a listing page.
+ */
+export function isListingOutput(key: string): boolean {
+  if (key.startsWith(`${ASSETS_DIR}/`)) return true;
+  const name = baseName(key);
+  // pkgpub's own bookkeeping objects (the publish lock, S3 capability probes) are never content.
+  if (name.startsWith('.pkgpub')) return true;
+  return name === LISTING_JSON || (GENERATED_PAGE.test(name) && name !== 'index.html');
+}
+
+export function folderOf(key: string): string {
+  const i = key.lastIndexOf('/');
+  return i < 0 ? '' : key.slice(0, i + 1);
+}
+
+export function baseName(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1);
+}
+
+/** "a/b/" -> "a/"; "a/" -> ""; '' has no parent. */
+export function parentFolder(folder: string): string | undefined {
+  if (folder === '') return undefined;
+  return folderOf(folder.slice(0, -1));
+}
+
+/** Every folder from the key's own folder up to the root, deepest first. */
+export function foldersAbove(key: string): string[] {
+  const out: string[] = [];
+  let f: string | undefined = folderOf(key);
+  while (f !== undefined) {
+    out.push(f);
+    f = parentFolder(f);
+  }
+  return out;
+}
+
+/** The folders whose listing.json a set of changes needs (their ancestors included). */
+export function affectedFolders(changes: ListingChanges): string[] {
+  const set = new Set<string>();
+  for (const k of [...changes.puts.map((p) => p.key), ...changes.deletes]) {
+    for (const f of foldersAbove(k)) {
+      if (set.has(f)) break;
+      set.add(f);
+    }
+  }
+  return [...set];
+}
+
+function depth(folder: string): number {
+  let n = 0;
+  for (let i = 0; i < folder.length; i++) if (folder.charCodeAt(i) === 47) n++;
+  return n;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Folders first, then by name (code-point order, so the result does not depend on a locale). */
+export function compareEntries(a: ListingEntry, b: ListingEntry): number {
+  if (a.type !== b.type) return a.type === 'dir' ? -1 : 1;
+  return cmp(a.name, b.name);
+}
+
+/**
+ * Pure: applies writes and deletes to the listings of the affected folders (missing ones are
+ * taken as empty), creates folder entries up to the root, drops folders that became empty from
+ * their parents, and refreshes folder sizes and times. The input map is not modified.
+ */
+export function applyChanges(listings: Map<string, Listing>, changes: ListingChanges): AppliedListings {
+  const work = new Map<string, Map<string, ListingEntry>>();
+  const meta = new Map<string, Listing>();
+  const load = (folder: string): Map<string, ListingEntry> => {
+    let m = work.get(folder);
+    if (!m) {
+      const cur = listings.get(folder);
+      m = new Map((cur?.entries ?? []).map((e) => [e.name, e]));
+      if (cur) meta.set(folder, cur);
+      work.set(folder, m);
+    }
+    return m;
+  };
+  const dirty = new Set<string>();
+  for (const p of changes.puts) {
+    if (isListingOutput(p.key)) continue;
+    const folder = folderOf(p.key);
+    const name = baseName(p.key);
+    const entry: ListingEntry = { name, type: 'file', size: p.size, lastModified: p.lastModified };
+    if (p.sha256) entry.sha256 = p.sha256;
+    load(folder).set(name, entry);
+    dirty.add(folder);
+  }
+  for (const key of changes.deletes) {
+    if (isListingOutput(key)) continue;
+    const folder = folderOf(key);
+    const m = load(folder);
+    if (m.get(baseName(key))?.type === 'file') {
+      m.delete(baseName(key));
+      dirty.add(folder);
+    }
+  }
+
+  // Deepest first, so a folder's total is final before its parent reads it.
+  const removed: string[] = [];
+  const changed: string[] = [];
+  const byDepth: Set<string>[] = [];
+  const enqueue = (folder: string) => {
+    const d = depth(folder);
+    for (let i = byDepth.length; i <= d; i++) byDepth.push(new Set());
+    byDepth[d]!.add(folder);
+  };
+  for (const f of dirty) enqueue(f);
+  for (let d = byDepth.length - 1; d >= 0; d--) {
+    for (const folder of [...byDepth[d]!].sort(cmp)) {
+      const m = load(folder);
+      const parent = parentFolder(folder);
+      if (m.size === 0 && parent !== undefined) removed.push(folder);
+      else changed.push(folder);
+      if (parent === undefined) continue;
+      const pm = load(parent);
+      const name = folder.slice(parent.length, -1);
+      if (m.size === 0) {
+        if (pm.get(name)?.type === 'dir') pm.delete(name);
+      } else {
+        let size = 0;
+        let newest = '';
+        for (const e of m.values()) {
+          size += e.size;
+          if (e.lastModified > newest) newest = e.lastModified;
+        }
+        pm.set(name, { name, type: 'dir', size, lastModified: newest });
+      }
+      enqueue(parent);
+    }
+  }
+
+  const out = new Map<string, Listing>();
+  for (const folder of changed) {
+    const prev = meta.get(folder);
+    const listing: Listing = { path: folder, entries: normalize([...load(folder).values()]) };
+    if (prev?.pages !== undefined) listing.pages = prev.pages;
+    if (prev?.html !== undefined) listing.html = prev.html;
+    out.set(folder, listing);
+  }
+  return { listings: out, changed, removed };
+}
+
+/** Sorted, with each file's `asc` flag derived from its neighbours (so it never goes stale). */
+function normalize(entries: ListingEntry[]): ListingEntry[] {
+  const files = new Set<string>();
+  for (const e of entries) if (e.type === 'file') files.add(e.name);
+  // Entries are shared with the input listings: copy only the ones whose flag changes.
+  return entries
+    .map((e) => {
+      const want = e.type === 'file' && files.has(`${e.name}.asc`);
+      if (want === (e.asc === true)) return e;
+      if (want) return { ...e, asc: true as const };
+      const { asc: _drop, ...rest } = e;
+      return rest;
+    })
+    .sort(compareEntries);
+}
+
+/** A `.asc` is folded into its file's row when that file is in the same folder. */
+export function isFoldedSignature(e: ListingEntry, names: Set<string>): boolean {
+  return e.type === 'file' && e.name.endsWith('.asc') && names.has(e.name.slice(0, -4));
+}
+
+/** Reads a listing.json back; undefined when it is missing or not one of ours (then it is rebuilt). */
+export function parseListing(folder: string, bytes: Uint8Array | undefined): Listing | undefined {
+  if (!bytes) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+  if (typeof doc !== 'object' || doc === null) return undefined;
+  const d = doc as Partial<Listing>;
+  if (d.path !== folder || !Array.isArray(d.entries)) return undefined;
+  // Validated in place: a big folder's listing is parsed once and not copied.
+  const entries = d.entries as ListingEntry[];
+  for (const e of entries as unknown[]) {
+    if (typeof e !== 'object' || e === null) return undefined;
+    const x = e as Partial<ListingEntry>;
+    if (typeof x.name !== 'string' || x.name === '' || x.name.includes('/')) return undefined;
+    if (
+      (x.type !== 'file' && x.type !== 'dir') ||
+      typeof x.size !== 'number' ||
+      typeof x.lastModified !== 'string'
+    )
+      return undefined;
+    if (x.sha256 !== undefined && (typeof x.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(x.sha256)))
+      return undefined;
+    if (x.asc !== undefined && x.asc !== true) return undefined;
+    if (Object.keys(x).length > 4 + (x.sha256 !== undefined ? 1 : 0) + (x.asc !== undefined ? 1 : 0))
+      return undefined;
+  }
+  const listing: Listing = { path: folder, entries };
+  if (typeof d.pages === 'number' && Number.isInteger(d.pages) && d.pages >= 1) listing.pages = d.pages;
+  if (d.html === 'index' || d.html === 'listing') listing.html = d.html;
+  return listing;
+}
+
+/**
+ * The bytes of a listing.json: one entry per line (readable diffs, and a 100k-entry folder
+ * stays one cheap parse). Encoded straight into a growing buffer: a big folder's json is never
+ * held as lines, a joined string and bytes at once.
+ */
+export function encodeListing(l: Listing): Uint8Array {
+  const head: Record<string, unknown> = { path: l.path };
+  if (l.pages !== undefined) head.pages = l.pages;
+  if (l.html !== undefined) head.html = l.html;
+  const enc = new TextEncoder();
+  let buf = new Uint8Array(256 + l.entries.length * 160);
+  let at = 0;
+  const write = (s: string) => {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (at + s.length * 3 > buf.length) {
+      const bigger = new Uint8Array(Math.max(buf.length * 2, at + s.length * 3));
+      bigger.set(buf.subarray(0, at));
+      buf = bigger;
+    }
+    at += enc.encodeInto(s, buf.subarray(at)).written;
+  };
+  write(`${JSON.stringify(head).slice(0, -1)},"entries":[`);
+  l.entries.forEach((e, i) => {
+    write(i === 0 ? '\n' : ',\n');
+    write(JSON.stringify(e));
+  });
+  write(l.entries.length ? '\n]}\n' : ']}\n');
+  return buf.slice(0, at);
+}
+
+export function serializeListing(l: Listing): string {
+  return new TextDecoder().decode(encodeListing(l));
+}
