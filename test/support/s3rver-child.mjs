@@ -7,6 +7,14 @@ if (!directory) {
   process.stderr.write('usage: s3rver-child.mjs DIR [BUCKET...]\n');
   process.exit(2);
 }
+// s3rver's folder store can throw outside any request (concurrent PUT and DELETE of one key race
+// on its metadata files); that must fail the one request, not kill the server under the tests.
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`s3rver: uncaught ${err?.stack ?? err}\n`);
+});
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(`s3rver: unhandled rejection ${err?.stack ?? err}\n`);
+});
 const server = new S3rver({
   address: '127.0.0.1',
   port: 0,

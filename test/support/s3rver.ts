@@ -47,12 +47,19 @@ export async function startS3rver(bucket = 'pkgpub-test'): Promise<S3rverHandle>
     });
   });
   child.removeAllListeners('exit');
+  let stopping = false;
+  child.on('exit', (code, signal) => {
+    // A server dying mid-test shows up as ECONNREFUSED in the test; say why here.
+    if (!stopping)
+      process.stderr.write(`s3rver exited unexpectedly (code ${code}, signal ${signal}):\n${stderr}\n`);
+  });
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     dataDir,
     stop: async () => {
+      stopping = true;
       await stopChild(child);
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -84,9 +84,24 @@ export async function startSwift(bucket = 'pkgpub-test'): Promise<SwiftHandle> {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  // A freshly started Swift under load (CI runs two at once) answers 503 "reduce your request
+  // rate" for a while; keep asking for up to a minute.
+  const patiently = async (send: () => Promise<unknown>) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send();
+      } catch (err) {
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        // The first try may have landed although its answer was a 503.
+        if (status === 409 && attempt > 1) return undefined;
+        if (attempt >= 30 || (status !== 503 && status !== 500)) throw err;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  };
   try {
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
-    await client.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'public-read' }));
+    await patiently(() => client.send(new CreateBucketCommand({ Bucket: bucket })));
+    await patiently(() => client.send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'public-read' })));
   } catch (err) {
     await handle.stop();
     throw err;
