@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { mapLimit } from '../map-limit.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Existing } from './plan.js';
 import type { OutputFile } from './types.js';
@@ -14,20 +15,15 @@ export async function probeExisting(
   concurrency = 8,
 ): Promise<Map<string, Existing>> {
   const found = new Map<string, Existing>();
-  let next = 0;
-  const worker = async () => {
-    while (next < outputs.length) {
-      const o = outputs[next++]!;
-      const info = await store.head(o.key);
-      if (!info) continue;
-      let sha256 = info.sha256;
-      // A different size settles it without reading the bytes.
-      if (!sha256 && info.size !== o.size) sha256 = `size:${info.size}`;
-      if (!sha256) sha256 = await hashObject(store, o.key);
-      if (sha256) found.set(o.key, { size: info.size, sha256 });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, outputs.length) }, worker));
+  await mapLimit(outputs, concurrency, async (o) => {
+    const info = await store.head(o.key);
+    if (!info) return;
+    let sha256 = info.sha256;
+    // A different size settles it without reading the bytes.
+    if (!sha256 && info.size !== o.size) sha256 = `size:${info.size}`;
+    if (!sha256) sha256 = await hashObject(store, o.key);
+    if (sha256) found.set(o.key, { size: info.size, sha256 });
+  });
   return found;
 }
 

@@ -1,3 +1,4 @@
+import { mapLimit } from '../map-limit.js';
 import { readArtifacts } from '../artifacts/read-pool.js';
 import { buildListings } from '../site/build-site.js';
 import { binSection, driverSection } from './bin-drivers-sections.js';
@@ -151,20 +152,6 @@ async function finish(
     ...(req.progress ? { progress: req.progress } : {}),
   });
   return result;
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time, keeping the order of results. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 // ---- yum (issue 4): rpms (signed into a temp dir), repodata, repomd.xml.asc then repomd.xml, the .repo file ----

@@ -1,3 +1,4 @@
+import { mapLimit } from '../map-limit.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { bytesFile } from '../publish/output-file.js';
 import type { Plan } from '../publish/plan.js';
@@ -65,19 +66,6 @@ export function changesFromPlan(plan: Plan, now: Date): ListingChanges {
     }
   }
   return { puts, deletes: [...plan.deletes] };
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /** Whether an index.html found in the store is one of our listing pages (else another builder's). */
