@@ -29,6 +29,7 @@ const COMMON = {
   'sign-rpms': { type: 'boolean', default: false },
   'no-sign-rpms': { type: 'boolean', default: false },
   resign: { type: 'boolean', default: false },
+  'gc-grace': { type: 'string', default: '3600' },
   endpoint: { type: 'string' },
   region: { type: 'string' },
   'force-path-style': { type: 'boolean', default: false },
@@ -43,6 +44,9 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
         ? 'publish: name at least one artifact or folder'
         : 'remove: name at least one NAME[=VERSION]',
     );
+  const gcGrace = Number(values['gc-grace']);
+  if (!(gcGrace >= 0))
+    throw new UsageError('--gc-grace takes seconds (0: delete unreferenced objects at once)');
   const concurrency = Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new UsageError('--concurrency must be a whole number ≥ 1');
@@ -85,6 +89,7 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     else r.info(plain);
   };
   const result = await publishLocked({
+    gcGraceMs: gcGrace * 1000,
     inputs: mode === 'publish' ? positionals : [],
     store,
     cfg,

@@ -2,6 +2,8 @@ import { mapLimit } from '../map-limit.js';
 import { readArtifacts } from '../artifacts/read-pool.js';
 import { buildListings } from '../site/build-site.js';
 import { binSection, driverSection } from './bin-drivers-sections.js';
+import { GARBAGE_KEY, parsePendingGarbage, renderPendingGarbage, scheduleGarbage } from './garbage.js';
+import { bytesFile } from './output-file.js';
 import { findArtifacts, type ScanOptions } from '../artifacts/scan.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -38,6 +40,11 @@ export interface PublishRequest {
   removals?: AptRemoval[];
   dryRun?: boolean;
   force?: boolean;
+  /**
+   * Objects no pointer reaches any more are deleted only once they have been garbage this long
+   * (recorded in .pkgpub-garbage.json); 0 deletes them in the same publish.
+   */
+  gcGraceMs?: number;
   /** yum: sign each rpm with the project key (default: whenever a signer is given). */
   signRpms?: boolean;
   /** yum: replace an rpm signature made by another key instead of refusing. */
@@ -124,9 +131,19 @@ async function finish(
   if (req.signer && outputs.length > 0) {
     outputs.push(...keyFiles(req.cfg, req.signer.fingerprint, req.signer.publicKeyArmored()));
   }
+  // Collection runs only with a publish that changes something, so a no-op republish writes nothing.
+  let toDelete = garbage;
+  if (outputs.length > 0 && (req.gcGraceMs ?? 0) > 0) {
+    const pending = parsePendingGarbage(await req.store.get(GARBAGE_KEY));
+    const referenced = new Set(outputs.map((o) => o.key));
+    const sched = scheduleGarbage(pending, garbage, referenced, req.now ?? new Date(), req.gcGraceMs ?? 0);
+    toDelete = sched.deleteNow;
+    if (renderPendingGarbage(sched.pending) !== renderPendingGarbage(pending))
+      outputs.push(bytesFile(GARBAGE_KEY, 'listing', renderPendingGarbage(sched.pending)));
+  }
 
   const existing = await probeExisting(req.store, outputs);
-  const plan = makePlan(outputs, existing, garbage, { force: req.force ?? false });
+  const plan = makePlan(outputs, existing, toDelete, { force: req.force ?? false });
   // Listings last: only the folders this plan changes are re-rendered, from their listing.json.
   if (plan.tiers.length > 0 || plan.deletes.length > 0) {
     const site = await buildListings({

@@ -123,24 +123,46 @@ describe('incremental and safe apt publishing', () => {
     const repo = join(work, 'remove');
     expect((await pub(repo, deb('falco_0.38.1_amd64.deb'), deb('falco_0.39.0_amd64.deb'))).code).toBe(0);
     const before = await tree(repo);
-    const dry = await pkgpub([
-      'remove',
-      'falco=0.38.1',
-      '--to',
-      repo,
-      '--signing-key',
-      key.secretFile,
-      '--dry-run',
-    ]);
+    const removeArgs = ['remove', 'falco=0.38.1', '--to', repo, '--signing-key', key.secretFile];
+    const dry = await pkgpub([...removeArgs, '--dry-run', '--gc-grace', '0']);
     expect(dry.code, dry.err).toBe(0);
     expect(dry.out).toMatch(/^PUT {4}packages\/deb\/dists\/stable\/InRelease/m);
     expect(dry.out).toMatch(/^DELETE packages\/deb\/stable\/falco_0\.38\.1_amd64\.deb$/m);
+    // With the default grace period the deb stays until a later publish, well after its removal.
+    const dryGrace = await pkgpub([...removeArgs, '--dry-run']);
+    expect(dryGrace.out).not.toMatch(/^DELETE /m);
+    expect(dryGrace.out).toMatch(/^PUT {4}\.pkgpub-garbage\.json/m);
     expect(await tree(repo)).toEqual(before);
-    const rm1 = await pkgpub(['remove', 'falco=0.38.1', '--to', repo, '--signing-key', key.secretFile]);
+    const rm1 = await pkgpub(removeArgs);
     expect(rm1.code, rm1.err).toBe(0);
     const { apt, problems } = await aptSees(repo, join(repo, 'keys/falco-packages.asc'));
     expect(problems).toEqual([]);
     expect(await aptVersions(apt, 'falco')).toEqual(['0.39.0']);
+    const removedDeb = join(repo, 'packages/deb/stable/falco_0.38.1_amd64.deb');
+    expect((await stat(removedDeb)).isFile()).toBe(true);
+    // A publish within the grace period keeps it; one after the grace period deletes it.
+    const cfg = resolveConfig({});
+    const { signer } = await loadSigner({ keyFile: key.secretFile });
+    const later = (minutes: number) => new Date(Date.now() + minutes * 60_000);
+    const soon = await publish({
+      inputs: [deb('epochpkg_2.0-1_amd64.deb')],
+      store: new FsStore(repo),
+      cfg,
+      signer,
+      gcGraceMs: 3_600_000,
+      now: later(10),
+    });
+    expect(soon.plan.deletes).toEqual([]);
+    const after = await publish({
+      inputs: [deb('docs-all_3.1-2_all.deb')],
+      store: new FsStore(repo),
+      cfg,
+      signer,
+      gcGraceMs: 3_600_000,
+      now: later(90),
+    });
+    expect(after.plan.deletes).toContain('packages/deb/stable/falco_0.38.1_amd64.deb');
+    await expect(stat(removedDeb)).rejects.toThrow();
   });
 
   it('a publish killed after each single write leaves a repo apt reads, and the next publish completes it', async () => {
@@ -184,7 +206,7 @@ describe('incremental and safe apt publishing', () => {
     ];
     const inReleases: string[] = [];
     for (const n of names) {
-      expect((await pub(repo, deb(n))).code).toBe(0);
+      expect((await pub(repo, deb(n), '--gc-grace', '0')).code).toBe(0);
       inReleases.push(await readFile(join(repo, 'packages/deb/dists/stable/Release'), 'utf8'));
     }
     const byHash = join(repo, 'packages/deb/dists/stable/main/binary-amd64/by-hash/SHA256');

@@ -144,12 +144,23 @@ describe('incremental and safe yum publishing', () => {
       '--signing-key',
       key.secretFile,
       '--dry-run',
+      '--gc-grace',
+      '0',
     ]);
     expect(dry.code, dry.err).toBe(0);
     expect(dry.out).toMatch(/^PUT {4}packages\/rpm\/repodata\/repomd\.xml /m);
     expect(dry.out).toMatch(/^DELETE packages\/rpm\/tool-1\.0-1\.x86_64\.rpm$/m);
     expect(await tree(repo)).toEqual(before);
-    const rm1 = await pkgpub(['remove', 'tool=1.0-1', '--to', repo, '--signing-key', key.secretFile]);
+    const rm1 = await pkgpub([
+      'remove',
+      'tool=1.0-1',
+      '--to',
+      repo,
+      '--signing-key',
+      key.secretFile,
+      '--gc-grace',
+      '0',
+    ]);
     expect(rm1.code, rm1.err).toBe(0);
     let seen = await dnfSees(repo);
     expect(seen.nevras).toEqual(['tool-0:1.1-1.x86_64']);
@@ -157,7 +168,7 @@ describe('incremental and safe yum publishing', () => {
     expect(afterRemove).toEqual(expect.arrayContaining(firstGen));
     expect(afterRemove.some((f) => f === 'tool-1.0-1.x86_64.rpm')).toBe(false);
     // One more publish: the first generation goes, the previous one stays.
-    expect((await pub(repo, rpm['tool-1.2-1.x86_64']!)).code).toBe(0);
+    expect((await pub(repo, rpm['tool-1.2-1.x86_64']!, '--gc-grace', '0')).code).toBe(0);
     const third = await readdir(join(repo, 'packages/rpm/repodata'));
     expect(third.filter((f) => firstGen.includes(f))).toEqual([]);
     expect(third.filter((f) => f.includes('-primary'))).toHaveLength(2);
