@@ -23,7 +23,7 @@ import type { RpmArtifact } from './types.js';
  */
 export async function readRpm(path: string): Promise<RpmArtifact> {
   const { stream, size, fileName } = await openArtifact(path);
-  const hasher = new MultiHasher();
+  const hasher = new MultiHasher(['sha256'] as const);
   const prefix = new RpmPrefix(size);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {

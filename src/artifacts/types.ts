@@ -1,4 +1,4 @@
-import type { Digests } from './checksums.js';
+import type { Digests, SizeAndSha256 } from './checksums.js';
 
 /** A deb822 paragraph: field order and exact values (continuation lines included) preserved. */
 export interface ControlField {
@@ -20,11 +20,13 @@ interface ArtifactBase {
   arch: string;
   size: number;
   sha256: string;
-  digests: Digests;
+  /** size and sha256 always; md5/sha1/sha512 where the format needs them (deb: Packages lists all four). */
+  digests: SizeAndSha256;
 }
 
 export interface DebArtifact extends ArtifactBase {
   kind: 'deb';
+  digests: Digests;
   /** The control paragraph exactly as in the package. */
   control: ControlParagraph;
   controlCompression: Compression;

@@ -107,8 +107,9 @@ describe.each(files.map((f) => [basename(f), f]))('%s', (_name, file) => {
   });
 
   test('size and digests are those of the whole file', () => {
+    // repodata needs only the sha256; the reader computes no other digest.
     const d = digestsOf(readFileSync(file));
-    expect(a().digests).toEqual(d);
+    expect(a().digests).toEqual({ size: d.size, sha256: d.sha256 });
     expect(a().sha256).toBe(d.sha256);
     expect(a().size).toBe(d.size);
     expect(a().fileName).toBe(basename(file));
