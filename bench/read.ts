@@ -1,9 +1,9 @@
 /**
  * Read throughput of the artifact readers beside this machine's one-pass hashing limit.
  *
- * Every reader hashes the whole file with md5+sha1+sha256+sha512 while it parses, so no reader can
- * beat reading the file in READ_CHUNK pieces through those four digests; the ratio column says how
- * close each one gets. Inputs are built here with the real tools (dpkg-deb, rpmbuild, tar+gzip,
+ * Every reader hashes the whole file while it parses (md5+sha1+sha256+sha512; sha256 alone for
+ * rpm), so no reader can beat reading the file in READ_CHUNK pieces through those digests; the
+ * ratio column says how close each one gets. Inputs are built here with the real tools (dpkg-deb, rpmbuild, tar+gzip,
  * gcc+objcopy) in a temp dir that is removed afterwards.
  *
  *   npm run build && node dist/bench/read.js [--sizes 1,200] [--keep]
