@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { time, timeAsync } from './timing.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { publish } from '../src/publish/publish.js';
 import { generateKeyPair } from '../src/signing/generate-key.js';
@@ -47,17 +47,6 @@ function buildDeb(dir: string, name: string, version: string, bytes: number): st
   execFileSync('dpkg-deb', ['--root-owner-group', '-Znone', '-b', root, out], { stdio: 'ignore' });
   rmSync(root, { recursive: true });
   return out;
-}
-
-function time<T>(fn: () => T): [T, number] {
-  const t = performance.now();
-  const r = fn();
-  return [r, (performance.now() - t) / 1000];
-}
-async function timeAsync<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t = performance.now();
-  const r = await fn();
-  return [r, (performance.now() - t) / 1000];
 }
 
 async function main() {

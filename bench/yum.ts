@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { time, timeAsync } from './timing.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { publish } from '../src/publish/publish.js';
 import { generateKeyPair } from '../src/signing/generate-key.js';
@@ -79,17 +79,6 @@ function buildRpms(work: string, outDir: string, prefix: string, sizes: number[]
   }
   rmSync(top, { recursive: true, force: true });
   return out.sort();
-}
-
-function time<T>(fn: () => T): [T, number] {
-  const t = performance.now();
-  const r = fn();
-  return [r, (performance.now() - t) / 1000];
-}
-async function timeAsync<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const t = performance.now();
-  const r = await fn();
-  return [r, (performance.now() - t) / 1000];
 }
 
 async function main() {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -12,25 +12,13 @@ import { aptProblems, aptVersions, makeAptRoot } from '../support/apt.js';
 import { pkgpub } from '../support/cli.js';
 import { CrashAfterStore } from '../support/failing-store.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
+import { tree } from '../support/tree.js';
 import { fixturesDir, scratchRoot } from '../support/paths.js';
 
 const run = promisify(execFile);
 let key: TestKey;
 let work: string;
 const deb = (n: string) => join(fixturesDir, 'deb', n);
-
-async function tree(dir: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  const walk = async (d: string) => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else out.set(relative(dir, p), (await stat(p)).mtimeMs);
-    }
-  };
-  await walk(dir);
-  return out;
-}
 
 async function aptSees(repo: string, keyFile: string) {
   const apt = await makeAptRoot(`deb [signed-by=${keyFile}] file:${repo}/packages/deb stable main`);

@@ -1,5 +1,5 @@
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { publish } from '../../src/publish/publish.js';
@@ -11,6 +11,7 @@ import { pkgpub } from '../support/cli.js';
 import { dnfNevras, makeDnfRoot, rpmCheckSig } from '../support/dnf.js';
 import { CrashAfterStore } from '../support/failing-store.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
+import { tree } from '../support/tree.js';
 import { fixturesDir, scratchRoot } from '../support/paths.js';
 import { buildRpms } from '../support/rpmbuild.js';
 
@@ -20,19 +21,6 @@ let work: string;
 /** name -> path of small rpms built for these tests. */
 const rpm: Record<string, string> = {};
 const fixture = (n: string) => join(fixturesDir, 'rpm', n);
-
-async function tree(dir: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  const walk = async (d: string) => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else out.set(relative(dir, p), (await stat(p)).mtimeMs);
-    }
-  };
-  await walk(dir);
-  return out;
-}
 
 async function dnfSees(
   repo: string,
