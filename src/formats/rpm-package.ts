@@ -4,7 +4,7 @@
  * filtering, flag names, EVR splitting, the "src" arch), this does the same so a yum builder
  * can write the lists as they are.
  */
-import type { RpmChangelogEntry, RpmDependency, RpmFile } from '../artifacts/types.js';
+import type { RpmArtifact, RpmChangelogEntry, RpmDependency, RpmFile } from '../artifacts/types.js';
 import { parsePgpSignature } from './pgp-signature-packet.js';
 import { RPMSIGTAG, RPMTAG, type RpmHeader, RpmFormatError, type RpmLead } from './rpm-header.js';
 import { rpmvercmp } from './rpm-vercmp.js';
@@ -328,31 +328,11 @@ export function rpmSignature(sig: RpmHeader): RpmSignatureInfo {
 }
 
 /** Everything an RpmArtifact carries that comes from the headers. */
-export interface RpmDescription extends DependencyLists {
-  name: string;
-  epoch: number;
-  epochPresent: boolean;
-  version: string;
-  release: string;
-  arch: string;
-  nevra: string;
-  isSource: boolean;
-  summary: string;
-  description: string;
-  packager: string;
-  url: string;
-  license: string;
-  vendor: string;
-  group: string;
-  buildHost: string;
-  sourceRpm: string;
-  buildTime: number;
-  installedSize: number;
-  archiveSize: number;
-  files: RpmFile[];
-  changelog: RpmChangelogEntry[];
-  signature: RpmSignatureInfo;
-}
+/** Everything the headers say about a package: an RpmArtifact without what only the file knows. */
+export type RpmDescription = Omit<
+  RpmArtifact,
+  'kind' | 'path' | 'fileName' | 'size' | 'sha256' | 'digests' | 'headerRange'
+>;
 
 const LEAD_TYPE_SOURCE = 1;
 

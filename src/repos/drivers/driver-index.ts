@@ -46,12 +46,7 @@ export function renderDriverVersionDoc(date: string, entries: Iterable<DriverEnt
   const drivers = [...entries].sort((a, b) => cmp(a.name, b.name) || cmp(a.arch, b.arch));
   const doc: DriverVersionDoc = {
     date,
-    index: {
-      lib: distinctSorted(drivers.map((d) => d.lib)),
-      arch: distinctSorted(drivers.map((d) => d.arch)),
-      kind: distinctSorted(drivers.map((d) => d.kind)),
-      target: distinctSorted(drivers.map((d) => d.target)),
-    },
+    index: indexOf(drivers),
     drivers,
   };
   // One driver per line: compact enough for 100k drivers, and diffs of two publishes stay readable.
@@ -116,12 +111,7 @@ export function parseDriverVersionDoc(text: string, where: string): DriverVersio
   const date = typeof obj.date === 'string' ? obj.date : '';
   return {
     date,
-    index: {
-      lib: distinctSorted(drivers.map((d) => d.lib)),
-      arch: distinctSorted(drivers.map((d) => d.arch)),
-      kind: distinctSorted(drivers.map((d) => d.kind)),
-      target: distinctSorted(drivers.map((d) => d.target)),
-    },
+    index: indexOf(drivers),
     drivers,
   };
 }
@@ -141,4 +131,14 @@ export function parseVersionList(text: string, where: string): string[] {
 
 export function renderVersionList(versions: string[]): string {
   return `${JSON.stringify(versions)}\n`;
+}
+
+/** The filter values a driver browser offers: every distinct lib, arch, kind and target, sorted. */
+function indexOf(drivers: DriverEntry[]): DriverVersionDoc['index'] {
+  return {
+    lib: distinctSorted(drivers.map((d) => d.lib)),
+    arch: distinctSorted(drivers.map((d) => d.arch)),
+    kind: distinctSorted(drivers.map((d) => d.kind)),
+    target: distinctSorted(drivers.map((d) => d.target)),
+  };
 }
