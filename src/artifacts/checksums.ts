@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { type PrehashTemplate, prehashDigest } from '../signing/prehash.js';
 
 /** Every digest a Packages stanza or a repodata entry needs, computed in one pass. */
 export interface Digests {
@@ -23,8 +24,21 @@ export type SizeAndSha256 = Pick<Digests, 'size' | 'sha256'> & Partial<Digests>;
 export class MultiHasher<A extends DigestAlgo = DigestAlgo> {
   private readonly hashes: [A, Hash][];
   private bytes = 0;
-  constructor(algos: readonly A[] = DIGEST_ALGOS as unknown as readonly A[]) {
+  constructor(
+    algos: readonly A[] = DIGEST_ALGOS as unknown as readonly A[],
+    private readonly prehash?: PrehashTemplate,
+  ) {
     this.hashes = algos.map((a) => [a, createHash(a)]);
+  }
+  /**
+   * The digest a detached signature over the bytes seen so far needs, from the sha256 already
+   * running (no second pass); undefined without a template. Call before digest().
+   */
+  signatureDigest(): string | undefined {
+    if (!this.prehash) return undefined;
+    const sha256 = this.hashes.find(([a]) => a === 'sha256');
+    if (!sha256) throw new Error('a prehash needs the sha256 running');
+    return prehashDigest(sha256[1], this.prehash);
   }
   update(chunk: Uint8Array): void {
     this.bytes += chunk.length;

@@ -11,6 +11,7 @@ import {
 } from '../formats/decompress.js';
 import { ArtifactError } from '../errors.js';
 import { MultiHasher } from './checksums.js';
+import type { PrehashTemplate } from '../signing/prehash.js';
 import { openArtifact } from './open-file.js';
 import type { Compression, ControlParagraph, DebArtifact } from './types.js';
 
@@ -119,9 +120,9 @@ function requiredField(control: ControlParagraph, name: string): string {
   return value;
 }
 
-export async function readDeb(path: string): Promise<DebArtifact> {
+export async function readDeb(path: string, prehash?: PrehashTemplate): Promise<DebArtifact> {
   const { stream, size, fileName } = await openArtifact(path);
-  const hasher = new MultiHasher();
+  const hasher = new MultiHasher(undefined, prehash);
   const events = arEvents(stream, hasher);
   try {
     let stage: 'debian-binary' | 'control' | 'data' | 'rest' = 'debian-binary';
@@ -182,6 +183,7 @@ export async function readDeb(path: string): Promise<DebArtifact> {
     if (stage === 'debian-binary') throw new DebFormatError('no members: not a Debian package');
     if (!control || !controlCompression) throw new DebFormatError('missing control.tar member');
     if (!dataCompression) throw new DebFormatError('missing data.tar member');
+    const signatureDigest = hasher.signatureDigest();
     const digests = hasher.digest();
     if (digests.size !== size)
       throw new DebFormatError(`changed while being read (${size} -> ${digests.size} bytes)`);
@@ -198,6 +200,7 @@ export async function readDeb(path: string): Promise<DebArtifact> {
       control,
       controlCompression,
       dataCompression,
+      ...(signatureDigest ? { signatureDigest } : {}),
     };
   } catch (err) {
     throw toArtifactError(path, err);

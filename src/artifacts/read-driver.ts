@@ -2,6 +2,7 @@ import { basename, dirname } from 'node:path';
 import { ArtifactError } from '../errors.js';
 import { driverArch } from './arch-names.js';
 import { MultiHasher } from './checksums.js';
+import type { PrehashTemplate } from '../signing/prehash.js';
 import { openArtifact } from './open-file.js';
 import type { DriverArtifact } from './types.js';
 
@@ -127,14 +128,18 @@ function validKeySegment(s: string): boolean {
  * Reads a prebuilt driver: its identity comes from the file name and the folders around it (or
  * flags), its content is only checked to be an ELF object and hashed whole in one pass.
  */
-export async function readDriver(path: string, ctx: Partial<DriverContext> = {}): Promise<DriverArtifact> {
+export async function readDriver(
+  path: string,
+  ctx: Partial<DriverContext> = {},
+  prehash?: PrehashTemplate,
+): Promise<DriverArtifact> {
   const parsed = parseDriverName(basename(path));
   if (typeof parsed === 'string') throw new ArtifactError(path, parsed);
   const where = placement(path, ctx);
   if (typeof where === 'string') throw new ArtifactError(path, where);
 
   const { stream, fileName } = await openArtifact(path);
-  const hasher = new MultiHasher();
+  const hasher = new MultiHasher(undefined, prehash);
   const head: number[] = [];
   const isElf = () => ELF_MAGIC.every((b, i) => head[i] === b);
   try {
@@ -152,8 +157,10 @@ export async function readDriver(path: string, ctx: Partial<DriverContext> = {})
     throw new ArtifactError(path, `not an ELF file (no \\x7fELF magic), so not a ${kind}`);
   }
 
+  const signatureDigest = hasher.signatureDigest();
   const digests = hasher.digest();
   return {
+    ...(signatureDigest ? { signatureDigest } : {}),
     kind: 'driver',
     path,
     fileName,

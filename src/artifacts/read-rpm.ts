@@ -13,6 +13,7 @@ import {
   signaturePadding,
 } from '../formats/rpm-header.js';
 import { MultiHasher } from './checksums.js';
+import type { PrehashTemplate } from '../signing/prehash.js';
 import { openArtifact } from './open-file.js';
 import type { RpmArtifact } from './types.js';
 
@@ -21,9 +22,9 @@ import type { RpmArtifact } from './types.js';
  * holding the lead and both headers is kept in memory (never more than the headers claim, and
  * never more than the file can hold). The payload is hashed, not decompressed.
  */
-export async function readRpm(path: string): Promise<RpmArtifact> {
+export async function readRpm(path: string, prehash?: PrehashTemplate): Promise<RpmArtifact> {
   const { stream, size, fileName } = await openArtifact(path);
-  const hasher = new MultiHasher(['sha256'] as const);
+  const hasher = new MultiHasher(['sha256'] as const, prehash);
   const prefix = new RpmPrefix(size);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -36,6 +37,7 @@ export async function readRpm(path: string): Promise<RpmArtifact> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ArtifactError(path, `read failed (${code ?? (err as Error).message})`, { cause: err });
   }
+  const signatureDigest = hasher.signatureDigest();
   const digests = hasher.digest();
   try {
     const parsed = prefix.finish(digests.size);
@@ -48,6 +50,7 @@ export async function readRpm(path: string): Promise<RpmArtifact> {
       sha256: digests.sha256,
       digests,
       ...d,
+      ...(signatureDigest ? { signatureDigest } : {}),
       headerRange: { start: parsed.headerStart, end: parsed.headerEnd },
     };
   } catch (err) {

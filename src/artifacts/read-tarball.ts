@@ -6,6 +6,7 @@ import tar from 'tar-stream';
 import { ArtifactError } from '../errors.js';
 import { knownTarballArches, tarballArch } from './arch-names.js';
 import { MultiHasher } from './checksums.js';
+import type { PrehashTemplate } from '../signing/prehash.js';
 import { openArtifact, READ_CHUNK } from './open-file.js';
 import type { TarballArtifact } from './types.js';
 
@@ -59,12 +60,12 @@ export function parseTarballName(fileName: string): TarballName | string {
  * same chunks are inflated and walked as tar, so a file merely named .tar.gz (or cut short) is
  * refused before it is published. Entry bodies are drained, never buffered.
  */
-export async function readTarball(path: string): Promise<TarballArtifact> {
+export async function readTarball(path: string, prehash?: PrehashTemplate): Promise<TarballArtifact> {
   const parsed = parseTarballName(basename(path));
   if (typeof parsed === 'string') throw new ArtifactError(path, parsed);
 
   const { stream, fileName } = await openArtifact(path);
-  const hasher = new MultiHasher();
+  const hasher = new MultiHasher(undefined, prehash);
   const hashTap = new Transform({
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
       hasher.update(chunk);
@@ -91,8 +92,10 @@ export async function readTarball(path: string): Promise<TarballArtifact> {
   }
   if (entries === 0) throw new ArtifactError(path, 'tar archive has no entries');
 
+  const signatureDigest = hasher.signatureDigest();
   const digests = hasher.digest();
   return {
+    ...(signatureDigest ? { signatureDigest } : {}),
     kind: 'tarball',
     path,
     fileName,

@@ -5,6 +5,7 @@ import { readDeb } from './read-deb.js';
 import { readDriver, type DriverContext } from './read-driver.js';
 import { readRpm } from './read-rpm.js';
 import { readTarball } from './read-tarball.js';
+import type { PrehashTemplate } from '../signing/prehash.js';
 import type { Artifact, ArtifactKind } from './types.js';
 
 /** Which reader a file name calls for; undefined for files pkgpub does not publish. */
@@ -19,6 +20,8 @@ export function kindOf(fileName: string): ArtifactKind | undefined {
 export interface ScanOptions {
   /** Overrides for driver files, when the folder layout does not say it. */
   driver?: Partial<DriverContext>;
+  /** Also compute each file's detached-signature digest (publish with a signer). */
+  prehash?: PrehashTemplate;
 }
 
 export async function readArtifact(
@@ -28,13 +31,13 @@ export async function readArtifact(
 ): Promise<Artifact> {
   switch (kind) {
     case 'deb':
-      return readDeb(path);
+      return readDeb(path, opts.prehash);
     case 'rpm':
-      return readRpm(path);
+      return readRpm(path, opts.prehash);
     case 'tarball':
-      return readTarball(path);
+      return readTarball(path, opts.prehash);
     case 'driver':
-      return readDriver(path, opts.driver);
+      return readDriver(path, opts.driver, opts.prehash);
   }
 }
 

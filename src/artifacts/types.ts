@@ -22,6 +22,8 @@ interface ArtifactBase {
   sha256: string;
   /** size and sha256 always; md5/sha1/sha512 where the format needs them (deb: Packages lists all four). */
   digests: SizeAndSha256;
+  /** sha256(file || trailer) for a detached signature, when the read was given a prehash template. */
+  signatureDigest?: string;
 }
 
 export interface DebArtifact extends ArtifactBase {

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
@@ -40,6 +40,8 @@ export async function runKeys(args: string[], r: Reporter): Promise<void> {
     ...(passphrase ? { passphrase } : {}),
     ...(days > 0 ? { expiresInDays: days } : {}),
   });
+  // Like `gpg --output`, a folder that does not exist yet is made (owner-only: it holds a secret).
+  await mkdir(values.out, { recursive: true, mode: 0o700 });
   const secretPath = join(values.out, `${values.project}-signing-key.asc`);
   const publicPath = join(values.out, `${values.project}-public-key.asc`);
   await writeFile(secretPath, pair.privateArmored, { mode: 0o600, flag: 'wx' }).catch(

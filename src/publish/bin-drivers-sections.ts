@@ -5,7 +5,7 @@ import { buildDrivers } from '../repos/drivers/build-drivers.js';
 import { readDriverState } from '../repos/drivers/read-driver-state.js';
 import { driverSiteFiles } from '../repos/drivers/site-files.js';
 import type { PublishRequest } from './publish.js';
-import { blobSignatures } from './sign-outputs.js';
+import { blobSignatures, type SignatureDigests } from './sign-outputs.js';
 import type { ChangeSummary, OutputFile } from './types.js';
 
 export interface SectionResult {
@@ -25,6 +25,7 @@ export async function binSection(
   req: PublishRequest,
   artifacts: Artifact[],
   now: Date,
+  digests?: SignatureDigests,
 ): Promise<SectionResult> {
   const tarballs = artifacts.filter((a): a is TarballArtifact => a.kind === 'tarball');
   if (tarballs.length === 0) return NONE();
@@ -38,7 +39,7 @@ export async function binSection(
   const outputs = [...bin.blobs, ...bin.files];
   if (req.signer)
     outputs.push(
-      ...(await blobSignatures(bin.blobs, req.signer)),
+      ...(await blobSignatures(bin.blobs, req.signer, digests)),
       ...(await binSumsSignatures(bin.files, req.signer)),
     );
   return { changes: bin.changes, outputs, garbage: bin.garbage };

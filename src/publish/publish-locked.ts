@@ -1,4 +1,3 @@
-import { S3Store } from '../storage/s3-store.js';
 import { acquireLock } from './lock.js';
 import { type PublishRequest, type PublishResult, publish } from './publish.js';
 
@@ -9,7 +8,7 @@ import { type PublishRequest, type PublishResult, publish } from './publish.js';
  */
 export async function publishLocked(req: PublishRequest, lockWaitMs?: number): Promise<PublishResult> {
   if (req.dryRun) return publish(req);
-  const atomicCreate = req.store instanceof S3Store ? await req.store.supportsConditionalWrites() : true;
+  const atomicCreate = (await req.store.atomicCreateOnly?.()) ?? false;
   const release = await acquireLock(req.store, {
     ...(lockWaitMs !== undefined ? { waitMs: lockWaitMs } : {}),
     settleMs: atomicCreate ? 0 : 500,

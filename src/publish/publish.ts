@@ -28,7 +28,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { type ApplyProgress, applyPlan } from './apply.js';
 import { makePlan, type Plan } from './plan.js';
 import { probeExisting } from './probe.js';
-import { blobSignatures, signedReleaseFiles } from './sign-outputs.js';
+import { blobSignatures, SignatureDigests, signedReleaseFiles } from './sign-outputs.js';
 import type { ChangeSummary, OutputFile } from './types.js';
 
 export interface PublishRequest {
@@ -70,7 +70,11 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
   const now = req.now ?? new Date();
   const step = (l: string) => req.progress?.onStep?.(l);
   const found = await findArtifacts(req.inputs);
-  const artifacts = await readArtifacts(found, req.scan, req.progress?.onRead);
+  // Readers hash every byte anyway; with the template they also yield each .asc's digest.
+  const digests = new SignatureDigests(req.signer?.prehashTemplate());
+  const scan: ScanOptions = { ...req.scan, ...(digests.template ? { prehash: digests.template } : {}) };
+  const artifacts = await readArtifacts(found, scan, req.progress?.onRead);
+  for (const a of artifacts) digests.add(a.sha256, a.signatureDigest);
   const debs = artifacts.filter((a): a is DebArtifact => a.kind === 'deb');
 
   const outputs: OutputFile[] = [];
@@ -91,7 +95,7 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
     if (apt.changed) {
       step(`apt: ${apt.changes.added.length} added, ${apt.changes.removed.length} removed`);
       outputs.push(...apt.blobs, ...apt.files);
-      if (req.signer) outputs.push(...(await blobSignatures(apt.blobs, req.signer)));
+      if (req.signer) outputs.push(...(await blobSignatures(apt.blobs, req.signer, digests)));
       outputs.push(...(await signedReleaseFiles(distsPrefix(req.cfg), apt.release!, req.signer)));
       outputs.push(...(await aptSnippets(req.cfg, Boolean(req.signer))));
       garbage.push(...apt.garbage);
@@ -101,13 +105,13 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
   }
 
   // ---- yum (issue 4) ----
-  const yum = await yumSection(req, artifacts, now, step);
+  const yum = await yumSection(req, artifacts, now, step, digests);
   outputs.push(...yum.outputs);
   garbage.push(...yum.garbage);
   // ---- end yum ----
 
   try {
-    const bin = await binSection(req, artifacts, now);
+    const bin = await binSection(req, artifacts, now, digests);
     const drivers = await driverSection(req, artifacts, now);
     for (const part of [bin, drivers]) {
       outputs.push(...part.outputs);
@@ -185,6 +189,7 @@ async function yumSection(
   artifacts: Artifact[],
   now: Date,
   step: (l: string) => void,
+  digests: SignatureDigests,
 ): Promise<YumSectionResult> {
   const rpms = artifacts.filter((a): a is RpmArtifact => a.kind === 'rpm');
   const none: YumSectionResult = {
@@ -213,12 +218,18 @@ async function yumSection(
     let prepared: PreparedRpm[];
     if (rpmSigner && selection.add.length > 0) {
       temp = await mkdtemp(join(tmpdir(), 'pkgpub-rpms-'));
-      const opts = { signer: rpmSigner, tempDir: temp, resign: req.resign ?? false };
+      const opts = {
+        signer: rpmSigner,
+        tempDir: temp,
+        resign: req.resign ?? false,
+        ...(digests.template ? { prehash: digests.template } : {}),
+      };
       step(`yum: signing ${selection.add.length} rpm(s)`);
       prepared = await mapLimit(selection.add, 4, (i) => prepareSignedRpm(i.rpm, i.headerSha256, opts));
     } else {
       prepared = selection.add.map((i) => preparedAsIs(i.rpm, i.headerSha256));
     }
+    for (const p of prepared) digests.add(p.sha256, p.signatureDigest);
     const yum = await buildYum({ cfg: req.cfg, state, selection, prepared, now });
     if (!yum.changed) {
       step('yum: nothing changed');
@@ -227,7 +238,7 @@ async function yumSection(
     }
     step(`yum: ${selection.changes.added.length} added, ${selection.changes.removed.length} removed`);
     const outputs: OutputFile[] = [...yum.blobs, ...yum.files];
-    if (req.signer) outputs.push(...(await blobSignatures(yum.blobs, req.signer)));
+    if (req.signer) outputs.push(...(await blobSignatures(yum.blobs, req.signer, digests)));
     outputs.push(...(await repomdPointerFiles(repodataPrefix(req.cfg), yum.repomd!, req.signer)));
     outputs.push(await yumRepoFile(req.cfg, { signed: Boolean(req.signer), rpmsSigned: Boolean(rpmSigner) }));
     return { changes: selection.changes, outputs, garbage: yum.garbage, cleanup };

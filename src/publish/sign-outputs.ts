@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { PrehashTemplate } from '../signing/prehash.js';
 import type { Signer } from '../signing/signer.js';
 import { bytesFile } from './output-file.js';
 import type { OutputFile } from './types.js';
@@ -27,12 +28,38 @@ export async function signedReleaseFiles(
   return out;
 }
 
-/** An armored detached `<key>.asc` for each blob, written in the blob tier beside it. */
-export async function blobSignatures(blobs: OutputFile[], signer: Signer): Promise<OutputFile[]> {
+/**
+ * Signature digests computed while the bytes were hashed anyway (the read pass, the rpm signing
+ * copy), keyed by the sha256 of the bytes they cover.
+ */
+export class SignatureDigests {
+  readonly #bySha256 = new Map<string, string>();
+  constructor(readonly template: PrehashTemplate | undefined) {}
+  add(sha256: string, signatureDigest: string | undefined): void {
+    if (signatureDigest) this.#bySha256.set(sha256, signatureDigest);
+  }
+  get(sha256: string): string | undefined {
+    return this.#bySha256.get(sha256);
+  }
+}
+
+/**
+ * An armored detached `<key>.asc` for each blob, written in the blob tier beside it: from the
+ * digest computed while reading when there is one, else by reading the blob again.
+ */
+export async function blobSignatures(
+  blobs: OutputFile[],
+  signer: Signer,
+  digests?: SignatureDigests,
+): Promise<OutputFile[]> {
   const out: OutputFile[] = [];
   for (const b of blobs) {
-    const bytes = 'bytes' in b.body ? b.body.bytes : await readFile(b.body.file);
-    out.push(bytesFile(`${b.key}.asc`, 'blob', await signer.detachSignArmored(bytes)));
+    const digest = digests?.template ? digests.get(b.sha256) : undefined;
+    const armored =
+      digest && digests?.template
+        ? await signer.signPrehashed(digests.template, digest)
+        : await signer.detachSignArmored('bytes' in b.body ? b.body.bytes : await readFile(b.body.file));
+    out.push(bytesFile(`${b.key}.asc`, 'blob', armored));
   }
   return out;
 }

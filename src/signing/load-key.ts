@@ -32,6 +32,7 @@ export async function loadSigner(opts: LoadSignerOptions): Promise<{ signer: Sig
     hashAlgorithm: health.hashAlgorithm,
     ...(opts.now ? { now: opts.now } : {}),
   });
+  await signer.checkPrehashPath();
   return { signer, warnings: health.warnings };
 }
 

@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import {
   createCleartextMessage,
   createMessage,
   enums,
+  readSignature,
+  verify,
   type PartialConfig,
   type PrivateKey,
   type Signature,
@@ -11,6 +14,14 @@ import {
   type Subkey,
 } from 'openpgp';
 import { SigningError } from '../errors.js';
+import {
+  SIG_TYPE_BINARY,
+  v4HashedPart,
+  v4SignaturePacket,
+  v4Trailer,
+} from '../formats/pgp-signature-encode.js';
+import { type DigestSigner, digestSignerFor } from './digest-signer.js';
+import { type PrehashTemplate, prehashDigest } from './prehash.js';
 import type { Signer } from './signer.js';
 
 /** Digests every verifier we publish for accepts and none of them calls weak. */
@@ -65,6 +76,8 @@ export class OpenPgpSigner implements Signer {
   readonly #config: PartialConfig;
   readonly #now: Date | undefined;
   readonly #publicArmored: string;
+  readonly #signingPacket: (PrivateKey | Subkey)['keyPacket'];
+  #digestSigner: DigestSigner | undefined;
 
   constructor(init: OpenPgpSignerInit) {
     this.#key = init.key;
@@ -76,6 +89,74 @@ export class OpenPgpSigner implements Signer {
     this.signingKeyFingerprint = init.signingKey.getFingerprint().toUpperCase();
     this.userIds = init.key.getUserIDs();
     this.#publicArmored = init.key.toPublic().armor();
+    this.#signingPacket = init.signingKey.keyPacket;
+    this.#digestSigner = digestSignerFor(this.#signingPacket as never);
+  }
+
+  /**
+   * Signs one message through the prehash path and has openpgp.js verify it; on any failure the
+   * path is switched off and every signature goes through openpgp.js. Run once per loaded key.
+   */
+  async checkPrehashPath(): Promise<boolean> {
+    const template = this.prehashTemplate();
+    if (!template) return false;
+    const data = new TextEncoder().encode('pkgpub prehash self-test\n');
+    try {
+      const armored = await this.signPrehashed(
+        template,
+        prehashDigest(createHash('sha256').update(data), template),
+      );
+      const result = await verify({
+        message: await createMessage({ binary: data }),
+        signature: await readSignature({ armoredSignature: armored }),
+        verificationKeys: this.#key.toPublic(),
+        expectSigned: true,
+        format: 'binary',
+        config: { minRSABits: 2048 },
+      });
+      await result.signatures[0]!.verified;
+      return true;
+    } catch {
+      this.#digestSigner = undefined;
+      return false;
+    }
+  }
+
+  prehashTemplate(): PrehashTemplate | undefined {
+    if (!this.#digestSigner) return undefined;
+    const created = Math.floor(this.#date().getTime() / 1000);
+    return { hash: 'sha256', created, trailer: v4Trailer(this.#hashedPart(created)) };
+  }
+
+  async signPrehashed(template: PrehashTemplate, digestHex: string): Promise<string> {
+    const signer = this.#digestSigner;
+    if (!signer) throw new SigningError(`key ${this.fingerprint} cannot sign a precomputed digest`);
+    const hashedPart = this.#hashedPart(template.created);
+    // The template must be one this signer made: its trailer is what the digest covered.
+    if (Buffer.compare(Buffer.from(v4Trailer(hashedPart)), Buffer.from(template.trailer)) !== 0)
+      throw new SigningError('signature digest was computed for another key or time');
+    const digest = Buffer.from(digestHex, 'hex');
+    if (digest.length !== 32) throw new SigningError('a sha256 digest has 32 bytes');
+    const fields = await this.#run('detached signature', async () => signer.signDigest(digest));
+    const packet = v4SignaturePacket(
+      hashedPart,
+      Buffer.from(this.#signingPacket.getKeyID().toHex(), 'hex'),
+      digest,
+      fields,
+    );
+    const signature = await readSignature({ binarySignature: packet });
+    this.#check(signature.packets);
+    return signature.armor();
+  }
+
+  #hashedPart(created: number): Uint8Array {
+    return v4HashedPart({
+      sigType: SIG_TYPE_BINARY,
+      pubkeyAlgo: this.#digestSigner!.pubkeyAlgo,
+      hashAlgo: enums.hash.sha256,
+      created,
+      issuerFingerprint: this.#signingPacket.getFingerprintBytes()!,
+    });
   }
 
   publicKeyArmored(): string {

@@ -5,6 +5,8 @@
  * Every signature is a v4 OpenPGP signature with a SHA-256-or-stronger digest, because apt's sqv,
  * gpgv on Debian 12 and rpm 4.18 verify v4 and sqv refuses SHA-1.
  */
+import type { PrehashTemplate } from './prehash.js';
+
 export interface Signer {
   /** Primary key fingerprint: 40 hex digits, upper case (as gpg prints it). */
   readonly fingerprint: string;
@@ -25,4 +27,11 @@ export interface Signer {
   detachSignArmored(data: Uint8Array): Promise<string>;
   /** The raw v4 signature packet bytes, unarmored (rpm's RSAHEADER / OPENPGP header tags). */
   detachSignBinary(data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * The trailer for detached signatures whose digest a reader computes in its own pass over the
+   * file (see prehash.ts); undefined when this signer can only sign bytes it hashes itself.
+   */
+  prehashTemplate(): PrehashTemplate | undefined;
+  /** Armored detached signature from `digestHex` = sha256(data || template.trailer). */
+  signPrehashed(template: PrehashTemplate, digestHex: string): Promise<string>;
 }

@@ -73,7 +73,7 @@ export class FsStore implements ObjectStore {
         } finally {
           await fh.close();
         }
-      } else {
+      } else if (!(body.movable && (await moved(body.file, tmp)))) {
         await copyFile(body.file, tmp);
       }
       if (opts.ifMatch === '') {
@@ -98,6 +98,11 @@ export class FsStore implements ObjectStore {
     const info = await this.head(key);
     if (!info) throw new StorageError(`${key} vanished right after it was written to ${this.description}`);
     return opts.sha256 ? { ...info, sha256: opts.sha256 } : info;
+  }
+
+  /** link() refuses an existing name atomically. */
+  async atomicCreateOnly(): Promise<boolean> {
+    return true;
   }
 
   // Folders have no compare-and-swap; this narrows the race window (the publish lock closes it).
@@ -150,6 +155,17 @@ async function walk(dir: string, out: string[]): Promise<void> {
 
 function etagOf(st: { mtimeMs: number; size: number; ino: number }): string {
   return `${st.ino.toString(16)}-${st.size.toString(16)}-${Math.floor(st.mtimeMs * 1000).toString(16)}`;
+}
+
+/** Renames when both paths share a file system; false (nothing done) across devices. */
+async function moved(from: string, to: string): Promise<boolean> {
+  try {
+    await rename(from, to);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EXDEV') return false;
+    throw err;
+  }
 }
 
 function isMissing(err: unknown): boolean {

@@ -15,8 +15,12 @@ export interface ObjectInfo {
   sha256?: string;
 }
 
-/** What to upload: bytes built in memory, or a local file streamed from disk. */
-export type Body = { bytes: Uint8Array } | { file: string; size: number };
+/**
+ * What to upload: bytes built in memory, or a local file streamed from disk. `movable` marks a
+ * file pkgpub made for this upload alone (a signed rpm copy): a folder store may rename it into
+ * place instead of copying its bytes again.
+ */
+export type Body = { bytes: Uint8Array } | { file: string; size: number; movable?: boolean };
 
 export interface PutOptions {
   contentType?: string;
@@ -38,6 +42,11 @@ export interface ObjectStore {
   /** Every object below `prefix` (recursively), in key order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(keys: string[]): Promise<void>;
+  /**
+   * True when a create-only put (`ifMatch: ''`) is atomic: of two racing creators exactly one
+   * wins. Absent means no: lock takers then wait and re-read to settle the race.
+   */
+  atomicCreateOnly?(): Promise<boolean>;
 }
 
 /** Throws on keys that could escape the tree or confuse a backend. */

@@ -3,7 +3,6 @@ import { UsageError } from '../errors.js';
 import { FsStore } from './fs-store.js';
 import type { ObjectStore } from './object-store.js';
 import { parseS3Url } from './parse-s3-url.js';
-import { S3Store } from './s3-store.js';
 
 export interface StoreFlags {
   /** S3-compatible endpoint URL; PKGPUB_S3_ENDPOINT is the default. */
@@ -24,6 +23,8 @@ export async function openStore(
     const { bucket, prefix } = parseS3Url(target);
     const endpoint = flags.endpoint ?? (env.PKGPUB_S3_ENDPOINT || undefined);
     if (endpoint !== undefined) checkEndpoint(endpoint);
+    // Loaded only for S3 targets: the AWS SDK is a tenth of a second of start-up for folder publishes.
+    const { S3Store } = await import('./s3-store.js');
     return new S3Store({
       bucket,
       prefix,

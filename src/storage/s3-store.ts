@@ -359,6 +359,10 @@ export class S3Store implements ObjectStore {
     return this.conditional;
   }
 
+  atomicCreateOnly(): Promise<boolean> {
+    return this.supportsConditionalWrites();
+  }
+
   private async probeConditionalWrites(): Promise<boolean> {
     const Key = this.objectKey(`.pkgpub-probe-${randomBytes(8).toString('hex')}`);
     const put = async (

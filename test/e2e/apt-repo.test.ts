@@ -54,6 +54,32 @@ beforeAll(async () => {
 });
 
 describe('a published apt repository, judged by real apt', () => {
+  it('every .deb.asc verifies with gpgv against the published key; a changed deb does not', async () => {
+    const ring = join(work, 'deb-asc-ring.gpg');
+    await run('gpg', ['--batch', '--yes', '--homedir', work, '--dearmor', '-o', ring, key.publicFile]);
+    const pool = join(repo, 'packages/deb/stable');
+    const published = (await readdir(pool)).filter((f) => f.endsWith('.deb'));
+    expect(published.length).toBe(debs.length);
+    for (const f of published) {
+      const r = await run('gpgv', [
+        '--homedir',
+        work,
+        '--keyring',
+        ring,
+        join(pool, `${f}.asc`),
+        join(pool, f),
+      ]);
+      expect(r.stderr).toMatch(/Good signature/);
+    }
+    const changed = join(work, 'changed.deb');
+    const bytes = await readFile(join(pool, published[0]!));
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
+    await writeFile(changed, bytes);
+    await expect(
+      run('gpgv', ['--homedir', work, '--keyring', ring, join(pool, `${published[0]}.asc`), changed]),
+    ).rejects.toThrow();
+  });
+
   it('updates over file: with no warning, shows every fixture, downloads each with a matching hash', async () => {
     for (const arch of ['amd64', 'arm64']) {
       const apt = await makeAptRoot(

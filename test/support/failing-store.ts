@@ -23,6 +23,9 @@ export class CrashAfterStore implements ObjectStore {
   list(prefix: string): AsyncIterable<ObjectInfo> {
     return this.inner.list(prefix);
   }
+  async atomicCreateOnly(): Promise<boolean> {
+    return (await this.inner.atomicCreateOnly?.()) ?? false;
+  }
   async put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
     if (this.writes >= this.allowed) throw new Error(`injected crash before writing ${key}`);
     this.writes++;

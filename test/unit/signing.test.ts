@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { enums, generateKey, readPrivateKey, revokeKey } from 'openpgp';
@@ -5,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SigningError } from '../../src/errors.js';
 import { generateKeyPair } from '../../src/signing/generate-key.js';
 import { loadSigner } from '../../src/signing/load-key.js';
+import { prehashDigest } from '../../src/signing/prehash.js';
 import type { Signer } from '../../src/signing/signer.js';
 import {
   type GpgHome,
@@ -81,7 +83,22 @@ async function judgeSigner(signer: Signer, tag: string): Promise<void> {
   const binRes = gpgv(home, keyring, sigFile, dataFile);
   expect(binRes.status, binRes.stderr).toBe(0);
 
-  for (const f of [clearSigBlock, asc, sigFile]) {
+  // The prehash path: the digest of data || trailer comes from a hash the caller already ran.
+  const template = signer.prehashTemplate();
+  expect(template, 'RSA and Ed25519 keys sign precomputed digests').toBeDefined();
+  const preDigest = prehashDigest(createHash('sha256').update(data), template!);
+  const pre = home.file(`${tag}-Release.pre.asc`, await signer.signPrehashed(template!, preDigest));
+  const preRes = gpgv(home, keyring, pre, dataFile);
+  expect(preRes.status, preRes.stderr).toBe(0);
+  expect(preRes.stderr).toMatch(/Good signature/);
+  // A digest over other data yields a signature gpgv refuses for this data.
+  const otherDigest = prehashDigest(createHash('sha256').update('other data'), template!);
+  const wrong = home.file(`${tag}-Release.wrong.asc`, await signer.signPrehashed(template!, otherDigest));
+  expect(gpgv(home, keyring, wrong, dataFile).status).not.toBe(0);
+  // A template changed after the fact (another signing time) is refused, not signed.
+  await expectSigningError(signer.signPrehashed({ ...template!, created: template!.created + 1 }, preDigest));
+
+  for (const f of [clearSigBlock, asc, sigFile, pre]) {
     const sigs = signaturePackets(home, f);
     expect(sigs).toHaveLength(1);
     expect(sigs[0]!.version).toBe(4);
@@ -475,6 +492,13 @@ describe('apt sqv', () => {
       expect(r.stdout.trim()).toBe(signer.fingerprint);
       const bad = home.file(`sqv-${type}-Release.bad`, RELEASE.replace('stable', 'testing'));
       expect(sqv(keyring, asc, bad).status).not.toBe(0);
+      // Signatures made from a reader's digest (SHA-256) satisfy sqv's policy too.
+      const t = signer.prehashTemplate()!;
+      const pre = await signer.signPrehashed(t, prehashDigest(createHash('sha256').update(data), t));
+      const preFile = home.file(`sqv-${type}-Release.pre.asc`, pre);
+      const rp = sqv(keyring, preFile, dataFile);
+      expect(rp.status, rp.stderr).toBe(0);
+      expect(sqv(keyring, preFile, bad).status).not.toBe(0);
     }
   });
 });

@@ -227,7 +227,7 @@ export async function buildYum(input: {
   const blobs: OutputFile[] = input.prepared.map((p) => ({
     key: `${prefix}/${p.rpm.fileName}`,
     tier: 'blob',
-    body: { file: p.file, size: p.size },
+    body: { file: p.file, size: p.size, ...(p.signed ? { movable: true } : {}) },
     sha256: p.sha256,
     size: p.size,
     contentType: contentTypeFor(p.rpm.fileName),

@@ -7,6 +7,7 @@ import { Transform } from 'node:stream';
 import type { RpmArtifact } from '../../artifacts/types.js';
 import { ArtifactError, SigningError } from '../../errors.js';
 import { LEAD_SIZE, parseHeader } from '../../formats/rpm-header.js';
+import { type PrehashTemplate, prehashDigest } from '../../signing/prehash.js';
 import type { Signer } from '../../signing/signer.js';
 import { signatureHeaderWith, signedPrefix } from './sign-rpm.js';
 
@@ -22,6 +23,8 @@ export interface PreparedRpm {
   headerSha256: string;
   /** True when this run wrote a signed copy. */
   signed: boolean;
+  /** The .asc digest of the published bytes, when computed on the way (see signing/prehash.ts). */
+  signatureDigest?: string;
 }
 
 async function readRange(path: string, start: number, end: number): Promise<Buffer> {
@@ -53,6 +56,7 @@ export function preparedAsIs(rpm: RpmArtifact, headerSha256: string): PreparedRp
     headerRange: rpm.headerRange,
     headerSha256,
     signed: false,
+    ...(rpm.signatureDigest ? { signatureDigest: rpm.signatureDigest } : {}),
   };
 }
 
@@ -67,6 +71,8 @@ export interface SignRpmOptions {
   tempDir: string;
   /** Replace a signature made by another key. */
   resign: boolean;
+  /** Also compute the signed copy's .asc digest while copying. */
+  prehash?: PrehashTemplate;
 }
 
 /**
@@ -109,5 +115,15 @@ export async function prepareSignedRpm(
   const headerRange = { start, end: start + (rpm.headerRange.end - rpm.headerRange.start) };
   if (size !== head.length + rpm.size - rpm.headerRange.start)
     throw new ArtifactError(rpm.path, 'changed while publishing (size differs from when read)');
-  return { rpm, file: out, sha256: hash.digest('hex'), size, headerRange, headerSha256, signed: true };
+  const signatureDigest = opts.prehash ? prehashDigest(hash, opts.prehash) : undefined;
+  return {
+    rpm,
+    file: out,
+    sha256: hash.digest('hex'),
+    size,
+    headerRange,
+    headerSha256,
+    signed: true,
+    ...(signatureDigest ? { signatureDigest } : {}),
+  };
 }

@@ -1,0 +1,118 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { pkgpubProcess } from '../support/cli.js';
+import { samplesDir, scratchRoot } from '../support/paths.js';
+
+const run = promisify(execFile);
+
+let work: string;
+let keyDir: string;
+let repo: string;
+let generated: { code: number; out: string; err: string };
+
+/** Every file below `dir` (relative paths). */
+async function files(dir: string, base = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(join(dir, base), { withFileTypes: true })) {
+    const rel = base ? `${base}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await files(dir, rel)));
+    else out.push(rel);
+  }
+  return out;
+}
+
+// The built CLI, as a user runs it: key generation into a folder that does not exist yet, then a
+// publish of the samples, whose reads run in worker threads and whose .asc files come from the
+// digests those workers compute.
+beforeAll(async () => {
+  await mkdir(scratchRoot, { recursive: true });
+  work = await mkdtemp(join(scratchRoot, 'keys-sigs-'));
+  keyDir = join(work, 'new', 'keys');
+  repo = join(work, 'public');
+  generated = await pkgpubProcess([
+    'keys',
+    'generate',
+    '--name',
+    'Sig Test',
+    '--email',
+    'sig@example.invalid',
+    '--out',
+    keyDir,
+  ]);
+  const res = await pkgpubProcess([
+    'publish',
+    samplesDir,
+    '--to',
+    repo,
+    '--signing-key',
+    join(keyDir, 'pkgpub-signing-key.asc'),
+  ]);
+  expect(res.code, res.err).toBe(0);
+}, 120_000);
+
+describe('pkgpub keys generate', () => {
+  it('makes the --out folder, writes the secret key owner-only, and prints no key material', async () => {
+    expect(generated.code, generated.err).toBe(0);
+    const secret = await readFile(join(keyDir, 'pkgpub-signing-key.asc'), 'utf8');
+    expect(secret).toContain('-----BEGIN PGP PRIVATE KEY BLOCK-----');
+    expect((await stat(join(keyDir, 'pkgpub-signing-key.asc'))).mode & 0o777).toBe(0o600);
+    expect((await stat(keyDir)).mode & 0o077).toBe(0);
+    const said = generated.out + generated.err;
+    expect(said).not.toContain('PRIVATE KEY');
+    const body = secret.split('\n').filter((l) => l.length > 40);
+    for (const line of body) expect(said).not.toContain(line);
+  });
+
+  it('refuses to overwrite an existing secret key', async () => {
+    const again = await pkgpubProcess([
+      'keys',
+      'generate',
+      '--name',
+      'Sig Test',
+      '--email',
+      'sig@example.invalid',
+      '--out',
+      keyDir,
+    ]);
+    expect(again.code).not.toBe(0);
+    expect(again.err).toMatch(/exists/);
+  });
+});
+
+describe('detached signatures of a publish through the built CLI', () => {
+  it('every .asc in the tree verifies with gpgv against the generated public key', async () => {
+    const ring = join(work, 'ring.gpg');
+    await run('gpg', [
+      '--batch',
+      '--yes',
+      '--homedir',
+      work,
+      '--dearmor',
+      '-o',
+      ring,
+      join(keyDir, 'pkgpub-public-key.asc'),
+    ]);
+    const all = await files(repo);
+    const signed = all.filter((f) => f.endsWith('.asc') && all.includes(f.slice(0, -4)));
+    // debs, rpms, the tarball, SHA256SUMS, Release.gpg's sibling is not .asc but repomd.xml.asc is.
+    for (const want of ['.deb.asc', '.rpm.asc', '.tar.gz.asc', 'SHA256SUMS.asc', 'repomd.xml.asc'])
+      expect(
+        signed.some((f) => f.endsWith(want)),
+        want,
+      ).toBe(true);
+    for (const f of signed) {
+      const r = await run('gpgv', [
+        '--homedir',
+        work,
+        '--keyring',
+        ring,
+        join(repo, f),
+        join(repo, f.slice(0, -4)),
+      ]);
+      expect(r.stderr, f).toMatch(/Good signature/);
+    }
+  });
+});
