@@ -85,15 +85,60 @@ export function v4SignaturePacket(
   signatureFields: Uint8Array,
 ): Uint8Array {
   if (issuerKeyId.length !== 8) throw new Error('a key id has 8 bytes');
-  const unhashed = subpacket(16, issuerKeyId);
+  return v4SignaturePacketWith(hashedPart, subpacket(16, issuerKeyId), digest, signatureFields);
+}
+
+/** The same, with the unhashed subpacket area given as it is. */
+export function v4SignaturePacketWith(
+  hashedPart: Uint8Array,
+  unhashedArea: Uint8Array,
+  digest: Uint8Array,
+  signatureFields: Uint8Array,
+): Uint8Array {
   const body = concat([
     hashedPart,
-    Uint8Array.of(unhashed.length >> 8, unhashed.length & 0xff),
-    unhashed,
+    Uint8Array.of(unhashedArea.length >> 8, unhashedArea.length & 0xff),
+    unhashedArea,
     digest.subarray(0, 2),
     signatureFields,
   ]);
   return concat([Uint8Array.of(0xc0 | 2), newFormatLength(body.length), body]);
+}
+
+/** A v4 signature packet body split into its hashed part and its unhashed subpacket area. */
+export function splitV4Signature(body: Uint8Array): { hashedPart: Uint8Array; unhashedArea: Uint8Array } {
+  if (body.length < 6 || body[0] !== 4) throw new Error('not a v4 signature');
+  const hashedLen = (body[4]! << 8) | body[5]!;
+  const hashedEnd = 6 + hashedLen;
+  if (body.length < hashedEnd + 2) throw new Error('truncated signature');
+  const unhashedLen = (body[hashedEnd]! << 8) | body[hashedEnd + 1]!;
+  if (body.length < hashedEnd + 2 + unhashedLen) throw new Error('truncated signature');
+  return {
+    hashedPart: body.slice(0, hashedEnd),
+    unhashedArea: body.slice(hashedEnd + 2, hashedEnd + 2 + unhashedLen),
+  };
+}
+
+/**
+ * Clears the critical bit of every hashed subpacket of `type` (in a copy of the hashed part).
+ * Subpacket lengths follow RFC 9580 §5.2.3.7: one, two or five octets.
+ */
+export function withoutCriticalBit(hashedPart: Uint8Array, type: number): Uint8Array {
+  const out = hashedPart.slice();
+  let pos = 6;
+  while (pos < out.length) {
+    const first = out[pos]!;
+    let len: number;
+    let lenSize: number;
+    if (first < 192) [len, lenSize] = [first, 1];
+    else if (first < 255) [len, lenSize] = [((first - 192) << 8) + out[pos + 1]! + 192, 2];
+    else [len, lenSize] = [new DataView(out.buffer, out.byteOffset + pos + 1, 4).getUint32(0), 5];
+    const typePos = pos + lenSize;
+    if (len < 1 || typePos + len > out.length) throw new Error('malformed subpacket area');
+    if ((out[typePos]! & 0x7f) === type) out[typePos] = type;
+    pos = typePos + len;
+  }
+  return out;
 }
 
 function newFormatLength(n: number): Uint8Array {

@@ -18,7 +18,7 @@ import { readYumState, repodataPrefix } from '../repos/yum/read-yum-state.js';
 import { repomdPointerFiles } from '../repos/yum/sign-repomd.js';
 import {
   type PreparedRpm,
-  prepareSignedRpm,
+  prepareSignedRpms,
   preparedAsIs,
   rpmHeaderSha256,
 } from '../repos/yum/sign-rpm-file.js';
@@ -225,7 +225,7 @@ async function yumSection(
         ...(digests.template ? { prehash: digests.template } : {}),
       };
       step(`yum: signing ${selection.add.length} rpm(s)`);
-      prepared = await mapLimit(selection.add, 4, (i) => prepareSignedRpm(i.rpm, i.headerSha256, opts));
+      prepared = await prepareSignedRpms(selection.add, opts);
     } else {
       prepared = selection.add.map((i) => preparedAsIs(i.rpm, i.headerSha256));
     }

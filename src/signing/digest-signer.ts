@@ -82,7 +82,7 @@ export function digestSignerFor(packet: KeyPacketParams): DigestSigner | undefin
   if (packet.algorithm === EDDSA_LEGACY || packet.algorithm === ED25519) {
     const seed = bytesParam(priv, 'seed');
     const point = packet.algorithm === ED25519 ? bytesParam(pub, 'A') : bytesParam(pub, 'Q')?.subarray(1); // 0x40 prefix
-    if (!seed || seed.length !== 32 || !point || point.length !== 32) return undefined;
+    if (seed?.length !== 32 || point?.length !== 32) return undefined;
     const key: KeyObject = createPrivateKey({
       format: 'jwk',
       key: { kty: 'OKP', crv: 'Ed25519', d: b64url(seed), x: b64url(point) },

@@ -1,5 +1,13 @@
-import { generateKey, type PrivateKey, type PublicKey } from 'openpgp';
+import { createHash } from 'node:crypto';
+import { encryptKey, enums, generateKey, type PrivateKey, readSignature } from 'openpgp';
 import { SigningError } from '../errors.js';
+import {
+  splitV4Signature,
+  v4SignaturePacketWith,
+  v4Trailer,
+  withoutCriticalBit,
+} from '../formats/pgp-signature-encode.js';
+import { digestSignerFor } from './digest-signer.js';
 import { libraryReason } from './openpgp-signer.js';
 
 export interface GenerateKeyPairOptions {
@@ -40,25 +48,74 @@ export async function generateKeyPair(opts: GenerateKeyPairOptions): Promise<Gen
       : ({ type: 'rsa', rsaBits: 4096 } as const);
   const userID = { ...(opts.name ? { name: opts.name } : {}), ...(opts.email ? { email: opts.email } : {}) };
   let privateKey: PrivateKey;
-  let publicKey: PublicKey;
   try {
-    ({ privateKey, publicKey } = await generateKey({
+    ({ privateKey } = await generateKey({
       ...algo,
       userIDs: [userID],
       subkeys: [],
       keyExpirationTime: days * 86_400,
-      ...(opts.passphrase ? { passphrase: opts.passphrase } : {}),
       ...(opts.now ? { date: opts.now } : {}),
       format: 'object',
       config: { v6Keys: false, aeadProtect: false },
     }));
+    if (privateKey.keyPacket.version !== 4) throw new SigningError('openpgp.js made a non-v4 key');
+    if (days > 0) await recertifyWithNonCriticalExpiry(privateKey);
+    if (opts.passphrase)
+      privateKey = await encryptKey({
+        privateKey,
+        passphrase: opts.passphrase,
+        config: { aeadProtect: false, v6Keys: false },
+      });
   } catch (err) {
+    if (err instanceof SigningError) throw err;
     throw new SigningError(`key generation failed: ${libraryReason(err)}`);
   }
-  if (privateKey.keyPacket.version !== 4) throw new SigningError('openpgp.js made a non-v4 key');
   return {
     privateArmored: privateKey.armor(),
-    publicArmored: publicKey.armor(),
+    publicArmored: privateKey.toPublic().armor(),
     fingerprint: privateKey.getFingerprint().toUpperCase(),
   };
+}
+
+const KEY_EXPIRATION_SUBPACKET = 9;
+
+/**
+ * openpgp.js marks the key-expiration subpacket critical; rpm 4.18's own OpenPGP parser refuses
+ * critical subpackets it does not handle, so `rpmkeys --import` (and with it dnf's gpgkey=) fails
+ * on such a key. gpg writes the subpacket non-critical. This re-makes the self-certification with
+ * the same subpackets, that one bit cleared, over SHA-256, signed with the new key itself.
+ */
+async function recertifyWithNonCriticalExpiry(key: PrivateKey): Promise<void> {
+  const user = key.users[0];
+  const cert = user?.selfCertifications[0];
+  const signer = digestSignerFor(key.keyPacket as never);
+  if (!user?.userID || !cert || !signer) throw new SigningError('cannot re-certify the new key');
+  const { hashedPart, unhashedArea } = splitV4Signature(writePacket(cert));
+  const patched = withoutCriticalBit(hashedPart, KEY_EXPIRATION_SUBPACKET);
+  patched[3] = enums.hash.sha256;
+  // RFC 9580 §5.2.4: a v4 certification hashes the key (0x99, 2-octet length) and the user id
+  // (0xB4, 4-octet length) before the signature's own trailer.
+  const pub = writePacket(key.toPublic().keyPacket);
+  const uid = new TextEncoder().encode(user.userID.userID);
+  const keyHead = Buffer.from([0x99, pub.length >> 8, pub.length & 0xff]);
+  const uidHead = Buffer.alloc(5);
+  uidHead[0] = 0xb4;
+  uidHead.writeUInt32BE(uid.length, 1);
+  const digest = createHash('sha256')
+    .update(keyHead)
+    .update(pub)
+    .update(uidHead)
+    .update(uid)
+    .update(v4Trailer(patched))
+    .digest();
+  const packet = v4SignaturePacketWith(patched, unhashedArea, digest, signer.signDigest(digest));
+  user.selfCertifications = [...(await readSignature({ binarySignature: packet })).packets];
+  // openpgp.js must accept the new certification, and still see the expiry.
+  await key.verifyPrimaryKey(key.getCreationTime());
+  if (!((await key.getExpirationTime()) instanceof Date))
+    throw new SigningError('the re-certified key lost its expiry');
+}
+
+function writePacket(p: unknown): Uint8Array {
+  return (p as { write(): Uint8Array }).write();
 }

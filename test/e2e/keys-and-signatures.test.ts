@@ -3,7 +3,9 @@ import { mkdir, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readRpm } from '../../src/artifacts/read-rpm.js';
 import { pkgpubProcess } from '../support/cli.js';
+import { rpmCheckSig } from '../support/dnf.js';
 import { samplesDir, scratchRoot } from '../support/paths.js';
 
 const run = promisify(execFile);
@@ -113,6 +115,23 @@ describe('detached signatures of a publish through the built CLI', () => {
         join(repo, f.slice(0, -4)),
       ]);
       expect(r.stderr, f).toMatch(/Good signature/);
+    }
+  });
+
+  it('the rpms, signed by worker threads, pass rpmkeys -K with the published key, payload unchanged', async () => {
+    const rpms = (await files(repo)).filter((f) => f.endsWith('.rpm'));
+    expect(rpms.length).toBe(2);
+    for (const f of rpms) {
+      const r = await rpmCheckSig(join(work, 'rpmdb'), join(repo, 'keys/falco-packages.asc'), join(repo, f));
+      expect(r.code, r.out).toBe(0);
+      expect(r.out, f).toMatch(/Header V4 EdDSA\/SHA\d+ Signature, key ID [0-9a-f]+: OK/);
+      // The copy keeps the input's main header and payload: the tail of both files is the same.
+      const [pub, input] = [
+        await readFile(join(repo, f)),
+        await readFile(join(samplesDir, f.split('/').pop()!)),
+      ];
+      const tail = input.length - (await readRpm(join(samplesDir, f.split('/').pop()!))).headerRange.start;
+      expect(pub.subarray(pub.length - tail).equals(input.subarray(input.length - tail))).toBe(true);
     }
   });
 });

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { enums, generateKey, readPrivateKey, revokeKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +17,7 @@ import {
   keyringFor,
   listKeys,
   makeGpgHome,
+  runTool,
   signaturePackets,
   sqv,
 } from '../support/gpg.js';
@@ -142,6 +145,37 @@ describe('generated keys', () => {
       expect(signer.keyId).toBe(pair.fingerprint.slice(-16));
       expect(signer.userIds).toEqual([`Repo Signer <${type}@pkgpub.test>`]);
       await judgeSigner(signer, `gen-${type}`);
+    });
+  }
+
+  for (const type of ['ed25519', 'rsa4096'] as const) {
+    it(`${type} with an expiry: rpm imports it, gpg shows the expiry, and it signs`, async () => {
+      const pair = await generateKeyPair({
+        name: 'Expiring',
+        email: `exp-${type}@pkgpub.test`,
+        type,
+        expiresInDays: 1095,
+        passphrase: 'pp',
+      });
+      // rpm 4.18 refuses a key whose expiry subpacket is critical (what openpgp.js writes).
+      const db = mkdtempSync(join(tmpdir(), 'pkgpub-rpmdb-'));
+      const pubFile = home.file(`exp-${type}.asc`, pair.publicArmored);
+      const imp = runTool('rpmkeys', ['--dbpath', db, '--import', pubFile]);
+      rmSync(db, { recursive: true, force: true });
+      expect(imp.status, imp.stderr).toBe(0);
+      const kh = makeGpgHome();
+      try {
+        kh.gpgOk(['--import'], pair.publicArmored);
+        const colons = kh.gpgOk(['--with-colons', '--list-keys']);
+        const pub = colons.split('\n').find((l) => l.startsWith('pub:'))!;
+        const expires = Number(pub.split(':')[6]);
+        expect(expires * 1000 - Date.now()).toBeGreaterThan(1094 * DAY);
+        expect(kh.gpgOk(['--list-packets'], pair.publicArmored)).toMatch(/\thashed subpkt 9 len 4/);
+      } finally {
+        kh.cleanup();
+      }
+      const { signer } = await loadSigner({ keyArmored: pair.privateArmored, passphrase: 'pp' });
+      await judgeSigner(signer, `gen-exp-${type}`);
     });
   }
 

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
 import type { RpmArtifact } from '../../artifacts/types.js';
 import { ArtifactError, SigningError } from '../../errors.js';
 import { LEAD_SIZE, parseHeader } from '../../formats/rpm-header.js';
-import { type PrehashTemplate, prehashDigest } from '../../signing/prehash.js';
+import { mapLimit } from '../../map-limit.js';
+import type { PrehashTemplate } from '../../signing/prehash.js';
 import type { Signer } from '../../signing/signer.js';
+import type { CopyJob, CopyResult } from '../../workers/jobs.js';
+import { runJobs } from '../../workers/pool.js';
 import { signatureHeaderWith, signedPrefix } from './sign-rpm.js';
 
 /** The published form of an rpm: where its bytes are and what repodata says about them. */
@@ -76,19 +76,35 @@ export interface SignRpmOptions {
 }
 
 /**
- * Signs `rpm` the way `rpmsign --addsign` does, into tempDir: a new signature header, then the
- * input's main header and payload copied unchanged, hashed on the way. An rpm already signed
- * by this key is returned as it is; one signed by another key needs `resign`.
+ * Signs `rpms` the way `rpmsign --addsign` does, into tempDir: for each, a new signature header
+ * (made here, where the key is), then the input's main header and payload copied unchanged and
+ * hashed on the way (on every core: workers/pool.ts). An rpm already signed by this key is
+ * returned as it is; one signed by another key needs `resign`.
  */
-export async function prepareSignedRpm(
+export async function prepareSignedRpms(
+  items: { rpm: RpmArtifact; headerSha256: string }[],
+  opts: SignRpmOptions,
+): Promise<PreparedRpm[]> {
+  const plans = await mapLimit(items, 8, (i) => planSignedRpm(i.rpm, i.headerSha256, opts));
+  const jobs = plans.flatMap((p) => ('job' in p ? [p.job] : []));
+  const copies = await runJobs(jobs);
+  let c = 0;
+  return plans.map((p) => ('job' in p ? preparedFromCopy(p, copies[c++]!) : p.asIs));
+}
+
+type SigningPlan =
+  | { asIs: PreparedRpm }
+  | { job: CopyJob; rpm: RpmArtifact; headerSha256: string; headLength: number };
+
+async function planSignedRpm(
   rpm: RpmArtifact,
   headerSha256: string,
   opts: SignRpmOptions,
-): Promise<PreparedRpm> {
+): Promise<SigningPlan> {
   const asIs = preparedAsIs(rpm, headerSha256);
   const mine = signerKeyId(opts.signer);
   const sig = rpm.signature;
-  if (sig.signed && sig.keyId === mine) return asIs;
+  if (sig.signed && sig.keyId === mine) return { asIs };
   if (sig.signed && !opts.resign)
     throw new SigningError(
       `${rpm.path}: already signed by key ${sig.keyId ?? '(unknown)'}, not by the project key ${mine}; ` +
@@ -99,31 +115,30 @@ export async function prepareSignedRpm(
   const mainHeader = prefix.subarray(rpm.headerRange.start, rpm.headerRange.end);
   const packet = await opts.signer.detachSignBinary(mainHeader);
   const head = signedPrefix(prefix.subarray(0, LEAD_SIZE), signatureHeaderWith(sigHeader, packet));
-  const out = join(opts.tempDir, `${rpm.sha256.slice(0, 16)}-${rpm.fileName}`);
-  const hash = createHash('sha256');
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      size += chunk.length;
-      done(null, chunk);
-    },
-  });
-  tap.write(head);
-  await pipeline(createReadStream(rpm.path, { start: rpm.headerRange.start }), tap, createWriteStream(out));
-  const start = head.length;
-  const headerRange = { start, end: start + (rpm.headerRange.end - rpm.headerRange.start) };
-  if (size !== head.length + rpm.size - rpm.headerRange.start)
+  const job: CopyJob = {
+    type: 'copy',
+    input: rpm.path,
+    from: rpm.headerRange.start,
+    head,
+    out: join(opts.tempDir, `${rpm.sha256.slice(0, 16)}-${rpm.fileName}`),
+    ...(opts.prehash ? { prehash: opts.prehash } : {}),
+  };
+  return { job, rpm, headerSha256, headLength: head.length };
+}
+
+function preparedFromCopy(p: Extract<SigningPlan, { job: CopyJob }>, copy: CopyResult): PreparedRpm {
+  const { rpm } = p;
+  if (copy.size !== p.headLength + rpm.size - rpm.headerRange.start)
     throw new ArtifactError(rpm.path, 'changed while publishing (size differs from when read)');
-  const signatureDigest = opts.prehash ? prehashDigest(hash, opts.prehash) : undefined;
+  const start = p.headLength;
   return {
     rpm,
-    file: out,
-    sha256: hash.digest('hex'),
-    size,
-    headerRange,
-    headerSha256,
+    file: p.job.out,
+    sha256: copy.sha256,
+    size: copy.size,
+    headerRange: { start, end: start + (rpm.headerRange.end - rpm.headerRange.start) },
+    headerSha256: p.headerSha256,
     signed: true,
-    ...(signatureDigest ? { signatureDigest } : {}),
+    ...(copy.signatureDigest ? { signatureDigest: copy.signatureDigest } : {}),
   };
 }
