@@ -15,7 +15,7 @@ Usage:
                  [--signing-key FILE | --unsigned] [--dry-run] [--force] [--json] [--config pkgpub.yaml]
                  [--base-url URL] [--component C] [--concurrency N] [--driver-version V] [--arch A]
                  [--endpoint URL] [--region R] [--force-path-style]   (for --to s3://...)
-                 [--no-sign-rpms] [--resign]
+                 [--no-sign-rpms] [--resign] [--cloudfront-distribution ID]
   pkgpub remove NAME[=VERSION]... [--to ...] [--channel ...] [same signing flags]
   pkgpub drivers prune --keep N [--apply] [--to DIR|s3://...] [--json]
   pkgpub site rebuild [--to DIR|s3://...] [--dry-run]    re-render every folder listing from a full listing
@@ -23,6 +23,9 @@ Usage:
   pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--project P]
   pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
   pkgpub help
+
+CDN: --cloudfront-distribution ID (or cdn.cloudfront in pkgpub.yaml) invalidates what publish, remove,
+drivers prune --apply and site rebuild change in place; PKGPUB_CLOUDFRONT_ENDPOINT overrides the endpoint.
 
 Signing key: --signing-key FILE or PKGPUB_SIGNING_KEY (armored); passphrase: PKGPUB_SIGNING_PASSPHRASE.
 

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { CDN_OPTIONS, cdnFromSettings, reportCdn } from '../cdn/cdn-flags.js';
+import { invalidateApplied, plannedInvalidation } from '../cdn/invalidator.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
@@ -15,7 +17,7 @@ import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
 
 const USAGE =
-  'usage: pkgpub drivers prune --keep N [--apply] [--to DIR|s3://BUCKET/PREFIX] [--config pkgpub.yaml] [--json]';
+  'usage: pkgpub drivers prune --keep N [--apply] [--to DIR|s3://BUCKET/PREFIX] [--config pkgpub.yaml] [--json] [--cloudfront-distribution ID]';
 
 /** `pkgpub drivers prune`: drops driver versions beyond the newest N. A dry run unless --apply. */
 export async function runDrivers(args: string[], r: Reporter): Promise<void> {
@@ -32,6 +34,7 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
       'base-url': { type: 'string' },
       json: { type: 'boolean', default: false },
       concurrency: { type: 'string', default: '4' },
+      ...CDN_OPTIONS,
     },
   });
   if (positionals.length > 0)
@@ -45,6 +48,7 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
   const cfg = resolveConfig(file, values['base-url'] ? { baseUrl: values['base-url'] } : {});
   const store = await openStore(values.to);
+  const cdnTarget = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
 
   const versions = await readDriverVersions(store, cfg);
   const prune = planPrune(versions, keep);
@@ -74,7 +78,8 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
     deletes: plan.deletes,
   };
   if (!values.apply) {
-    if (values.json) r.out(JSON.stringify(summary));
+    const cdn = cdnTarget && plannedInvalidation(cdnTarget, plan);
+    if (values.json) r.out(JSON.stringify({ ...summary, ...(cdn ? { cdn } : {}) }));
     else {
       r.out(
         prune.remove.length === 0
@@ -82,6 +87,7 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
           : `dry run: would remove ${prune.remove.length} driver versions (${prune.remove.join(', ')}) from ${store.description}, keeping ${prune.keep.join(', ')}`,
       );
       for (const l of describePlan(plan)) r.out(l);
+      reportCdn(cdn, r, false);
       if (prune.remove.length > 0) r.out('re-run with --apply to make these changes');
     }
     return;
@@ -94,9 +100,11 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
       },
     },
   });
-  if (values.json) r.out(JSON.stringify({ ...summary, applied }));
+  const cdn = cdnTarget && (await invalidateApplied(cdnTarget, plan));
+  if (values.json) r.out(JSON.stringify({ ...summary, applied, ...(cdn ? { cdn } : {}) }));
   else
     r.out(
       `pruned ${prune.remove.length} driver versions from ${store.description}: ${applied.deleted} objects deleted, ${applied.written} written; kept ${prune.keep.join(', ') || 'none'}`,
     );
+  reportCdn(cdn, r, values.json);
 }

@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { CDN_OPTIONS, cdnFromSettings, reportCdn } from '../cdn/cdn-flags.js';
+import { plannedInvalidation } from '../cdn/invalidator.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
@@ -33,6 +35,7 @@ const COMMON = {
   endpoint: { type: 'string' },
   region: { type: 'string' },
   'force-path-style': { type: 'boolean', default: false },
+  ...CDN_OPTIONS,
 } as const;
 
 /** `pkgpub publish` and `pkgpub remove` share everything but what they change. */
@@ -56,6 +59,7 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     ...(values.component ? { component: values.component } : {}),
     ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
   });
+  const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   if (values['sign-rpms'] && values['no-sign-rpms'])
     throw new UsageError('--sign-rpms and --no-sign-rpms contradict each other');
   const signer = await signerFromEnv(
@@ -101,6 +105,7 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     resign: values.resign,
     concurrency,
     scan: { driver },
+    ...(cdn ? { cdn } : {}),
     progress: {
       onRead: (a) => {
         hashed += a.size;
@@ -120,7 +125,12 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
       onDelete: (key) => line(`delete ${key}`, `deleting ${key}`),
     },
   });
+  if (cdn && values['dry-run']) {
+    const planned = plannedInvalidation(cdn, result.plan);
+    if (planned) result.cdn = planned;
+  }
   report(result, values['dry-run'], values.json, store.description, r);
+  reportCdn(result.cdn, r, values.json);
 }
 
 function report(res: PublishResult, dryRun: boolean, json: boolean, target: string, r: Reporter): void {
@@ -139,6 +149,7 @@ function report(res: PublishResult, dryRun: boolean, json: boolean, target: stri
           unchanged: res.plan.skipped,
         },
         ...(res.applied ? { applied: res.applied } : {}),
+        ...(res.cdn ? { cdn: res.cdn } : {}),
       }),
     );
     return;

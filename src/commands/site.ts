@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import { CDN_OPTIONS, cdnFromSettings, reportCdn } from '../cdn/cdn-flags.js';
+import { invalidateApplied, plannedInvalidation } from '../cdn/invalidator.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
@@ -11,7 +13,7 @@ import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
 
 const USAGE =
-  'usage: pkgpub site rebuild [--to DIR|s3://BUCKET/PREFIX] [--config pkgpub.yaml] [--base-url URL] [--fingerprint FPR] [--dry-run]';
+  'usage: pkgpub site rebuild [--to DIR|s3://BUCKET/PREFIX] [--config pkgpub.yaml] [--base-url URL] [--fingerprint FPR] [--dry-run] [--cloudfront-distribution ID]';
 
 /**
  * `pkgpub site rebuild`: renders every folder's listing from one listing of the whole tree.
@@ -30,6 +32,7 @@ export async function runSite(args: string[], r: Reporter): Promise<void> {
       fingerprint: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       concurrency: { type: 'string', default: '4' },
+      ...CDN_OPTIONS,
     },
   });
   const concurrency = Number(values.concurrency);
@@ -40,6 +43,7 @@ export async function runSite(args: string[], r: Reporter): Promise<void> {
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
   const cfg = resolveConfig(file, values['base-url'] ? { baseUrl: values['base-url'] } : {});
   const store = await openStore(values.to);
+  const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   r.info(`listing ${store.description}`);
   const out = await rebuildAllListings(store, cfg, new Date(), values.fingerprint?.replace(/ /g, ''));
   const existing = await probeExisting(store, out.files);
@@ -50,6 +54,7 @@ export async function runSite(args: string[], r: Reporter): Promise<void> {
       `dry run: ${out.folders.length} folders; ${writes} writes and ${plan.deletes.length} deletes would be made in ${store.description}`,
     );
     for (const l of describePlan(plan)) r.out(l);
+    reportCdn(cdn && plannedInvalidation(cdn, plan), r, false);
     return;
   }
   const applied = await applyPlan(plan, store, { concurrency });
@@ -57,4 +62,5 @@ export async function runSite(args: string[], r: Reporter): Promise<void> {
     `rebuilt listings of ${out.folders.length} folders in ${store.description}: ${applied.written} written (${formatBytes(applied.bytes)}), ` +
       `${applied.deleted} deleted, ${plan.skipped} unchanged`,
   );
+  reportCdn(cdn && (await invalidateApplied(cdn, plan)), r, false);
 }

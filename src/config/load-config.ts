@@ -64,6 +64,9 @@ function checkMap(
     } else if (type === 'string[]') {
       if (!isSeq(value) || value.items.some((i) => !isScalar(i) || typeof i.value !== 'string'))
         problems.push(`${vAt}: "${name}" must be a list of strings`);
+    } else if (typeof type === 'object' && 'pattern' in type) {
+      if (!isScalar(value) || typeof value.value !== 'string' || !type.pattern.test(value.value))
+        problems.push(`${vAt}: "${name}" must be ${type.expected}`);
     } else if (typeof type === 'object' && 'oneOf' in type) {
       if (!isScalar(value) || !type.oneOf.includes(String(value.value)))
         problems.push(`${vAt}: "${name}" must be one of ${type.oneOf.join(', ')}`);

@@ -23,6 +23,13 @@ export interface ConfigFile {
   signing?: {
     key_file?: string;
   };
+  cdn?: {
+    cloudfront?: {
+      distribution_id?: string;
+      /** What the distribution puts in front of a key; default '/' + the s3:// prefix of --to. */
+      paths_prefix?: string;
+    };
+  };
 }
 
 type FieldType =
@@ -30,7 +37,11 @@ type FieldType =
   | 'number'
   | 'string[]'
   | { oneOf: string[] }
+  | { pattern: RegExp; expected: string }
   | { section: Record<string, FieldType> };
+
+/** CloudFront distribution ids are upper-case letters and digits ("E2QWRUHAPOMQZL"). */
+export const CLOUDFRONT_DISTRIBUTION_ID = /^[A-Z0-9]{1,64}$/;
 
 /** The accepted shape, used to report unknown keys and wrong types together with line numbers. */
 export const CONFIG_SHAPE: Record<string, FieldType> = {
@@ -51,5 +62,18 @@ export const CONFIG_SHAPE: Record<string, FieldType> = {
   },
   yum: { section: { name: 'string', compression: { oneOf: ['gz', 'zstd'] } } },
   signing: { section: { key_file: 'string' } },
+  cdn: {
+    section: {
+      cloudfront: {
+        section: {
+          distribution_id: {
+            pattern: CLOUDFRONT_DISTRIBUTION_ID,
+            expected: 'a CloudFront distribution id (upper-case letters and digits, like E2QWRUHAPOMQZL)',
+          },
+          paths_prefix: { pattern: /^\/[^?#*]*$/, expected: 'a path starting with "/" (no ?, # or *)' },
+        },
+      },
+    },
+  },
 };
 export type { FieldType };

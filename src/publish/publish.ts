@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Artifact, DebArtifact, RpmArtifact } from '../artifacts/types.js';
+import { type CdnInvalidator, type CdnOutcome, invalidateApplied } from '../cdn/invalidator.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { aptSnippets, keyFiles } from '../repos/apt/apt-extras.js';
 import { type AptRemoval, buildApt, distsPrefix } from '../repos/apt/build-apt.js';
@@ -53,6 +54,8 @@ export interface PublishRequest {
   concurrency?: number;
   scan?: ScanOptions;
   progress?: ApplyProgress & { onRead?(a: Artifact): void; onStep?(line: string): void };
+  /** After an apply, the paths it changed in place are invalidated here (a failure is reported, not thrown). */
+  cdn?: CdnInvalidator;
 }
 
 export interface PublishResult {
@@ -60,6 +63,8 @@ export interface PublishResult {
   changes: { apt: ChangeSummary; yum: ChangeSummary; bin: ChangeSummary; drivers: ChangeSummary };
   plan: Plan;
   applied?: { written: number; deleted: number; bytes: number };
+  /** Absent when no CDN is configured or nothing cached went stale. */
+  cdn?: CdnOutcome;
 }
 
 /**
@@ -172,6 +177,8 @@ async function finish(
     concurrency: req.concurrency ?? 4,
     ...(req.progress ? { progress: req.progress } : {}),
   });
+  const cdn = req.cdn ? await invalidateApplied(req.cdn, plan) : undefined;
+  if (cdn) result.cdn = cdn;
   return result;
 }
 
