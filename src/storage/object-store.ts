@@ -47,6 +47,13 @@ export interface ObjectStore {
    * wins. Absent means no: lock takers then wait and re-read to settle the race.
    */
   atomicCreateOnly?(): Promise<boolean>;
+  /**
+   * True when `ifMatch` with an etag is an atomic compare-and-swap on this backend, so
+   * publishers can run without the lock and merge on conflict (see publish/guarded-store.ts).
+   */
+  conditionalWrites?(): Promise<boolean>;
+  /** get() plus the etag of exactly the version returned (one request where the backend allows). */
+  getVersioned?(key: string): Promise<{ bytes: Uint8Array; etag: string } | undefined>;
 }
 
 /** Throws on keys that could escape the tree or confuse a backend. */

@@ -105,6 +105,10 @@ export class S3Store implements ObjectStore {
   }
 
   async get(key: string): Promise<Uint8Array | undefined> {
+    return (await this.getVersioned(key))?.bytes;
+  }
+
+  async getVersioned(key: string): Promise<{ bytes: Uint8Array; etag: string } | undefined> {
     const Key = this.objectKey(key);
     // The SDK retries each request until response headers arrive; a body that breaks off while
     // being read is ours to retry.
@@ -117,7 +121,8 @@ export class S3Store implements ObjectStore {
         throw this.failure('read', key, err);
       }
       try {
-        return res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
+        const bytes = res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
+        return { bytes, etag: unquote(res.ETag) ?? '' };
       } catch (err) {
         if (attempt < this.policy.maxAttempts && isRetryableError(err)) {
           await sleep(backoffDelay(this.policy, attempt));
@@ -360,6 +365,10 @@ export class S3Store implements ObjectStore {
   }
 
   atomicCreateOnly(): Promise<boolean> {
+    return this.supportsConditionalWrites();
+  }
+
+  conditionalWrites(): Promise<boolean> {
     return this.supportsConditionalWrites();
   }
 

@@ -1,6 +1,15 @@
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../src/config/resolve.js';
 import { ConflictError } from '../../src/errors.js';
+import { publishLocked } from '../../src/publish/publish-locked.js';
+import { loadSigner } from '../../src/signing/load-key.js';
+import type { Signer } from '../../src/signing/signer.js';
+import type { Body, ObjectInfo, ObjectStore, PutOptions } from '../../src/storage/object-store.js';
 import { S3Store } from '../../src/storage/s3-store.js';
+import { makeTestKey } from '../support/keys.js';
+import { fixturesDir } from '../support/paths.js';
 import { type Fault, type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
 import { objectStoreContract } from './object-store.contract.js';
@@ -96,5 +105,121 @@ describe('S3Store conditional writes on an endpoint that enforces them', () => {
     await expect(
       store.put('InRelease', { bytes: new TextEncoder().encode('other') }, { ifMatch: '' }),
     ).rejects.toThrow(ConflictError);
+  });
+});
+
+/** Runs `before` once, just ahead of the first write of a key ending in `suffix`. */
+class PauseBeforeWrite implements ObjectStore {
+  readonly description: string;
+  #armed = true;
+  constructor(
+    private readonly inner: S3Store,
+    private readonly suffix: string,
+    private readonly before: () => Promise<unknown>,
+  ) {
+    this.description = inner.description;
+  }
+  get(key: string): Promise<Uint8Array | undefined> {
+    return this.inner.get(key);
+  }
+  getVersioned(key: string) {
+    return this.inner.getVersioned(key);
+  }
+  getStream(key: string): Promise<Readable | undefined> {
+    return this.inner.getStream(key);
+  }
+  head(key: string): Promise<ObjectInfo | undefined> {
+    return this.inner.head(key);
+  }
+  list(prefix: string): AsyncIterable<ObjectInfo> {
+    return this.inner.list(prefix);
+  }
+  delete(keys: string[]): Promise<void> {
+    return this.inner.delete(keys);
+  }
+  conditionalWrites(): Promise<boolean> {
+    return this.inner.conditionalWrites();
+  }
+  async put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
+    if (this.#armed && key.endsWith(this.suffix)) {
+      this.#armed = false;
+      await this.before();
+    }
+    return this.inner.put(key, body, opts);
+  }
+}
+
+describe('publishers without a lock on an endpoint that compares and swaps', () => {
+  const cfg = resolveConfig({});
+  const deb = (n: string) => join(fixturesDir, 'deb', n);
+  const rpm = (n: string) => join(fixturesDir, 'rpm', n);
+  let signer: Signer;
+  beforeAll(async () => {
+    signer = (await loadSigner({ keyArmored: (await makeTestKey()).privateArmored })).signer;
+  });
+  const packagesOf = async (store: S3Store) =>
+    new TextDecoder().decode(await store.get('packages/deb/dists/stable/main/binary-amd64/Packages'));
+  const primaryNames = async (store: S3Store) => {
+    const repomd = new TextDecoder().decode(await store.get('packages/rpm/repodata/repomd.xml'));
+    const href = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd)![1]!;
+    const { gunzipSync } = await import('node:zlib');
+    const xml = gunzipSync((await store.get(`packages/rpm/${href}`))!).toString();
+    return [...xml.matchAll(/<name>([^<]+)<\/name>/g)].map((m) => m[1]).sort();
+  };
+
+  it('a publisher whose state went stale before its commit re-reads, merges and keeps both', async () => {
+    const prefix = 'optimistic-stale';
+    const steps: string[] = [];
+    const before = proxy.requests.length;
+    // A has read the (empty) state, built and uploaded its packages; before it writes its first
+    // index, B publishes completely; then A goes on and meets B's commit.
+    const b = () =>
+      publishLocked({
+        inputs: [deb('epochpkg_2.0-1_amd64.deb'), rpm('falcoctl-1.0~rc1-2.el9.noarch.rpm')],
+        store: storeAt(prefix),
+        cfg,
+        signer,
+      });
+    const a = await publishLocked({
+      inputs: [deb('falco_0.38.1_amd64.deb'), rpm('falco-0.39.0-1.x86_64.rpm')],
+      store: new PauseBeforeWrite(storeAt(prefix), '/Packages', b),
+      cfg,
+      signer,
+      progress: { onStep: (l) => steps.push(l) },
+    });
+    // A's second attempt found B's commit and added its own packages to it.
+    expect(a.changes.apt.added).toEqual(['falco 0.38.1 amd64']);
+    expect(a.changes.yum.added).toEqual(['falco 0.39.0-1 x86_64']);
+    expect(steps.some((l) => /re-reading the target and merging \(attempt 2\)/.test(l))).toBe(true);
+    const packages = await packagesOf(storeAt(prefix));
+    expect(packages).toContain('Package: falco\n');
+    expect(packages).toContain('Package: epochpkg\n');
+    expect(await primaryNames(storeAt(prefix))).toEqual(['falco', 'falcoctl']);
+    // No lock object: the compare-and-swap on the state files did the work.
+    expect(proxy.requests.slice(before).filter((r) => r.includes('.pkgpub-lock'))).toEqual([]);
+  });
+
+  it('two publishers started together keep every package (10 rounds)', async () => {
+    for (let round = 0; round < 10; round++) {
+      const prefix = `optimistic-race${round}`;
+      await Promise.all([
+        publishLocked({
+          inputs: [deb('falco_0.38.1_amd64.deb'), rpm('falco-0.39.0-1.x86_64.rpm')],
+          store: storeAt(prefix),
+          cfg,
+          signer,
+        }),
+        publishLocked({
+          inputs: [deb('epochpkg_2.0-1_amd64.deb'), rpm('falcoctl-1.0~rc1-2.el9.noarch.rpm')],
+          store: storeAt(prefix),
+          cfg,
+          signer,
+        }),
+      ]);
+      const packages = await packagesOf(storeAt(prefix));
+      expect(packages, `round ${round}`).toContain('Package: falco\n');
+      expect(packages, `round ${round}`).toContain('Package: epochpkg\n');
+      expect(await primaryNames(storeAt(prefix)), `round ${round}`).toEqual(['falco', 'falcoctl']);
+    }
   });
 });

@@ -56,6 +56,7 @@ export async function startFaultProxy(upstream: string, opts: FaultProxyOptions)
   const up = new URL(upstream);
   const random = seededRandom(opts.seed);
   const requests: string[] = [];
+  const keyLocks = new Map<string, Promise<void>>();
   const injected = Object.fromEntries(FAULTS.map((f) => [f, 0])) as Record<Fault, number>;
 
   const forward = (req: IncomingMessage, res: ServerResponse, fault: Fault | undefined) => {
@@ -123,18 +124,28 @@ export async function startFaultProxy(upstream: string, opts: FaultProxyOptions)
       !req.url?.includes('uploadId=');
     if (opts.conditional && conditional) {
       req.pause();
-      void preconditionHolds(req).then((ok) => {
-        if (ok) return forward(req, res, fault);
-        req.resume();
-        req.on('end', () =>
-          s3Error(
-            res,
-            412,
-            'PreconditionFailed',
-            'At least one of the pre-conditions you specified did not hold',
-          ),
-        );
-      });
+      // Check-then-write per key, one at a time: the compare-and-swap a real server does atomically.
+      const url = req.url ?? '';
+      const before = keyLocks.get(url) ?? Promise.resolve();
+      const done = new Promise<void>((resolve) => res.once('close', resolve));
+      keyLocks.set(
+        url,
+        before.then(() => done),
+      );
+      void before
+        .then(() => preconditionHolds(req))
+        .then((ok) => {
+          if (ok) return forward(req, res, fault);
+          req.resume();
+          req.on('end', () =>
+            s3Error(
+              res,
+              412,
+              'PreconditionFailed',
+              'At least one of the pre-conditions you specified did not hold',
+            ),
+          );
+        });
       return;
     }
     forward(req, res, fault);

@@ -1,0 +1,60 @@
+import type { Readable } from 'node:stream';
+import { StorageError } from '../errors.js';
+import type { Body, ObjectInfo, ObjectStore, PutOptions } from '../storage/object-store.js';
+
+/**
+ * The store as one publish attempt sees it: every object it reads is remembered with the etag of
+ * the version read (absent ones as ''), and every later write of such an object is conditional on
+ * that etag. A publish's state files (InRelease, repomd.xml, the driver json, listing.json) are
+ * exactly what it reads and then rewrites, so a write that would drop another publisher's commit
+ * fails with ConflictError instead; the caller re-reads and merges (publish-locked.ts). Objects
+ * never read (packages, content-addressed files) are written as they are.
+ */
+export class GuardedStore implements ObjectStore {
+  readonly description: string;
+  readonly #read = new Map<string, string>();
+
+  constructor(private readonly inner: ObjectStore) {
+    this.description = inner.description;
+    if (!inner.getVersioned) throw new StorageError(`${inner.description} cannot report versions`);
+  }
+
+  async get(key: string): Promise<Uint8Array | undefined> {
+    const got = await this.inner.getVersioned!(key);
+    // The first read is the version this attempt builds on.
+    if (!this.#read.has(key)) this.#read.set(key, got?.etag ?? '');
+    return got?.bytes;
+  }
+
+  getStream(key: string): Promise<Readable | undefined> {
+    return this.inner.getStream(key);
+  }
+
+  head(key: string): Promise<ObjectInfo | undefined> {
+    return this.inner.head(key);
+  }
+
+  async put(key: string, body: Body, opts: PutOptions = {}): Promise<ObjectInfo> {
+    const expected = this.#read.get(key);
+    const info = await this.inner.put(
+      key,
+      body,
+      expected === undefined ? opts : { ...opts, ifMatch: expected },
+    );
+    if (expected !== undefined && info.etag) this.#read.set(key, info.etag);
+    return info;
+  }
+
+  list(prefix: string): AsyncIterable<ObjectInfo> {
+    return this.inner.list(prefix);
+  }
+
+  delete(keys: string[]): Promise<void> {
+    return this.inner.delete(keys);
+  }
+
+  /** How many objects this attempt read (and so writes conditionally). */
+  get guardedKeys(): number {
+    return this.#read.size;
+  }
+}
