@@ -1,3 +1,5 @@
+import { Utf8Sink } from './utf8-sink.js';
+
 /**
  * The listing of one folder as `listing.json` stores it. The published tree keeps these files
  * as the listings' own state: a publish reads back the listings of the folders it touches,
@@ -96,12 +98,15 @@ export function foldersAbove(key: string): string[] {
 /** The folders whose listing.json a set of changes needs (their ancestors included). */
 export function affectedFolders(changes: ListingChanges): string[] {
   const set = new Set<string>();
-  for (const k of [...changes.puts.map((p) => p.key), ...changes.deletes]) {
-    for (const f of foldersAbove(k)) {
+  const add = (key: string) => {
+    for (let f = folderOf(key) as string | undefined; f !== undefined; f = parentFolder(f)) {
       if (set.has(f)) break;
       set.add(f);
     }
-  }
+  };
+  // Key by key: a 100k-file publish builds no array of its keys here.
+  for (const p of changes.puts) add(p.key);
+  for (const k of changes.deletes) add(k);
   return [...set];
 }
 
@@ -263,32 +268,20 @@ export function parseListing(folder: string, bytes: Uint8Array | undefined): Lis
 
 /**
  * The bytes of a listing.json: one entry per line (readable diffs, and a 100k-entry folder
- * stays one cheap parse). Encoded straight into a growing buffer: a big folder's json is never
- * held as lines, a joined string and bytes at once.
+ * stays one cheap parse), encoded as it is written.
  */
 export function encodeListing(l: Listing): Uint8Array {
   const head: Record<string, unknown> = { path: l.path };
   if (l.pages !== undefined) head.pages = l.pages;
   if (l.html !== undefined) head.html = l.html;
-  const enc = new TextEncoder();
-  let buf = new Uint8Array(256 + l.entries.length * 160);
-  let at = 0;
-  const write = (s: string) => {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (at + s.length * 3 > buf.length) {
-      const bigger = new Uint8Array(Math.max(buf.length * 2, at + s.length * 3));
-      bigger.set(buf.subarray(0, at));
-      buf = bigger;
-    }
-    at += enc.encodeInto(s, buf.subarray(at)).written;
-  };
-  write(`${JSON.stringify(head).slice(0, -1)},"entries":[`);
+  const out = new Utf8Sink(256 + l.entries.length * 256);
+  out.write(`${JSON.stringify(head).slice(0, -1)},"entries":[`);
   l.entries.forEach((e, i) => {
-    write(i === 0 ? '\n' : ',\n');
-    write(JSON.stringify(e));
+    out.write(i === 0 ? '\n' : ',\n');
+    out.write(JSON.stringify(e));
   });
-  write(l.entries.length ? '\n]}\n' : ']}\n');
-  return buf.slice(0, at);
+  out.write(l.entries.length ? '\n]}\n' : ']}\n');
+  return out.bytes();
 }
 
 export function serializeListing(l: Listing): string {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ConflictError, StorageError } from '../errors.js';
 import {
@@ -113,15 +113,27 @@ export class FsStore implements ObjectStore {
       throw new ConflictError(`${key} changed in ${this.description} while publishing`);
   }
 
+  /**
+   * Streams as the tree is walked, with up to LIST_STATS stats in flight: one stat at a time
+   * made a 100k-file folder take seconds, and collecting every path first held them all.
+   */
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
-    const base = prefix === '' ? this.root : this.pathOf(prefix.replace(/\/$/, ''));
-    const files: string[] = [];
-    await walk(base, files);
-    files.sort();
-    for (const f of files) {
-      const key = relative(this.root, f).split(sep).join('/');
-      const info = await this.head(key);
-      if (info) yield info;
+    const folder = prefix.replace(/\/$/, '');
+    const base = folder === '' ? this.root : this.pathOf(folder);
+    const pending: Promise<ObjectInfo | undefined>[] = [];
+    for await (const key of walkKeys(base, folder === '' ? '' : `${folder}/`)) {
+      const info = this.head(key);
+      // Awaited in turn below; until then a failure must not count as unhandled.
+      info.catch(() => {});
+      pending.push(info);
+      if (pending.length >= LIST_STATS) {
+        const got = await pending.shift();
+        if (got) yield got;
+      }
+    }
+    for (const info of pending) {
+      const got = await info;
+      if (got) yield got;
     }
   }
 
@@ -137,7 +149,14 @@ export class FsStore implements ObjectStore {
   }
 }
 
-async function walk(dir: string, out: string[]): Promise<void> {
+/** Stats in flight while listing: enough to hide the latency of each, few enough to stay light. */
+const LIST_STATS = 64;
+
+/**
+ * Keys below `dir` in key order, one folder read at a time. A folder sorts as its name plus
+ * '/', which is how its keys compare with its siblings' ('a-b' before 'a/c').
+ */
+async function* walkKeys(dir: string, keyPrefix: string): AsyncGenerator<string> {
   let entries: import('node:fs').Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -145,11 +164,16 @@ async function walk(dir: string, out: string[]): Promise<void> {
     if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
     throw err;
   }
+  const named: { sortKey: string; name: string; dir: boolean }[] = [];
   for (const e of entries) {
     if (e.name.startsWith(TMP_PREFIX)) continue;
-    const p = join(dir, e.name);
-    if (e.isDirectory()) await walk(p, out);
-    else if (e.isFile()) out.push(p);
+    if (e.isDirectory()) named.push({ sortKey: `${e.name}/`, name: e.name, dir: true });
+    else if (e.isFile()) named.push({ sortKey: e.name, name: e.name, dir: false });
+  }
+  named.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+  for (const e of named) {
+    if (e.dir) yield* walkKeys(join(dir, e.name), `${keyPrefix}${e.name}/`);
+    else yield `${keyPrefix}${e.name}`;
   }
 }
 

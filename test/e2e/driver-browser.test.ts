@@ -10,7 +10,7 @@ import type { OutputFile } from '../../src/publish/types.js';
 import { driverDownloadUrl } from '../../src/repos/drivers/build-drivers.js';
 import {
   type DriverEntry,
-  renderDriverVersionDoc,
+  encodeDriverVersionDoc,
   renderVersionList,
 } from '../../src/repos/drivers/driver-index.js';
 import { driverSiteFiles } from '../../src/repos/drivers/site-files.js';
@@ -95,12 +95,12 @@ beforeAll(async () => {
     bytesFile(
       `driver/site/${BIG}.json`,
       'index',
-      renderDriverVersionDoc('2024-05-01T12:00:00.000Z', entries(cfg, BIG, COUNT)),
+      encodeDriverVersionDoc('2024-05-01T12:00:00.000Z', entries(cfg, BIG, COUNT)),
     ),
     bytesFile(
       `driver/site/${SMALL}.json`,
       'index',
-      renderDriverVersionDoc('2024-05-01T12:00:00.000Z', small),
+      encodeDriverVersionDoc('2024-05-01T12:00:00.000Z', small),
     ),
     bytesFile('driver/site/index.json', 'pointer', renderVersionList([BIG, SMALL])),
     ...(await driverSiteFiles(cfg, [BIG, SMALL])),

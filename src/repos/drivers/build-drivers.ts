@@ -4,7 +4,7 @@ import { ConflictError } from '../../errors.js';
 import { formatBytes } from '../../format-bytes.js';
 import { bytesFile, contentTypeFor } from '../../publish/output-file.js';
 import type { ChangeSummary, OutputFile } from '../../publish/types.js';
-import { type DriverEntry, entryKey, renderDriverVersionDoc, renderVersionList } from './driver-index.js';
+import { type DriverEntry, encodeDriverVersionDoc, entryKey, renderVersionList } from './driver-index.js';
 import { sortDriverVersions } from './driver-version.js';
 
 /** What the target holds now, read back from its own driver indexes (see read-driver-state.ts). */
@@ -73,7 +73,7 @@ export function driverDownloadUrl(
   return `${cfg.baseUrl}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-function entryOf(cfg: ResolvedConfig, d: DriverArtifact, now: Date): DriverEntry {
+function entryOf(cfg: ResolvedConfig, d: DriverArtifact, lastmodified: string): DriverEntry {
   return {
     lib: d.driverVersion,
     arch: d.arch,
@@ -86,7 +86,7 @@ function entryOf(cfg: ResolvedConfig, d: DriverArtifact, now: Date): DriverEntry
     download: driverDownloadUrl(cfg, d.driverVersion, d.arch, d.fileName),
     sizebytes: d.size,
     size: formatBytes(d.size),
-    lastmodified: now.toISOString(),
+    lastmodified,
     sha256: d.sha256,
   };
 }
@@ -96,7 +96,9 @@ function entryOf(cfg: ResolvedConfig, d: DriverArtifact, now: Date): DriverEntry
  * new files belong to are touched; every other version's index is neither read nor rewritten.
  */
 export function buildDrivers(input: DriverBuildInput): DriverBuildResult {
-  const { cfg, state, now } = input;
+  const { cfg, state } = input;
+  // One string shared by every new entry, not one per driver.
+  const now = input.now.toISOString();
   const changes: ChangeSummary = { added: [], removed: [], unchanged: [] };
   const blobs: OutputFile[] = [];
   const byVersion = new Map<string, Map<string, DriverEntry>>();
@@ -106,18 +108,20 @@ export function buildDrivers(input: DriverBuildInput): DriverBuildResult {
   for (const d of input.drivers) {
     let entries = byVersion.get(d.driverVersion);
     if (!entries) {
-      entries = new Map((state.docs.get(d.driverVersion)?.drivers ?? []).map((e) => [entryKey(e), e]));
+      entries = new Map();
+      for (const e of state.docs.get(d.driverVersion)?.drivers ?? []) entries.set(entryKey(e), e);
       byVersion.set(d.driverVersion, entries);
     }
     const k = entryKey({ arch: d.arch, name: d.fileName });
+    // One string per driver for the summary and the duplicate check: 100k drivers make 100k of each.
     const label = `${d.driverVersion}/${k}`;
-    const twin = inThisRun.get(`${d.driverVersion}/${k}`);
+    const twin = inThisRun.get(label);
     if (twin) {
       if (twin.sha256 !== d.sha256)
         throw new ConflictError(`${d.path} and ${twin.path} both claim ${label} with different bytes`);
       continue;
     }
-    inThisRun.set(`${d.driverVersion}/${k}`, d);
+    inThisRun.set(label, d);
     const current = entries.get(k);
     if (current && current.sha256 === d.sha256) {
       changes.unchanged.push(label);
@@ -150,11 +154,7 @@ export function buildDrivers(input: DriverBuildInput): DriverBuildResult {
   const files: OutputFile[] = [];
   for (const v of [...touched].sort()) {
     files.push(
-      bytesFile(
-        versionDocKey(cfg, v),
-        'index',
-        renderDriverVersionDoc(now.toISOString(), byVersion.get(v)!.values()),
-      ),
+      bytesFile(versionDocKey(cfg, v), 'index', encodeDriverVersionDoc(now, byVersion.get(v)!.values())),
     );
   }
   files.push(bytesFile(versionListKey(cfg), 'pointer', renderVersionList(versions)));

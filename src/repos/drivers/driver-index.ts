@@ -1,4 +1,5 @@
 import { StorageError } from '../../errors.js';
+import { Utf8Sink } from '../../site/utf8-sink.js';
 
 /**
  * The per-version driver index, in the shape Falco's driver site reads
@@ -41,18 +42,22 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Drivers in a stable order (by file name, then arch) so equal contents give equal bytes. */
-export function renderDriverVersionDoc(date: string, entries: Iterable<DriverEntry>): string {
+/**
+ * The version index's bytes, drivers in a stable order (by file name, then arch) so equal
+ * contents give equal bytes. Encoded a driver at a time: a 100k-driver index is never held as
+ * lines, a joined string and bytes at once.
+ */
+export function encodeDriverVersionDoc(date: string, entries: Iterable<DriverEntry>): Uint8Array {
   const drivers = [...entries].sort((a, b) => cmp(a.name, b.name) || cmp(a.arch, b.arch));
-  const doc: DriverVersionDoc = {
-    date,
-    index: indexOf(drivers),
-    drivers,
-  };
+  const out = new Utf8Sink(256 + drivers.length * 1024);
+  out.write(`${JSON.stringify({ date, index: indexOf(drivers) }).slice(0, -1)},"drivers":[\n`);
   // One driver per line: compact enough for 100k drivers, and diffs of two publishes stay readable.
-  const lines = drivers.map((d) => JSON.stringify(d));
-  const head = JSON.stringify({ date: doc.date, index: doc.index });
-  return `${head.slice(0, -1)},"drivers":[\n${lines.join(',\n')}\n]}\n`;
+  drivers.forEach((d, i) => {
+    if (i > 0) out.write(',\n');
+    out.write(JSON.stringify(d));
+  });
+  out.write('\n]}\n');
+  return out.bytes();
 }
 
 const STRING_FIELDS = [
@@ -89,6 +94,8 @@ export function parseDriverVersionDoc(text: string, where: string): DriverVersio
       if (typeof e[f] !== 'string') throw bad(`drivers[${i}].${f} is not a string`);
     if (e.kind !== 'kmod' && e.kind !== 'ebpf') throw bad(`drivers[${i}].kind is not kmod or ebpf`);
     if (typeof e.sizebytes !== 'number') throw bad(`drivers[${i}].sizebytes is not a number`);
+    // An entry this tool wrote is kept as parsed: a 100k-driver index is not copied object by object.
+    if (isCanonical(e)) return e as unknown as DriverEntry;
     const kernel = e.kernel as string;
     const cut = kernel.lastIndexOf('_');
     return {
@@ -114,6 +121,35 @@ export function parseDriverVersionDoc(text: string, where: string): DriverVersio
     index: indexOf(drivers),
     drivers,
   };
+}
+
+/** DriverEntry's fields in the order entries are written; JSON.stringify keeps an object's order. */
+const ENTRY_FIELDS = [
+  'lib',
+  'arch',
+  'kind',
+  'kernel',
+  'kernelrelease',
+  'kernelversion',
+  'target',
+  'name',
+  'download',
+  'sizebytes',
+  'size',
+  'lastmodified',
+  'sha256',
+] as const;
+
+/** Exactly the DriverEntry fields, in order, with the types the caller has not checked yet. */
+function isCanonical(e: Record<string, unknown>): boolean {
+  let i = 0;
+  for (const k in e) if (k !== ENTRY_FIELDS[i++]) return false;
+  return (
+    i === ENTRY_FIELDS.length &&
+    typeof e.kernelrelease === 'string' &&
+    typeof e.kernelversion === 'string' &&
+    typeof e.sha256 === 'string'
+  );
 }
 
 /** `driver/site/index.json`: the driver versions, newest first. */
