@@ -164,11 +164,22 @@ async function readListings(
  * store once, with everything below it.
  */
 export async function buildListings(input: BuildListingsInput): Promise<ListingOutputs> {
+  const got = await applyPlanToListings(input);
+  if (!got) return { files: [], deletes: [], folders: [] };
+  return render({ cfg: input.cfg, applied: got.applied, previous: got.loaded, ...optional(input) });
+}
+
+/**
+ * The listing side of buildListings, a function of its own so the puts (one per planned key)
+ * are garbage before the pages are rendered.
+ */
+async function applyPlanToListings(
+  input: BuildListingsInput,
+): Promise<{ applied: AppliedListings; loaded: Map<string, Listing> } | undefined> {
   const { store, cfg } = input;
   const concurrency = input.concurrency ?? 8;
   const planned = changesFromPlan(input.plan, input.now);
-  if (planned.puts.length === 0 && planned.deletes.length === 0)
-    return { files: [], deletes: [], folders: [] };
+  if (planned.puts.length === 0 && planned.deletes.length === 0) return undefined;
 
   const affected = affectedFolders(planned);
   const probeFolders = rootProbePaths(cfg).map(folderOf);
@@ -186,13 +197,14 @@ export async function buildListings(input: BuildListingsInput): Promise<ListingO
   for (const top of tops) {
     const { puts } = await putsFromStore(store, store.list(top), input.now, concurrency);
     addKnownDigests(puts, loaded);
-    bootstrap.push(...puts);
+    // A loop, not push(...puts): a spread of 100k+ arguments can overflow the stack.
+    for (const p of puts) bootstrap.push(p);
     // The store listing is the whole truth below `top`: stray listings there are not kept.
     for (const f of [...loaded.keys()]) if (f.startsWith(top)) loaded.delete(f);
   }
-  const changes: ListingChanges = { puts: [...bootstrap, ...planned.puts], deletes: planned.deletes };
-  const applied = applyChanges(loaded, changes);
-  return render({ cfg, applied, previous: loaded, ...optional(input) });
+  for (const p of planned.puts) bootstrap.push(p);
+  const changes: ListingChanges = { puts: bootstrap, deletes: planned.deletes };
+  return { applied: applyChanges(loaded, changes), loaded };
 }
 
 function optional(input: { fingerprint?: string; pageSize?: number; store: ObjectStore; plan?: Plan }) {
@@ -216,11 +228,7 @@ export async function rebuildAllListings(
   fingerprint?: string,
   opts: { pageSize?: number; concurrency?: number } = {},
 ): Promise<ListingOutputs> {
-  const concurrency = opts.concurrency ?? 8;
-  const { puts, generated } = await putsFromStore(store, store.list(''), now, concurrency);
-  const listingFolders = generated.filter((k) => baseName(k) === LISTING_JSON).map(folderOf);
-  addKnownDigests(puts, await readListings(store, listingFolders, concurrency));
-  const applied = applyChanges(new Map(), { puts, deletes: [] });
+  const { applied, generated } = await listTree(store, now, opts.concurrency ?? 8);
   if (!applied.changed.includes('')) {
     // An empty tree still gets a root page explaining that nothing is published yet.
     applied.listings.set('', { path: '', entries: [] });
@@ -237,6 +245,18 @@ export async function rebuildAllListings(
   const written = new Set(out.files.map((f) => f.key));
   out.deletes = [...new Set([...out.deletes, ...generated.filter((k) => !written.has(k))])].sort();
   return out;
+}
+
+/** Every folder's listing from the store; its own function so the puts die before rendering. */
+async function listTree(
+  store: ObjectStore,
+  now: Date,
+  concurrency: number,
+): Promise<{ applied: AppliedListings; generated: string[] }> {
+  const { puts, generated } = await putsFromStore(store, store.list(''), now, concurrency);
+  const listingFolders = generated.filter((k) => baseName(k) === LISTING_JSON).map(folderOf);
+  addKnownDigests(puts, await readListings(store, listingFolders, concurrency));
+  return { applied: applyChanges(new Map(), { puts, deletes: [] }), generated };
 }
 
 interface RenderInput {
