@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cdnFromSettings } from '../../src/cdn/cdn-flags.js';
-import { parseConfig } from '../../src/config/load-config.js';
+import { parseConfig } from '../../src/config/parse-config.js';
 import { ConfigError, UsageError } from '../../src/errors.js';
 
 describe('cdn settings in pkgpub.yaml', () => {
