@@ -8,6 +8,7 @@ import { applyPlan } from '../publish/apply.js';
 import { bytesFile } from '../publish/output-file.js';
 import { describePlan, makePlan } from '../publish/plan.js';
 import { probeExisting } from '../publish/probe.js';
+import { addListings } from '../publish/with-listings.js';
 import { versionDocKey, versionListKey } from '../repos/drivers/build-drivers.js';
 import { renderVersionList } from '../repos/drivers/driver-index.js';
 import { planPrune } from '../repos/drivers/prune.js';
@@ -68,6 +69,8 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
           ...(await driverSiteFiles(cfg, prune.keep)),
         ];
   const plan = makePlan(outputs, await probeExisting(store, outputs), deletes);
+  // The driver/ folder listings name the versions being removed: re-render them with the prune.
+  await addListings(plan, { store, cfg, now: new Date() });
 
   const summary = {
     target: store.description,

@@ -1,6 +1,5 @@
 import { mapLimit } from '../map-limit.js';
 import { readArtifacts } from '../artifacts/read-pool.js';
-import { buildListings } from '../site/build-site.js';
 import { binSection, driverSection } from './bin-drivers-sections.js';
 import { GARBAGE_KEY, parsePendingGarbage, renderPendingGarbage, scheduleGarbage } from './garbage.js';
 import { bytesFile } from './output-file.js';
@@ -29,6 +28,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { type ApplyProgress, applyPlan } from './apply.js';
 import { makePlan, type Plan } from './plan.js';
 import { probeExisting } from './probe.js';
+import { addListings } from './with-listings.js';
 import { blobSignatures, SignatureDigests, signedReleaseFiles } from './sign-outputs.js';
 import type { ChangeSummary, OutputFile } from './types.js';
 
@@ -154,23 +154,12 @@ async function finish(
   const existing = await probeExisting(req.store, outputs);
   const plan = makePlan(outputs, existing, toDelete, { force: req.force ?? false });
   // Listings last: only the folders this plan changes are re-rendered, from their listing.json.
-  if (plan.tiers.length > 0 || plan.deletes.length > 0) {
-    const site = await buildListings({
-      store: req.store,
-      cfg: req.cfg,
-      plan,
-      now: req.now ?? new Date(),
-      ...(req.signer ? { fingerprint: req.signer.fingerprint } : {}),
-    });
-    const sitePlan = makePlan(site.files, await probeExisting(req.store, site.files), site.deletes);
-    for (const t of sitePlan.tiers) {
-      const mine = plan.tiers.find((x) => x.tier === t.tier);
-      if (mine) mine.steps.push(...t.steps);
-      else plan.tiers.push(t);
-    }
-    plan.deletes.push(...sitePlan.deletes);
-    plan.skipped += sitePlan.skipped;
-  }
+  await addListings(plan, {
+    store: req.store,
+    cfg: req.cfg,
+    now: req.now ?? new Date(),
+    ...(req.signer ? { fingerprint: req.signer.fingerprint } : {}),
+  });
   const result: PublishResult = { ...partial, plan };
   if (req.dryRun) return result;
   result.applied = await applyPlan(plan, req.store, {

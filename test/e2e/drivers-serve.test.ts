@@ -10,6 +10,7 @@ import { type ResolvedConfig, resolveConfig } from '../../src/config/resolve.js'
 import { applyPlan } from '../../src/publish/apply.js';
 import { makePlan } from '../../src/publish/plan.js';
 import { probeExisting } from '../../src/publish/probe.js';
+import { addListings } from '../../src/publish/with-listings.js';
 import { buildDrivers } from '../../src/repos/drivers/build-drivers.js';
 import { readDriverState } from '../../src/repos/drivers/read-driver-state.js';
 import { driverSiteFiles } from '../../src/repos/drivers/site-files.js';
@@ -39,7 +40,7 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
-/** One publish of driver files the way publish.ts wires it: state, builder, site, plan, apply. */
+/** One publish of driver files the way publish.ts wires it: state, builder, site, plan, listings, apply. */
 async function publishDrivers(paths: string[]) {
   const store = new FsStore(repo);
   const drivers = await Promise.all(paths.map((p) => readDriver(p)));
@@ -51,6 +52,7 @@ async function publishDrivers(paths: string[]) {
     ...(res.changed ? await driverSiteFiles(cfg, res.versions) : []),
   ];
   const plan = makePlan(outputs, await probeExisting(store, outputs), res.garbage);
+  await addListings(plan, { store, cfg, now: new Date() });
   return { res, applied: await applyPlan(plan, store) };
 }
 
@@ -121,7 +123,8 @@ describe('published drivers on pkgpub serve', () => {
   it('prunes old driver versions: a dry run lists every DELETE and changes nothing; --apply removes them', async () => {
     const before = filesUnder(repo);
     const doomed = before.filter((k) => k.startsWith('driver/7.0.0+driver/'));
-    expect(doomed).toHaveLength(40);
+    // 40 driver files, and the listing page + listing.json of the version folder and its 2 arch folders.
+    expect(doomed).toHaveLength(46);
 
     const dry = recordingReporter();
     await runDrivers(['prune', '--keep', '1', '--to', repo, '--config', configFile], dry);
@@ -135,7 +138,7 @@ describe('published drivers on pkgpub serve', () => {
     await runDrivers(['prune', '--keep', '1', '--to', repo, '--config', configFile, '--apply'], applied);
     const after = filesUnder(repo);
     expect(after.filter((k) => k.includes('7.0.0+driver'))).toEqual([]);
-    expect(after.filter((k) => k.startsWith('driver/8.0.0+driver/'))).toHaveLength(40);
+    expect(after.filter((k) => k.startsWith('driver/8.0.0+driver/'))).toHaveLength(46);
     expect(await getJson<string[]>('/driver/site/index.json')).toEqual(['8.0.0+driver']);
     expect(
       (await fetch(`${base}/driver/7.0.0%2Bdriver/x86_64/falco_debian_6.1.0-13-amd64_1.ko`)).status,
@@ -144,6 +147,10 @@ describe('published drivers on pkgpub serve', () => {
       200,
     );
     expect(await (await fetch(`${base}/driver/site/`)).text()).not.toContain('7.0.0');
+    // The driver/ folder's own listing is re-rendered by the prune: no link to the removed version.
+    const driverPage = await (await fetch(`${base}/driver/`)).text();
+    expect(driverPage).toContain('8.0.0+driver');
+    expect(driverPage).not.toContain('7.0.0');
 
     const nothing = recordingReporter();
     await runDrivers(['prune', '--keep', '1', '--to', repo, '--config', configFile, '--apply'], nothing);

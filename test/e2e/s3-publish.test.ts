@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -13,7 +13,7 @@ import { startFaultProxy } from '../support/fault-proxy.js';
 import { pkgpubProcess } from '../support/cli.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
 import { makeDnfRoot } from '../support/dnf.js';
-import { fixturesDir, scratchRoot } from '../support/paths.js';
+import { fixturesDir, samplesDir, scratchRoot } from '../support/paths.js';
 import { buildRpms } from '../support/rpmbuild.js';
 import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
 import { type SwiftHandle, startSwift, swiftMissing } from '../support/swift.js';
@@ -118,6 +118,58 @@ describe('publishing to s3rver', () => {
     const { apt, problems } = await aptFrom(publicUrl('cli'));
     expect(problems).toEqual([]);
     expect(await aptVersions(apt, 'falco')).toEqual(['0.39.0']);
+  });
+
+  it('drivers prune and site rebuild work on s3:// through the CLI', async () => {
+    const env = {
+      AWS_ACCESS_KEY_ID: srv.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: srv.credentials.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+      PKGPUB_S3_ENDPOINT: srv.endpoint,
+    };
+    const to = `s3://${srv.bucket}/drv`;
+    // Two driver versions, from the samples' driver file laid out the way CI builds them.
+    const dir = await mkdtemp(join(scratchRoot, 's3-drivers-'));
+    const sample = join(samplesDir, 'driver', '7.0.0+driver', 'x86_64');
+    const file = (await readdir(sample)).find((f) => f.endsWith('.ko'))!;
+    for (const v of ['7.0.0+driver', '8.0.0+driver']) {
+      await mkdir(join(dir, v, 'x86_64'), { recursive: true });
+      await copyFile(join(sample, file), join(dir, v, 'x86_64', file));
+    }
+    const pub = await pkgpubProcess(['publish', dir, '--to', to, '--signing-key', key.secretFile], env);
+    expect(pub.code, pub.err).toBe(0);
+    const store = s3(srv, 'drv');
+    const keys = async () => {
+      const out: string[] = [];
+      for await (const o of store.list('')) out.push(o.key);
+      return out;
+    };
+    const before = await keys();
+    expect(before).toContain(`driver/7.0.0+driver/x86_64/${file}`);
+
+    const dry = await pkgpubProcess(['drivers', 'prune', '--keep', '1', '--to', to, '--json'], env);
+    expect(dry.code, dry.err).toBe(0);
+    expect(JSON.parse(dry.out).remove).toEqual(['7.0.0+driver']);
+    expect(await keys()).toEqual(before);
+
+    const applied = await pkgpubProcess(['drivers', 'prune', '--keep', '1', '--apply', '--to', to], env);
+    expect(applied.code, applied.err).toBe(0);
+    const after = await keys();
+    expect(after.filter((k) => k.includes('7.0.0'))).toEqual([]);
+    expect(after).toContain(`driver/8.0.0+driver/x86_64/${file}`);
+    expect(JSON.parse(new TextDecoder().decode(await store.get('driver/site/index.json')))).toEqual([
+      '8.0.0+driver',
+    ]);
+    expect(new TextDecoder().decode(await store.get('driver/index.html'))).not.toContain('7.0.0');
+
+    // A lost listing page comes back with site rebuild; nothing else changes.
+    await store.delete(['driver/8.0.0+driver/x86_64/index.html']);
+    const rebuilt = await pkgpubProcess(['site', 'rebuild', '--to', to], env);
+    expect(rebuilt.code, rebuilt.err).toBe(0);
+    expect(rebuilt.out).toMatch(/rebuilt listings of \d+ folders/);
+    const page = new TextDecoder().decode(await store.get('driver/8.0.0+driver/x86_64/index.html'));
+    expect(page).toContain(file);
+    expect((await keys()).sort()).toEqual([...after].sort());
   });
 
   it('two publishers at once never lose each other’s packages (20 rounds)', async () => {
