@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConflictError } from '../errors.js';
 import { GuardedStore } from './guarded-store.js';
 import { acquireLock } from './lock.js';
-import { type PublishRequest, type PublishResult, publish } from './publish.js';
+import type { Plan } from './plan.js';
+import { type AttemptConflict, type PublishRequest, type PublishResult, publish } from './publish.js';
 
 /** Attempts before an optimistic publish gives up (each one re-reads and merges). */
 const MAX_ATTEMPTS = 6;
@@ -31,11 +32,16 @@ export async function publishLocked(req: PublishRequest, lockWaitMs?: number): P
 }
 
 async function publishOptimistic(req: PublishRequest): Promise<PublishResult> {
+  const earlier: Plan[] = [];
   for (let attempt = 1; ; attempt++) {
     try {
-      return await publish({ ...req, store: new GuardedStore(req.store) });
+      return await publish({ ...req, store: new GuardedStore(req.store), relist: earlier });
     } catch (err) {
       if (!(err instanceof ConflictError) || attempt >= MAX_ATTEMPTS) throw err;
+      // A conflict in the listing tier comes after the pointers committed: the next attempt then
+      // finds nothing to do, and must still re-render the folders this one had changed.
+      const plan = (err as AttemptConflict).plan;
+      if (plan) earlier.push(plan);
       req.progress?.onStep?.(`${err.message}; re-reading the target and merging (attempt ${attempt + 1})`);
       // Jittered, growing pause so two publishers that collided do not collide again in step.
       await sleep(Math.random() * 200 * attempt);

@@ -1,3 +1,4 @@
+import { ConflictError } from '../errors.js';
 import { mapLimit } from '../map-limit.js';
 import { readArtifacts } from '../artifacts/read-pool.js';
 import { binSection, driverSection } from './bin-drivers-sections.js';
@@ -54,9 +55,17 @@ export interface PublishRequest {
   concurrency?: number;
   scan?: ScanOptions;
   progress?: ApplyProgress & { onRead?(a: Artifact): void; onStep?(line: string): void };
+  /**
+   * Plans of earlier attempts of this publish that met a conflict (publish-locked.ts): their
+   * folders' listings are re-rendered too, since what they wrote may already be in place.
+   */
+  relist?: Plan[];
   /** After an apply, the paths it changed in place are invalidated here (a failure is reported, not thrown). */
   cdn?: CdnInvalidator;
 }
+
+/** A conflict met while applying, with the plan that was being applied. */
+export type AttemptConflict = ConflictError & { plan?: Plan };
 
 export interface PublishResult {
   artifacts: Artifact[];
@@ -159,13 +168,20 @@ async function finish(
     cfg: req.cfg,
     now: req.now ?? new Date(),
     ...(req.signer ? { fingerprint: req.signer.fingerprint } : {}),
+    ...(req.relist ? { relist: req.relist } : {}),
   });
   const result: PublishResult = { ...partial, plan };
   if (req.dryRun) return result;
-  result.applied = await applyPlan(plan, req.store, {
-    concurrency: req.concurrency ?? 4,
-    ...(req.progress ? { progress: req.progress } : {}),
-  });
+  try {
+    result.applied = await applyPlan(plan, req.store, {
+      concurrency: req.concurrency ?? 4,
+      ...(req.progress ? { progress: req.progress } : {}),
+    });
+  } catch (err) {
+    // The retry after a conflict needs to know what this attempt may already have written.
+    if (err instanceof ConflictError) (err as AttemptConflict).plan = plan;
+    throw err;
+  }
   const cdn = req.cdn ? await invalidateApplied(req.cdn, plan) : undefined;
   if (cdn) result.cdn = cdn;
   return result;

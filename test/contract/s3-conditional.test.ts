@@ -199,6 +199,34 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
     expect(proxy.requests.slice(before).filter((r) => r.includes('.pkgpub-lock'))).toEqual([]);
   });
 
+  it('a conflict on a listing after the pointers committed still ends with both in the listing', async () => {
+    const prefix = 'optimistic-listing';
+    const steps: string[] = [];
+    const b = () =>
+      publishLocked({ inputs: [deb('epochpkg_2.0-1_amd64.deb')], store: storeAt(prefix), cfg, signer });
+    // The pool folder already has a listing.json, which both publishers read and extend.
+    await publishLocked({ inputs: [deb('falco_0.39.0_amd64.deb')], store: storeAt(prefix), cfg, signer });
+    // A's repository commit is complete; B publishes before A writes the pool folder's listing.
+    await publishLocked({
+      inputs: [deb('falco_0.38.1_amd64.deb')],
+      store: new PauseBeforeWrite(storeAt(prefix), 'packages/deb/stable/listing.json', b),
+      cfg,
+      signer,
+      progress: { onStep: (l) => steps.push(l) },
+    });
+    expect(steps.some((l) => /listing\.json changed .*re-reading/.test(l))).toBe(true);
+    const listing = JSON.parse(
+      new TextDecoder().decode(await storeAt(prefix).get('packages/deb/stable/listing.json')),
+    ) as { entries: { name: string }[] };
+    const names = listing.entries.map((e) => e.name);
+    expect(names).toContain('falco_0.38.1_amd64.deb');
+    expect(names).toContain('falco_0.39.0_amd64.deb');
+    expect(names).toContain('epochpkg_2.0-1_amd64.deb');
+    const page = new TextDecoder().decode(await storeAt(prefix).get('packages/deb/stable/index.html'));
+    expect(page).toContain('falco_0.38.1_amd64.deb');
+    expect(page).toContain('epochpkg_2.0-1_amd64.deb');
+  });
+
   it('two publishers started together keep every package (10 rounds)', async () => {
     for (let round = 0; round < 10; round++) {
       const prefix = `optimistic-race${round}`;
