@@ -78,12 +78,18 @@ async function main() {
   const srv = await startS3rver(join(work, 's3'), bucket);
   try {
     const size = Math.round((o.totalMb * 1e6) / o.n);
-    const files: { path: string; size: number; sha256: string }[] = [];
+    // The digests a read pass computes (the deb and tarball readers include md5).
+    const files: { path: string; size: number; sha256: string; md5: string }[] = [];
     for (let i = 0; i < o.n; i++) {
       const bytes = randomBytes(size);
       const path = join(work, `f${i}.bin`);
       writeFileSync(path, bytes);
-      files.push({ path, size, sha256: createHash('sha256').update(bytes).digest('hex') });
+      files.push({
+        path,
+        size,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        md5: createHash('md5').update(bytes).digest('hex'),
+      });
     }
     const total = (size * o.n) / 1e6;
 
@@ -128,6 +134,7 @@ async function main() {
       tier: 'blob',
       body: { file: f.path, size: f.size },
       sha256: f.sha256,
+      md5: f.md5,
       size: f.size,
       contentType: 'application/octet-stream',
       immutable: true,

@@ -39,6 +39,7 @@ export async function applyPlan(
           contentType: step.file.contentType,
           cacheControl: CACHE_CONTROL[tier],
           sha256: step.file.sha256,
+          ...(step.file.md5 ? { md5: step.file.md5 } : {}),
         });
         written++;
         bytes += step.file.size;

@@ -49,6 +49,10 @@ export class GuardedStore implements ObjectStore {
     return this.inner.list(prefix);
   }
 
+  listFolder(prefix: string, nameStartsWith?: string): AsyncIterable<ObjectInfo> {
+    return this.inner.listFolder(prefix, nameStartsWith);
+  }
+
   delete(keys: string[]): Promise<void> {
     return this.inner.delete(keys);
   }

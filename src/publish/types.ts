@@ -14,6 +14,8 @@ export interface OutputFile {
   body: Body;
   sha256: string;
   size: number;
+  /** Hex MD5 of a file body when the read pass computed it, so an upload need not hash the file again. */
+  md5?: string;
   contentType: string;
   /** Blobs: the same key with other bytes is a conflict, not an overwrite (unless forced). */
   immutable?: boolean;

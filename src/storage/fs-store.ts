@@ -4,6 +4,7 @@ import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlin
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ConflictError, StorageError } from '../errors.js';
+import { mapLimit } from '../map-limit.js';
 import {
   assertSafeKey,
   type Body,
@@ -135,6 +136,30 @@ export class FsStore implements ObjectStore {
       const got = await info;
       if (got) yield got;
     }
+  }
+
+  async *listFolder(prefix: string, nameStartsWith = ''): AsyncIterable<ObjectInfo> {
+    const folder = prefix.replace(/\/$/, '');
+    if (nameStartsWith.includes('/')) throw new StorageError(`not a name in a folder: ${nameStartsWith}`);
+    const dir = folder === '' ? this.root : this.pathOf(folder);
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw new StorageError(`cannot list ${folder || '(root)'} in ${this.description}`, { cause: err });
+    }
+    const keys = entries
+      .filter(
+        (e) =>
+          e.name.startsWith(nameStartsWith) &&
+          !e.name.startsWith(TMP_PREFIX) &&
+          (e.isFile() || e.isSymbolicLink()),
+      )
+      .map((e) => (folder === '' ? e.name : `${folder}/${e.name}`));
+    // head() follows symlinks and drops what is not a file, as get() would see it.
+    const infos = await mapLimit(keys, LIST_STATS, (k) => this.head(k));
+    for (const info of infos) if (info) yield info;
   }
 
   async delete(keys: string[]): Promise<void> {

@@ -13,6 +13,11 @@ export interface ObjectInfo {
   etag?: string;
   /** sha256 of the bytes when the backend knows it without reading them (pkgpub writes it as metadata). */
   sha256?: string;
+  /**
+   * MD5 of the bytes as the backend reports it without reading them (the ETag of a single-part S3
+   * upload). Only a match is evidence: with SSE-KMS an ETag looks like an MD5 and is not one.
+   */
+  md5?: string;
 }
 
 /**
@@ -27,6 +32,11 @@ export interface PutOptions {
   cacheControl?: string;
   /** Stored beside the object so later runs can skip unchanged uploads without reading it. */
   sha256?: string;
+  /**
+   * Hex MD5 of the body when the caller already has it (the read pass computes it): a backend that
+   * sends Content-MD5 then need not hash a file body again before sending it.
+   */
+  md5?: string;
   /** Write only if the current object still has this etag ('' = only if it does not exist). */
   ifMatch?: string;
 }
@@ -41,6 +51,12 @@ export interface ObjectStore {
   put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo>;
   /** Every object below `prefix` (recursively), in key order. */
   list(prefix: string): AsyncIterable<ObjectInfo>;
+  /**
+   * The objects directly in the folder `prefix` ('' = the root), not those in its subfolders, in no
+   * set order; with `nameStartsWith`, only those whose name in the folder starts with it. On S3 one
+   * request per 1,000 entries, fetched as iteration goes on, so a caller may stop early.
+   */
+  listFolder(prefix: string, nameStartsWith?: string): AsyncIterable<ObjectInfo>;
   delete(keys: string[]): Promise<void>;
   /**
    * True when a create-only put (`ifMatch: ''`) is atomic: of two racing creators exactly one

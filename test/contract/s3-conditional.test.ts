@@ -45,6 +45,7 @@ const storeAt = (prefix: string) =>
 
 objectStoreContract('s3rver behind a proxy enforcing If-Match', async (ns) => ({ store: storeAt(ns) }), {
   keepsSha256: true,
+  listsMd5: true,
   conditionalWrites: true,
   pagination: false,
   multipartEtag: 'whole-md5',
@@ -133,6 +134,9 @@ class PauseBeforeWrite implements ObjectStore {
   }
   list(prefix: string): AsyncIterable<ObjectInfo> {
     return this.inner.list(prefix);
+  }
+  listFolder(prefix: string, nameStartsWith?: string): AsyncIterable<ObjectInfo> {
+    return this.inner.listFolder(prefix, nameStartsWith);
   }
   delete(keys: string[]): Promise<void> {
     return this.inner.delete(keys);

@@ -46,6 +46,7 @@ objectStoreContract(
   // Observed: s3rver ignores If-Match / If-None-Match on PUT, and its multipart ETag is the MD5 of the whole object.
   {
     keepsSha256: true,
+    listsMd5: true,
     conditionalWrites: false,
     pagination: true,
     multipartEtag: 'whole-md5',

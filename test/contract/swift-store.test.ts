@@ -54,6 +54,12 @@ if (missing) {
       };
     },
     // Observed: s3api answers 501 NotImplemented to conditional PUTs; multipart ETags are "md5-N".
-    { keepsSha256: true, conditionalWrites: false, pagination: true, multipartEtag: 'parts' },
+    {
+      keepsSha256: true,
+      listsMd5: true,
+      conditionalWrites: false,
+      pagination: true,
+      multipartEtag: 'parts',
+    },
   );
 }

@@ -23,6 +23,9 @@ export class CrashAfterStore implements ObjectStore {
   list(prefix: string): AsyncIterable<ObjectInfo> {
     return this.inner.list(prefix);
   }
+  listFolder(prefix: string, nameStartsWith?: string): AsyncIterable<ObjectInfo> {
+    return this.inner.listFolder(prefix, nameStartsWith);
+  }
   async atomicCreateOnly(): Promise<boolean> {
     return (await this.inner.atomicCreateOnly?.()) ?? false;
   }

@@ -127,6 +127,8 @@ function spy(store: ObjectStore) {
       lists.push(p);
       return store.list(p);
     },
+    // One folder, never the tree below it: what the probe asks.
+    listFolder: (p, n) => store.listFolder(p, n),
     delete: (k) => store.delete(k),
   };
   return { store: wrapped, gets, lists };

@@ -128,6 +128,7 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
       body: { file: deb.path, size: deb.size },
       sha256: deb.sha256,
       size: deb.size,
+      ...(deb.digests.md5 ? { md5: deb.digests.md5 } : {}),
       contentType: contentTypeFor(deb.fileName),
       immutable: true,
     });

@@ -92,6 +92,7 @@ export function buildBin(input: BinBuildInput): BinBuildResult {
       body: { file: t.path, size: t.size },
       sha256: t.sha256,
       size: t.size,
+      ...(t.digests.md5 ? { md5: t.digests.md5 } : {}),
       contentType: contentTypeFor(t.fileName),
       immutable: true,
     });
