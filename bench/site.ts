@@ -21,11 +21,10 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { DriverArtifact } from '../src/artifacts/types.js';
 import { resolveConfig } from '../src/config/resolve.js';
+import { driverSection } from '../src/publish/bin-drivers-sections.js';
 import { makePlan } from '../src/publish/plan.js';
+import { Spill } from '../src/publish/spill.js';
 import type { OutputFile } from '../src/publish/types.js';
-import { buildDrivers, versionDocKey } from '../src/repos/drivers/build-drivers.js';
-import { parseDriverVersionDoc } from '../src/repos/drivers/driver-index.js';
-import { driverSiteFiles } from '../src/repos/drivers/site-files.js';
 import { buildListings, type ListingOutputs, rebuildAllListings } from '../src/site/build-site.js';
 import { FsStore } from '../src/storage/fs-store.js';
 
@@ -60,6 +59,11 @@ function hex(n: number): string {
   return n.toString(16).padStart(64, '0');
 }
 
+/**
+ * A driver artifact shaped as readDriver makes it (sha256 only, one string for sha256 and
+ * digests.sha256, no signature digest), then passed through a structured clone as the worker pool's
+ * postMessage does: that is what a publish holds for each driver (the clone copies every string).
+ */
 function driver(i: number, arch: string): DriverArtifact {
   const kmod = i % 3 !== 0;
   const target = ['ubuntu-generic', 'amazonlinux2', 'debian', 'centos', 'flatcar'][i % 5]!;
@@ -67,7 +71,8 @@ function driver(i: number, arch: string): DriverArtifact {
   const kernelVersion = String(1 + (i % 150));
   const fileName = `falco_${target}_${kernelRelease}_${kernelVersion}.${kmod ? 'ko' : 'o'}`;
   const size = 200_000 + ((i * 7919) % 4_000_000);
-  return {
+  const sha256 = hex(i + 1);
+  return structuredClone({
     kind: 'driver',
     path: `/synthetic/${fileName}`,
     fileName,
@@ -75,14 +80,14 @@ function driver(i: number, arch: string): DriverArtifact {
     version: VERSION,
     arch,
     size,
-    sha256: hex(i + 1),
-    digests: { md5: '', sha1: '', sha256: hex(i + 1), sha512: '', size },
+    sha256,
+    digests: { size, sha256 },
     driverKind: kmod ? 'kmod' : 'ebpf',
     target,
     kernelRelease,
     kernelVersion,
     driverVersion: VERSION,
-  };
+  } satisfies DriverArtifact);
 }
 
 function blob(key: string, size: number, n: number): OutputFile {
@@ -112,8 +117,10 @@ function placeBlobs(root: string, files: OutputFile[]): void {
   }
 }
 
+/** What apply would write: every generated file (blobs are placed by placeBlobs), then the deletes. */
 async function write(store: FsStore, files: OutputFile[], out: ListingOutputs): Promise<void> {
-  for (const f of [...files.filter((x) => 'bytes' in x.body), ...out.files]) await store.put(f.key, f.body);
+  for (const f of files) if (f.tier !== 'blob') await store.put(f.key, f.body);
+  for (const f of out.files) await store.put(f.key, f.body);
   await store.delete(out.deletes);
 }
 
@@ -140,41 +147,63 @@ async function runPhase(o: Options): Promise<void> {
       pkgs.push(blob(key, 50_000 + i * 13, i), blob(`${key}.asc`, 228, 100_000 + i));
     }
     const now = new Date('2024-06-01T12:00:00Z');
-    const outputs = await timed(async () => {
-      const d = buildDrivers({ cfg, state: { versions: [], docs: new Map() }, drivers, now });
-      return [...d.blobs, ...d.files, ...(await driverSiteFiles(cfg, d.versions)), ...pkgs];
-    });
-    const afterDrivers = process.resourceUsage().maxRSS / 1024;
-    // Listings are built before anything is written, as in a publish (plan, then apply).
-    const out = await timed(() => buildListings({ store, cfg, plan: makePlan(outputs, new Map(), []), now }));
-    placeBlobs(
-      root,
-      outputs.filter((f) => !('bytes' in f.body)),
-    );
-    await write(store, outputs, out);
-    detail = `peak ${afterDrivers.toFixed(0)} MB after the driver index; ${out.folders.length} folders, ${out.files.filter((f) => f.key.endsWith('.html')).length} pages`;
+    const spill = new Spill();
+    try {
+      // The publish path: driverSection, then each section's outputs spilled as publish() does.
+      const outputs = await timed(async () => {
+        const d = await driverSection({ inputs: [], store, cfg }, drivers, now);
+        await spill.files(d.outputs);
+        return [...d.outputs, ...pkgs];
+      });
+      const afterDrivers = process.resourceUsage().maxRSS / 1024;
+      // Listings are built before anything is written, as in a publish (plan, then apply).
+      const out = await timed(() =>
+        buildListings({
+          store,
+          cfg,
+          plan: makePlan(outputs, new Map(), []),
+          now,
+          spill: (f) => spill.file(f),
+        }),
+      );
+      placeBlobs(
+        root,
+        outputs.filter((f) => f.tier === 'blob'),
+      );
+      await write(store, outputs, out);
+      detail = `peak ${afterDrivers.toFixed(0)} MB after the driver index; ${out.folders.length} folders, ${out.files.filter((f) => f.key.endsWith('.html')).length} pages`;
+    } finally {
+      await spill.cleanup();
+    }
   } else if (o.phase === 'add') {
     const extra = driver(o.drivers + 1, arches[0]!);
     const now = new Date('2024-06-02T12:00:00Z');
-    const outputs = await timed(async () => {
-      const key = versionDocKey(cfg, VERSION);
-      const doc = parseDriverVersionDoc(new TextDecoder().decode(await store.get(key)), key);
-      const d = buildDrivers({
-        cfg,
-        state: { versions: [VERSION], docs: new Map([[VERSION, doc]]) },
-        drivers: [extra],
-        now,
+    const spill = new Spill();
+    try {
+      const outputs = await timed(async () => {
+        const d = await driverSection({ inputs: [], store, cfg }, [extra], now);
+        await spill.files(d.outputs);
+        return d.outputs;
       });
-      return [...d.blobs, ...d.files];
-    });
-    const afterDrivers = process.resourceUsage().maxRSS / 1024;
-    const out = await timed(() => buildListings({ store, cfg, plan: makePlan(outputs, new Map(), []), now }));
-    placeBlobs(
-      root,
-      outputs.filter((f) => !('bytes' in f.body)),
-    );
-    await write(store, outputs, out);
-    detail = `peak ${afterDrivers.toFixed(0)} MB after the driver index; re-rendered ${out.folders.map((f) => f || '(root)').join(', ')}`;
+      const afterDrivers = process.resourceUsage().maxRSS / 1024;
+      const out = await timed(() =>
+        buildListings({
+          store,
+          cfg,
+          plan: makePlan(outputs, new Map(), []),
+          now,
+          spill: (f) => spill.file(f),
+        }),
+      );
+      placeBlobs(
+        root,
+        outputs.filter((f) => f.tier === 'blob'),
+      );
+      await write(store, outputs, out);
+      detail = `peak ${afterDrivers.toFixed(0)} MB after the driver index; re-rendered ${out.folders.map((f) => f || '(root)').join(', ')}`;
+    } finally {
+      await spill.cleanup();
+    }
   } else if (o.phase === 'listings-first') {
     // The listing builder alone on the same outputs, into an empty tree (no driver index work).
     const blobs = Array.from({ length: o.drivers }, (_, i) => {
@@ -184,22 +213,31 @@ async function runPhase(o: Options): Promise<void> {
     for (let i = 0; i < o.packages; i++)
       blobs.push(blob(`${cfg.prefixes.deb}/stable/pkg${i}_1.0_amd64.deb`, 50_000 + i, 2e6 + i));
     const empty = new FsStore(join(root, '..', `${root.split('/').pop()}-empty`));
+    const spill = new Spill();
     const out = await timed(() =>
       buildListings({
         store: empty,
         cfg,
         plan: makePlan(blobs, new Map(), []),
         now: new Date('2024-06-01T12:00:00Z'),
+        spill: (f) => spill.file(f),
       }),
-    );
+    ).finally(() => spill.cleanup());
     detail = `${out.folders.length} folders, ${out.files.filter((f) => f.key.endsWith('.html')).length} pages`;
   } else if (o.phase === 'listings-add') {
     // The listing builder alone for one more driver: reads back the 100k-entry listing.json.
     const d = driver(o.drivers + 2, arches[0]!);
     const one = [blob(`${cfg.prefixes.driver}/${VERSION}/${d.arch}/${d.fileName}`, d.size, 3e6)];
+    const spill = new Spill();
     const out = await timed(() =>
-      buildListings({ store, cfg, plan: makePlan(one, new Map(), []), now: new Date() }),
-    );
+      buildListings({
+        store,
+        cfg,
+        plan: makePlan(one, new Map(), []),
+        now: new Date(),
+        spill: (f) => spill.file(f),
+      }),
+    ).finally(() => spill.cleanup());
     detail = `re-rendered ${out.folders.length} folders`;
   } else if (o.phase === 'list') {
     let n = 0;

@@ -34,7 +34,12 @@ export interface BuildListingsInput {
   /** Rows per HTML page (tests use small pages). */
   pageSize?: number;
   concurrency?: number;
+  /** Called on each output as it is made (publish/spill.ts: big bodies to temp files). */
+  spill?: SpillFn;
 }
+
+/** Takes an output as soon as it is rendered and gives back what to keep of it. */
+export type SpillFn = (f: OutputFile) => Promise<OutputFile>;
 
 export interface ListingOutputs {
   /** Pages, listing.json files and the shared assets: all tier 'listing'. */
@@ -207,12 +212,19 @@ async function applyPlanToListings(
   return { applied: applyChanges(loaded, changes), loaded };
 }
 
-function optional(input: { fingerprint?: string; pageSize?: number; store: ObjectStore; plan?: Plan }) {
+function optional(input: {
+  fingerprint?: string;
+  pageSize?: number;
+  store: ObjectStore;
+  plan?: Plan;
+  spill?: SpillFn;
+}) {
   return {
     store: input.store,
     ...(input.fingerprint ? { fingerprint: input.fingerprint } : {}),
     ...(input.pageSize ? { pageSize: input.pageSize } : {}),
     ...(input.plan ? { plan: input.plan } : {}),
+    ...(input.spill ? { spill: input.spill } : {}),
   };
 }
 
@@ -226,7 +238,7 @@ export async function rebuildAllListings(
   cfg: ResolvedConfig,
   now: Date,
   fingerprint?: string,
-  opts: { pageSize?: number; concurrency?: number } = {},
+  opts: { pageSize?: number; concurrency?: number; spill?: SpillFn } = {},
 ): Promise<ListingOutputs> {
   const { applied, generated } = await listTree(store, now, opts.concurrency ?? 8);
   if (!applied.changed.includes('')) {
@@ -241,6 +253,7 @@ export async function rebuildAllListings(
     store,
     ...(fingerprint ? { fingerprint } : {}),
     ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
+    ...(opts.spill ? { spill: opts.spill } : {}),
   });
   const written = new Set(out.files.map((f) => f.key));
   out.deletes = [...new Set([...out.deletes, ...generated.filter((k) => !written.has(k))])].sort();
@@ -269,6 +282,7 @@ interface RenderInput {
   plan?: Plan;
   fingerprint?: string;
   pageSize?: number;
+  spill?: SpillFn;
 }
 
 async function render(input: RenderInput): Promise<ListingOutputs> {
@@ -284,7 +298,9 @@ async function render(input: RenderInput): Promise<ListingOutputs> {
   const files: OutputFile[] = [];
   const deletes: string[] = [];
   const ctx = { project: cfg.project, ...(input.pageSize ? { pageSize: input.pageSize } : {}) };
-  const emit = (f: OutputFile) => {
+  const emit = async (made: OutputFile) => {
+    // Handed over one at a time, so a big folder's pages are never all held at once.
+    const f = input.spill ? await input.spill(made) : made;
     own.add(f);
     files.push(f);
   };
@@ -299,10 +315,10 @@ async function render(input: RenderInput): Promise<ListingOutputs> {
     const names: string[] = [];
     for (const p of folderPages(t, listing, ctx, extras)) {
       names.push(p.name);
-      emit(bytesFile(`${folder}${p.name}`, 'listing', p.html));
+      await emit(bytesFile(`${folder}${p.name}`, 'listing', p.bytes));
     }
     const stored: Listing = { ...listing, pages: names.length, html: base };
-    emit(bytesFile(listingKey(folder), 'listing', encodeListing(stored)));
+    await emit(bytesFile(listingKey(folder), 'listing', encodeListing(stored)));
     const prev = previous.get(folder);
     if (prev) {
       const now = new Set(names);
@@ -317,7 +333,7 @@ async function render(input: RenderInput): Promise<ListingOutputs> {
     const names = prev ? pageNames(prev.html ?? 'index', prev.pages ?? 1) : ['index.html'];
     for (const n of [...names, LISTING_JSON]) deletes.push(`${folder}${n}`);
   }
-  for (const [name, a] of t.assets) emit(bytesFile(`${ASSETS_DIR}/${name}`, 'listing', a.bytes));
+  for (const [name, a] of t.assets) await emit(bytesFile(`${ASSETS_DIR}/${name}`, 'listing', a.bytes));
   // One pass over the plan instead of a set of every key it writes (100k for a driver version).
   const drop = new Set(deletes);
   if (input.plan) for (const t of input.plan.tiers) for (const s of t.steps) drop.delete(s.file.key);

@@ -11,6 +11,7 @@ import {
   type Listing,
   type ListingEntry,
 } from './listing-model.js';
+import { Utf8Sink } from './utf8-sink.js';
 
 /** Rows per HTML page; bigger folders are split into index.html, index-2.html, ... */
 export const PAGE_SIZE = 2000;
@@ -34,6 +35,8 @@ const LOCALS = [
   'pages',
   'pager',
   'install',
+  // partials/row.ejs: one table row.
+  'r',
 ];
 
 const HTML_SPECIAL = /[&<>"']/;
@@ -58,6 +61,8 @@ export function escapeHtml(v: unknown): string {
 export interface SiteTemplates {
   listing: Template;
   root: Template;
+  /** One row of the entries table, the same partial the page templates include. */
+  row: Template;
   /** Asset name -> bytes, and a short content hash for cache-busting query strings. */
   assets: Map<string, { bytes: Uint8Array; version: string }>;
 }
@@ -86,7 +91,12 @@ export function loadSiteTemplates(): Promise<SiteTemplates> {
       const bytes = await readFile(join(dir, a));
       assets.set(a, { bytes, version: sha256Hex(bytes).slice(0, 12) });
     }
-    return { listing: await compile('listing.ejs'), root: await compile('root.ejs'), assets };
+    return {
+      listing: await compile('listing.ejs'),
+      root: await compile('root.ejs'),
+      row: await compile(join('partials', 'row.ejs')),
+      assets,
+    };
   })();
   return cached;
 }
@@ -100,6 +110,11 @@ export interface RenderedPage {
   /** Page file name inside the folder: index.html, index-2.html, ... */
   name: string;
   html: string;
+}
+
+export interface EncodedPage {
+  name: string;
+  bytes: Uint8Array;
 }
 
 /** What the root page adds above its listing (see root-page.ts). */
@@ -148,29 +163,32 @@ function visibleEntries(listing: Listing): ListingEntry[] {
   return listing.entries.filter((e) => !isFoldedSignature(e, names));
 }
 
-function rowsOf(entries: ListingEntry[]): Row[] {
-  // Most entries of a folder share a handful of times; format each once.
-  const shown = new Map<string, string>();
-  return entries.map((e) => {
-    const dir = e.type === 'dir';
-    let when = shown.get(e.lastModified);
-    if (when === undefined) {
-      when = shownTime(e.lastModified);
-      shown.set(e.lastModified, when);
-    }
-    const row: Row = {
-      name: e.name,
-      href: dir ? `${hrefSegment(e.name)}/index.html` : hrefSegment(e.name),
-      dir,
-      size: e.size,
-      human: formatBytes(e.size),
-      shown: when,
-    };
-    if (e.sha256) row.sha256 = e.sha256;
-    if (e.asc) row.ascHref = hrefSegment(`${e.name}.asc`);
-    return row;
-  });
+/** `shown`: most entries of a folder share a handful of times, so each is formatted once. */
+function rowOf(e: ListingEntry, shown: Map<string, string>): Row {
+  const dir = e.type === 'dir';
+  let when = shown.get(e.lastModified);
+  if (when === undefined) {
+    when = shownTime(e.lastModified);
+    shown.set(e.lastModified, when);
+  }
+  const row: Row = {
+    name: e.name,
+    href: dir ? `${hrefSegment(e.name)}/index.html` : hrefSegment(e.name),
+    dir,
+    size: e.size,
+    human: formatBytes(e.size),
+    shown: when,
+  };
+  if (e.sha256) row.sha256 = e.sha256;
+  if (e.asc) row.ascHref = hrefSegment(`${e.name}.asc`);
+  return row;
 }
+
+/**
+ * Stands in for a page's rows while its frame (everything around them) is rendered; key
+ * validation refuses NUL, so no real name renders to the same text.
+ */
+const MARK_ROW: Row = { name: '\0pkgpub-rows\0', href: '', dir: false, size: 0, human: '', shown: '' };
 
 function pagerOf(base: 'index' | 'listing', page: number, pages: number) {
   const names = pageNames(base, pages);
@@ -199,19 +217,22 @@ export function renderFolderPages(
   ctx: RenderContext,
   root?: RootExtras,
 ): RenderedPage[] {
-  return [...folderPages(t, listing, ctx, root)];
+  const text = new TextDecoder();
+  return [...folderPages(t, listing, ctx, root)].map((p) => ({ name: p.name, html: text.decode(p.bytes) }));
 }
 
 /**
- * The same pages one at a time, for callers that encode each page before rendering the next
- * (a 100k-entry folder's pages are never all held as strings).
+ * The same pages one at a time, as bytes. A page's frame is rendered around a stand-in row, and
+ * its rows are encoded one by one between the two halves: a page of 2,000 rows is never one
+ * ~1 MB template string (which V8 keeps in large-object space until a full collection), and
+ * each page can be handed on before the next is rendered.
  */
 export function* folderPages(
   t: SiteTemplates,
   listing: Listing,
   ctx: RenderContext,
   root?: RootExtras,
-): Generator<RenderedPage> {
+): Generator<EncodedPage> {
   const folder = listing.path;
   const segments = folder === '' ? [] : folder.slice(0, -1).split('/');
   const up = '../'.repeat(segments.length);
@@ -233,7 +254,10 @@ export function* folderPages(
   const base = pageBase(listing);
   const names = pageNames(base, pages);
   const heading = folder === '' ? `${ctx.project} downloads` : `Index of /${folder}`;
+  const shown = new Map<string, string>();
+  const mark = t.row({ r: MARK_ROW });
   for (let p = 1; p <= pages; p++) {
+    const entries = visible.slice((p - 1) * size, p * size);
     const data = {
       title: pages > 1 ? `${heading} (page ${p} of ${pages})` : heading,
       heading,
@@ -243,11 +267,22 @@ export function* folderPages(
       assets: { css: asset('style.css'), js: asset('listing.js') },
       jsonHref: LISTING_JSON,
       summary,
-      rows: rowsOf(visible.slice((p - 1) * size, p * size)),
+      rows: entries.length > 0 ? [MARK_ROW] : [],
       pages,
       pager: pagerOf(base, p, pages),
     };
-    const html = root && p === 1 ? t.root({ ...data, ...root }) : t.listing(data);
-    yield { name: names[p - 1]!, html };
+    const frame = root && p === 1 ? t.root({ ...data, ...root }) : t.listing(data);
+    const at = frame.indexOf(mark);
+    if (entries.length > 0 && (at < 0 || frame.indexOf(mark, at + 1) >= 0))
+      throw new Error(`listing template for /${folder} must render the row partial exactly once per row`);
+    const out = new Utf8Sink(frame.length * 3 + entries.length * 512);
+    if (entries.length === 0) {
+      out.write(frame);
+    } else {
+      out.write(frame.slice(0, at));
+      for (const e of entries) out.write(t.row({ r: rowOf(e, shown) }));
+      out.write(frame.slice(at + mark.length));
+    }
+    yield { name: names[p - 1]!, bytes: out.bytes() };
   }
 }
