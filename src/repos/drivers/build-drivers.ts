@@ -4,7 +4,7 @@ import { ConflictError } from '../../errors.js';
 import { formatBytes } from '../../format-bytes.js';
 import { bytesFile, contentTypeFor } from '../../publish/output-file.js';
 import type { ChangeSummary, OutputFile } from '../../publish/types.js';
-import { type DriverEntry, encodeDriverVersionDoc, entryKey, renderVersionList } from './driver-index.js';
+import { type DriverEntry, encodePendingDoc, entryKey, renderVersionList } from './driver-index.js';
 import { sortDriverVersions } from './driver-version.js';
 
 /** What the target holds now, read back from its own driver indexes (see read-driver-state.ts). */
@@ -101,7 +101,8 @@ export function buildDrivers(input: DriverBuildInput): DriverBuildResult {
   const now = input.now.toISOString();
   const changes: ChangeSummary = { added: [], removed: [], unchanged: [] };
   const blobs: OutputFile[] = [];
-  const byVersion = new Map<string, Map<string, DriverEntry>>();
+  // New files stay artifacts until their line is written (see encodePendingDoc).
+  const byVersion = new Map<string, Map<string, DriverEntry | DriverArtifact>>();
   const touched = new Set<string>();
   const inThisRun = new Map<string, DriverArtifact>();
 
@@ -131,7 +132,7 @@ export function buildDrivers(input: DriverBuildInput): DriverBuildResult {
       throw new ConflictError(
         `${d.path}: ${label} is already published with other bytes (sha256 ${current.sha256.slice(0, 12) || 'unknown'}…); use --force to replace it`,
       );
-    entries.set(k, entryOf(cfg, d, now));
+    entries.set(k, d);
     touched.add(d.driverVersion);
     changes.added.push(label);
     blobs.push({
@@ -154,7 +155,11 @@ export function buildDrivers(input: DriverBuildInput): DriverBuildResult {
   const files: OutputFile[] = [];
   for (const v of [...touched].sort()) {
     files.push(
-      bytesFile(versionDocKey(cfg, v), 'index', encodeDriverVersionDoc(now, byVersion.get(v)!.values())),
+      bytesFile(
+        versionDocKey(cfg, v),
+        'index',
+        encodePendingDoc(now, byVersion.get(v)!.values(), (d) => entryOf(cfg, d, now)),
+      ),
     );
   }
   files.push(bytesFile(versionListKey(cfg), 'pointer', renderVersionList(versions)));

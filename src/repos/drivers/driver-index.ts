@@ -1,3 +1,4 @@
+import type { DriverArtifact } from '../../artifacts/types.js';
 import { StorageError } from '../../errors.js';
 import { Utf8Sink } from '../../site/utf8-sink.js';
 
@@ -48,16 +49,35 @@ function cmp(a: string, b: string): number {
  * lines, a joined string and bytes at once.
  */
 export function encodeDriverVersionDoc(date: string, entries: Iterable<DriverEntry>): Uint8Array {
-  const drivers = [...entries].sort((a, b) => cmp(a.name, b.name) || cmp(a.arch, b.arch));
+  return encodePendingDoc(date, entries, () => {
+    throw new Error('unreachable: every entry is built');
+  });
+}
+
+/**
+ * The same bytes from published entries mixed with new driver files whose entries are not built
+ * yet: each new one becomes its DriverEntry only while it is written, so a 100,000-driver
+ * publish never holds 100,000 entries beside the artifacts they are made from.
+ */
+export function encodePendingDoc(
+  date: string,
+  items: Iterable<DriverEntry | DriverArtifact>,
+  entryOf: (d: DriverArtifact) => DriverEntry,
+): Uint8Array {
+  const drivers = [...items].sort((a, b) => cmp(nameOf(a), nameOf(b)) || cmp(a.arch, b.arch));
   const out = new Utf8Sink(256 + drivers.length * 1024);
   out.write(`${JSON.stringify({ date, index: indexOf(drivers) }).slice(0, -1)},"drivers":[\n`);
   // One driver per line: compact enough for 100k drivers, and diffs of two publishes stay readable.
   drivers.forEach((d, i) => {
     if (i > 0) out.write(',\n');
-    out.write(JSON.stringify(d));
+    out.write(JSON.stringify(d.kind === 'driver' ? entryOf(d) : d));
   });
   out.write('\n]}\n');
   return out.bytes();
+}
+
+function nameOf(d: DriverEntry | DriverArtifact): string {
+  return d.kind === 'driver' ? d.fileName : d.name;
 }
 
 const STRING_FIELDS = [
@@ -170,11 +190,11 @@ export function renderVersionList(versions: string[]): string {
 }
 
 /** The filter values a driver browser offers: every distinct lib, arch, kind and target, sorted. */
-function indexOf(drivers: DriverEntry[]): DriverVersionDoc['index'] {
+function indexOf(drivers: (DriverEntry | DriverArtifact)[]): DriverVersionDoc['index'] {
   return {
-    lib: distinctSorted(drivers.map((d) => d.lib)),
+    lib: distinctSorted(drivers.map((d) => (d.kind === 'driver' ? d.driverVersion : d.lib))),
     arch: distinctSorted(drivers.map((d) => d.arch)),
-    kind: distinctSorted(drivers.map((d) => d.kind)),
+    kind: distinctSorted(drivers.map((d) => (d.kind === 'driver' ? d.driverKind : d.kind))),
     target: distinctSorted(drivers.map((d) => d.target)),
   };
 }
