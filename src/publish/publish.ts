@@ -29,6 +29,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { type ApplyProgress, applyPlan } from './apply.js';
 import { makePlan, type Plan } from './plan.js';
 import { probeExisting } from './probe.js';
+import { Spill } from './spill.js';
 import { addListings } from './with-listings.js';
 import { blobSignatures, SignatureDigests, signedReleaseFiles } from './sign-outputs.js';
 import type { ChangeSummary, OutputFile } from './types.js';
@@ -124,6 +125,7 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
   garbage.push(...yum.garbage);
   // ---- end yum ----
 
+  const spill = new Spill();
   try {
     const bin = await binSection(req, artifacts, now, digests);
     const drivers = await driverSection(req, artifacts, now);
@@ -131,11 +133,14 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
       outputs.push(...part.outputs);
       garbage.push(...part.garbage);
     }
-    return await finish(req, outputs, garbage, {
+    // Big indexes (a 100k-driver version json is ~50 MB) wait for apply on disk, not in memory.
+    await spill.files(outputs);
+    return await finish(req, outputs, garbage, spill, {
       artifacts,
       changes: { apt: aptChanges, yum: yum.changes, bin: bin.changes, drivers: drivers.changes },
     });
   } finally {
+    await spill.cleanup();
     await yum.cleanup();
   }
 }
@@ -144,6 +149,7 @@ async function finish(
   req: PublishRequest,
   outputs: OutputFile[],
   garbage: string[],
+  spill: Spill,
   partial: Omit<PublishResult, 'plan' | 'applied'>,
 ): Promise<PublishResult> {
   if (req.signer && outputs.length > 0) {
@@ -169,6 +175,7 @@ async function finish(
     now: req.now ?? new Date(),
     ...(req.signer ? { fingerprint: req.signer.fingerprint } : {}),
     ...(req.relist ? { relist: req.relist } : {}),
+    spill: (f) => spill.file(f),
   });
   const result: PublishResult = { ...partial, plan };
   if (req.dryRun) return result;

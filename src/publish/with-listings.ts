@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../config/resolve.js';
-import { buildListings } from '../site/build-site.js';
+import { buildListings, type SpillFn } from '../site/build-site.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { makePlan, type Plan, type PlanStep } from './plan.js';
 import { probeExisting } from './probe.js';
@@ -12,7 +12,15 @@ import { TIERS } from './types.js';
  */
 export async function addListings(
   plan: Plan,
-  input: { store: ObjectStore; cfg: ResolvedConfig; now: Date; fingerprint?: string; relist?: Plan[] },
+  input: {
+    store: ObjectStore;
+    cfg: ResolvedConfig;
+    now: Date;
+    fingerprint?: string;
+    relist?: Plan[];
+    /** Big pages and listing.json files go to temp files as they are rendered (publish/spill.ts). */
+    spill?: SpillFn;
+  },
 ): Promise<void> {
   const { relist, ...rest } = input;
   const basis = relist?.length ? withEarlier(plan, relist) : plan;
