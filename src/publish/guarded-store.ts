@@ -1,5 +1,5 @@
-import type { Readable } from 'node:stream';
 import { StorageError } from '../errors.js';
+import { ForwardingStore } from '../storage/forwarding-store.js';
 import type { Body, ObjectInfo, ObjectStore, PutOptions } from '../storage/object-store.js';
 
 /**
@@ -10,31 +10,22 @@ import type { Body, ObjectInfo, ObjectStore, PutOptions } from '../storage/objec
  * fails with ConflictError instead; the caller re-reads and merges (publish-locked.ts). Objects
  * never read (packages, content-addressed files) are written as they are.
  */
-export class GuardedStore implements ObjectStore {
-  readonly description: string;
+export class GuardedStore extends ForwardingStore {
   readonly #read = new Map<string, string>();
 
-  constructor(private readonly inner: ObjectStore) {
-    this.description = inner.description;
+  constructor(inner: ObjectStore) {
+    super(inner);
     if (!inner.getVersioned) throw new StorageError(`${inner.description} cannot report versions`);
   }
 
-  async get(key: string): Promise<Uint8Array | undefined> {
+  override async get(key: string): Promise<Uint8Array | undefined> {
     const got = await this.inner.getVersioned!(key);
     // The first read is the version this attempt builds on.
     if (!this.#read.has(key)) this.#read.set(key, got?.etag ?? '');
     return got?.bytes;
   }
 
-  getStream(key: string): Promise<Readable | undefined> {
-    return this.inner.getStream(key);
-  }
-
-  head(key: string): Promise<ObjectInfo | undefined> {
-    return this.inner.head(key);
-  }
-
-  async put(key: string, body: Body, opts: PutOptions = {}): Promise<ObjectInfo> {
+  override async put(key: string, body: Body, opts: PutOptions = {}): Promise<ObjectInfo> {
     const expected = this.#read.get(key);
     const info = await this.inner.put(
       key,
@@ -43,22 +34,5 @@ export class GuardedStore implements ObjectStore {
     );
     if (expected !== undefined && info.etag) this.#read.set(key, info.etag);
     return info;
-  }
-
-  list(prefix: string): AsyncIterable<ObjectInfo> {
-    return this.inner.list(prefix);
-  }
-
-  listFolder(prefix: string, nameStartsWith?: string): AsyncIterable<ObjectInfo> {
-    return this.inner.listFolder(prefix, nameStartsWith);
-  }
-
-  delete(keys: string[]): Promise<void> {
-    return this.inner.delete(keys);
-  }
-
-  /** How many objects this attempt read (and so writes conditionally). */
-  get guardedKeys(): number {
-    return this.#read.size;
   }
 }

@@ -157,9 +157,12 @@ export class FsStore implements ObjectStore {
           (e.isFile() || e.isSymbolicLink()),
       )
       .map((e) => (folder === '' ? e.name : `${folder}/${e.name}`));
-    // head() follows symlinks and drops what is not a file, as get() would see it.
-    const infos = await mapLimit(keys, LIST_STATS, (k) => this.head(k));
-    for (const info of infos) if (info) yield info;
+    // head() follows symlinks and drops what is not a file, as get() would see it. A batch at a
+    // time, so a caller that stops early (the probe reads a big folder only so far) stats no more.
+    for (let i = 0; i < keys.length; i += LIST_STATS) {
+      const infos = await mapLimit(keys.slice(i, i + LIST_STATS), LIST_STATS, (k) => this.head(k));
+      for (const info of infos) if (info) yield info;
+    }
   }
 
   async delete(keys: string[]): Promise<void> {

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { ConflictError } from '../../src/errors.js';
 import { publishLocked } from '../../src/publish/publish-locked.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import type { Signer } from '../../src/signing/signer.js';
-import type { Body, ObjectInfo, ObjectStore, PutOptions } from '../../src/storage/object-store.js';
+import { ForwardingStore } from '../../src/storage/forwarding-store.js';
+import type { Body, ObjectInfo, PutOptions } from '../../src/storage/object-store.js';
 import { S3Store } from '../../src/storage/s3-store.js';
 import { makeTestKey } from '../support/keys.js';
 import { fixturesDir } from '../support/paths.js';
@@ -110,41 +110,16 @@ describe('S3Store conditional writes on an endpoint that enforces them', () => {
 });
 
 /** Runs `before` once, just ahead of the first write of a key ending in `suffix`. */
-class PauseBeforeWrite implements ObjectStore {
-  readonly description: string;
+class PauseBeforeWrite extends ForwardingStore {
   #armed = true;
   constructor(
-    private readonly inner: S3Store,
+    inner: S3Store,
     private readonly suffix: string,
     private readonly before: () => Promise<unknown>,
   ) {
-    this.description = inner.description;
+    super(inner);
   }
-  get(key: string): Promise<Uint8Array | undefined> {
-    return this.inner.get(key);
-  }
-  getVersioned(key: string) {
-    return this.inner.getVersioned(key);
-  }
-  getStream(key: string): Promise<Readable | undefined> {
-    return this.inner.getStream(key);
-  }
-  head(key: string): Promise<ObjectInfo | undefined> {
-    return this.inner.head(key);
-  }
-  list(prefix: string): AsyncIterable<ObjectInfo> {
-    return this.inner.list(prefix);
-  }
-  listFolder(prefix: string, nameStartsWith?: string): AsyncIterable<ObjectInfo> {
-    return this.inner.listFolder(prefix, nameStartsWith);
-  }
-  delete(keys: string[]): Promise<void> {
-    return this.inner.delete(keys);
-  }
-  conditionalWrites(): Promise<boolean> {
-    return this.inner.conditionalWrites();
-  }
-  async put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
+  override async put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
     if (this.#armed && key.endsWith(this.suffix)) {
       this.#armed = false;
       await this.before();
