@@ -137,7 +137,9 @@ async function runPhase(o: Options): Promise<void> {
     return r;
   };
   if (o.phase === 'first') {
-    const drivers = Array.from({ length: o.drivers }, (_, i) => driver(i, arches[i % arches.length]!));
+    let drivers: DriverArtifact[] | undefined = Array.from({ length: o.drivers }, (_, i) =>
+      driver(i, arches[i % arches.length]!),
+    );
     const pkgs: OutputFile[] = [];
     for (let i = 0; i < o.packages; i++) {
       const key =
@@ -151,7 +153,9 @@ async function runPhase(o: Options): Promise<void> {
     try {
       // The publish path: driverSection, then each section's outputs spilled as publish() does.
       const outputs = await timed(async () => {
-        const d = await driverSection({ inputs: [], store, cfg }, drivers, now);
+        const d = await driverSection({ inputs: [], store, cfg }, drivers!, now);
+        // publish() lets go of the read artifacts once the sections are built.
+        drivers = undefined;
         await spill.files(d.outputs);
         return [...d.outputs, ...pkgs];
       });

@@ -69,7 +69,6 @@ export interface PublishRequest {
 export type AttemptConflict = ConflictError & { plan?: Plan };
 
 export interface PublishResult {
-  artifacts: Artifact[];
   changes: { apt: ChangeSummary; yum: ChangeSummary; bin: ChangeSummary; drivers: ChangeSummary };
   plan: Plan;
   applied?: { written: number; deleted: number; bytes: number };
@@ -82,6 +81,31 @@ export interface PublishResult {
  * Everything before apply is free of writes, which is what makes --dry-run exact.
  */
 export async function publish(req: PublishRequest): Promise<PublishResult> {
+  const spill = new Spill();
+  let built: BuiltSections | undefined;
+  try {
+    built = await buildSections(req, spill);
+    return await finish(req, built.outputs, built.garbage, spill, { changes: built.changes });
+  } finally {
+    await spill.cleanup();
+    await built?.cleanup();
+  }
+}
+
+interface BuiltSections {
+  outputs: OutputFile[];
+  garbage: string[];
+  changes: PublishResult['changes'];
+  /** Removes the signed rpm copies once they are uploaded (or the run failed). */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Reads the artifacts and builds every repository's outputs. The artifacts end here: what the
+ * plan, the listings and apply need is in the outputs, so a 100,000-driver publish does not keep
+ * 100,000 read artifacts alive while it renders listings.
+ */
+async function buildSections(req: PublishRequest, spill: Spill): Promise<BuiltSections> {
   const now = req.now ?? new Date();
   const step = (l: string) => req.progress?.onStep?.(l);
   const found = await findArtifacts(req.inputs);
@@ -119,13 +143,9 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
     }
   }
 
-  // ---- yum (issue 4) ----
   const yum = await yumSection(req, artifacts, now, step, digests);
   outputs.push(...yum.outputs);
   garbage.push(...yum.garbage);
-  // ---- end yum ----
-
-  const spill = new Spill();
   try {
     const bin = await binSection(req, artifacts, now, digests);
     const drivers = await driverSection(req, artifacts, now);
@@ -135,13 +155,15 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
     }
     // Big indexes (a 100k-driver version json is ~50 MB) wait for apply on disk, not in memory.
     await spill.files(outputs);
-    return await finish(req, outputs, garbage, spill, {
-      artifacts,
+    return {
+      outputs,
+      garbage,
       changes: { apt: aptChanges, yum: yum.changes, bin: bin.changes, drivers: drivers.changes },
-    });
-  } finally {
-    await spill.cleanup();
+      cleanup: yum.cleanup,
+    };
+  } catch (err) {
     await yum.cleanup();
+    throw err;
   }
 }
 
