@@ -272,31 +272,12 @@ export class S3Store implements ObjectStore {
     const folder = prefix.replace(/\/+$/, '');
     // A prefix names a folder, as in the folder backend: "dir" must not match "dir2/x".
     const Prefix = folder === '' ? (this.prefix ? `${this.prefix}/` : '') : `${this.objectKey(folder)}/`;
-    const strip = this.prefix ? this.prefix.length + 1 : 0;
-    let ContinuationToken: string | undefined;
-    do {
-      let page: ListObjectsV2CommandOutput;
-      try {
-        page = await this.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.bucket,
-            Prefix,
-            MaxKeys: BATCH,
-            ...(ContinuationToken ? { ContinuationToken } : {}),
-          }),
-        );
-      } catch (err) {
-        throw this.failure('list', folder || '(root)', err);
-      }
-      for (const o of page.Contents ?? []) {
-        if (!o.Key) continue;
-        const key = o.Key.slice(strip);
-        // Folder markers ("dir/") and keys other tools wrote that this interface cannot address.
-        if (!isSafe(key)) continue;
-        yield listed(key, o.Size, o.LastModified, o.ETag);
-      }
-      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (ContinuationToken);
+    for await (const o of this.listPages(Prefix, folder)) {
+      const key = o.Key.slice(this.strip);
+      // Folder markers ("dir/") and keys other tools wrote that this interface cannot address.
+      if (!isSafe(key)) continue;
+      yield listed(key, o.Size, o.LastModified, o.ETag);
+    }
   }
 
   async *listFolder(prefix: string, nameStartsWith = ''): AsyncIterable<ObjectInfo> {
@@ -304,7 +285,28 @@ export class S3Store implements ObjectStore {
     if (nameStartsWith.includes('/')) throw new StorageError(`not a name in a folder: ${nameStartsWith}`);
     const dir = folder === '' ? (this.prefix ? `${this.prefix}/` : '') : `${this.objectKey(folder)}/`;
     const Prefix = `${dir}${nameStartsWith}`;
-    const strip = this.prefix ? this.prefix.length + 1 : 0;
+    // Only Contents matter: subfolders come back as CommonPrefixes, which some servers (s3rver)
+    // report incompletely.
+    for await (const o of this.listPages(Prefix, folder, '/')) {
+      // A server that ignored the delimiter must not make deeper keys look like this folder's.
+      if (!o.Key.startsWith(Prefix) || o.Key.includes('/', dir.length)) continue;
+      const key = o.Key.slice(this.strip);
+      if (!isSafe(key)) continue;
+      yield listed(key, o.Size, o.LastModified, o.ETag);
+    }
+  }
+
+  /** The length of "<prefix>/" that object keys carry and store keys do not. */
+  private get strip(): number {
+    return this.prefix ? this.prefix.length + 1 : 0;
+  }
+
+  /** Every object ListObjectsV2 returns under `Prefix`, page after page, fetched as iteration goes on. */
+  private async *listPages(
+    Prefix: string,
+    folder: string,
+    Delimiter?: string,
+  ): AsyncIterable<NonNullable<ListObjectsV2CommandOutput['Contents']>[number] & { Key: string }> {
     let ContinuationToken: string | undefined;
     do {
       let page: ListObjectsV2CommandOutput;
@@ -313,23 +315,15 @@ export class S3Store implements ObjectStore {
           new ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix,
-            Delimiter: '/',
             MaxKeys: BATCH,
+            ...(Delimiter ? { Delimiter } : {}),
             ...(ContinuationToken ? { ContinuationToken } : {}),
           }),
         );
       } catch (err) {
         throw this.failure('list', folder || '(root)', err);
       }
-      // Only Contents matter: subfolders come back as CommonPrefixes, which some servers (s3rver)
-      // report incompletely.
-      for (const o of page.Contents ?? []) {
-        // A server that ignored the delimiter must not make deeper keys look like this folder's.
-        if (!o.Key?.startsWith(Prefix) || o.Key.includes('/', dir.length)) continue;
-        const key = o.Key.slice(strip);
-        if (!isSafe(key)) continue;
-        yield listed(key, o.Size, o.LastModified, o.ETag);
-      }
+      for (const o of page.Contents ?? []) if (o.Key) yield { ...o, Key: o.Key };
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
   }
