@@ -124,6 +124,42 @@ async function write(store: FsStore, files: OutputFile[], out: ListingOutputs): 
   await store.delete(out.deletes);
 }
 
+/**
+ * The publish path for drivers: driverSection, each output spilled as publish() does, listings
+ * built before anything is written (plan, then apply), then the writes. Returns the listing
+ * outputs and the peak RSS right after the driver index.
+ */
+async function publishDrivers(
+  root: string,
+  store: FsStore,
+  drivers: DriverArtifact[],
+  extra: OutputFile[],
+  now: Date,
+  timed: <T>(fn: () => Promise<T>) => Promise<T>,
+): Promise<{ out: ListingOutputs; afterDrivers: number }> {
+  const spill = new Spill();
+  try {
+    const outputs = await timed(async () => {
+      // The array is the caller's; publish() lets go of the read artifacts once sections are built.
+      const d = await driverSection({ inputs: [], store, cfg }, drivers.splice(0), now);
+      await spill.files(d.outputs);
+      return [...d.outputs, ...extra];
+    });
+    const afterDrivers = process.resourceUsage().maxRSS / 1024;
+    const out = await timed(() =>
+      buildListings({ store, cfg, plan: makePlan(outputs, new Map(), []), now, spill: (f) => spill.file(f) }),
+    );
+    placeBlobs(
+      root,
+      outputs.filter((f) => f.tier === 'blob'),
+    );
+    await write(store, outputs, out);
+    return { out, afterDrivers };
+  } finally {
+    await spill.cleanup();
+  }
+}
+
 async function runPhase(o: Options): Promise<void> {
   const root = o.dir!;
   const store = new FsStore(root);
@@ -137,9 +173,7 @@ async function runPhase(o: Options): Promise<void> {
     return r;
   };
   if (o.phase === 'first') {
-    let drivers: DriverArtifact[] | undefined = Array.from({ length: o.drivers }, (_, i) =>
-      driver(i, arches[i % arches.length]!),
-    );
+    const drivers = Array.from({ length: o.drivers }, (_, i) => driver(i, arches[i % arches.length]!));
     const pkgs: OutputFile[] = [];
     for (let i = 0; i < o.packages; i++) {
       const key =
@@ -148,66 +182,12 @@ async function runPhase(o: Options): Promise<void> {
           : `${cfg.prefixes.rpm}/pkg${i}-1.0.${i}-1.x86_64.rpm`;
       pkgs.push(blob(key, 50_000 + i * 13, i), blob(`${key}.asc`, 228, 100_000 + i));
     }
-    const now = new Date('2024-06-01T12:00:00Z');
-    const spill = new Spill();
-    try {
-      // The publish path: driverSection, then each section's outputs spilled as publish() does.
-      const outputs = await timed(async () => {
-        const d = await driverSection({ inputs: [], store, cfg }, drivers!, now);
-        // publish() lets go of the read artifacts once the sections are built.
-        drivers = undefined;
-        await spill.files(d.outputs);
-        return [...d.outputs, ...pkgs];
-      });
-      const afterDrivers = process.resourceUsage().maxRSS / 1024;
-      // Listings are built before anything is written, as in a publish (plan, then apply).
-      const out = await timed(() =>
-        buildListings({
-          store,
-          cfg,
-          plan: makePlan(outputs, new Map(), []),
-          now,
-          spill: (f) => spill.file(f),
-        }),
-      );
-      placeBlobs(
-        root,
-        outputs.filter((f) => f.tier === 'blob'),
-      );
-      await write(store, outputs, out);
-      detail = `peak ${afterDrivers.toFixed(0)} MB after the driver index; ${out.folders.length} folders, ${out.files.filter((f) => f.key.endsWith('.html')).length} pages`;
-    } finally {
-      await spill.cleanup();
-    }
+    const done = await publishDrivers(root, store, drivers, pkgs, new Date('2024-06-01T12:00:00Z'), timed);
+    detail = `peak ${done.afterDrivers.toFixed(0)} MB after the driver index; ${done.out.folders.length} folders, ${done.out.files.filter((f) => f.key.endsWith('.html')).length} pages`;
   } else if (o.phase === 'add') {
     const extra = driver(o.drivers + 1, arches[0]!);
-    const now = new Date('2024-06-02T12:00:00Z');
-    const spill = new Spill();
-    try {
-      const outputs = await timed(async () => {
-        const d = await driverSection({ inputs: [], store, cfg }, [extra], now);
-        await spill.files(d.outputs);
-        return d.outputs;
-      });
-      const afterDrivers = process.resourceUsage().maxRSS / 1024;
-      const out = await timed(() =>
-        buildListings({
-          store,
-          cfg,
-          plan: makePlan(outputs, new Map(), []),
-          now,
-          spill: (f) => spill.file(f),
-        }),
-      );
-      placeBlobs(
-        root,
-        outputs.filter((f) => f.tier === 'blob'),
-      );
-      await write(store, outputs, out);
-      detail = `peak ${afterDrivers.toFixed(0)} MB after the driver index; re-rendered ${out.folders.map((f) => f || '(root)').join(', ')}`;
-    } finally {
-      await spill.cleanup();
-    }
+    const done = await publishDrivers(root, store, [extra], [], new Date('2024-06-02T12:00:00Z'), timed);
+    detail = `peak ${done.afterDrivers.toFixed(0)} MB after the driver index; re-rendered ${done.out.folders.map((f) => f || '(root)').join(', ')}`;
   } else if (o.phase === 'listings-first') {
     // The listing builder alone on the same outputs, into an empty tree (no driver index work).
     const blobs = Array.from({ length: o.drivers }, (_, i) => {
