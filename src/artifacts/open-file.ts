@@ -1,18 +1,41 @@
-import { createReadStream, type ReadStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { ArtifactError } from '../errors.js';
 
-/** Chunk size for every artifact read: memory per reader stays at a few of these. */
+/** Chunk size of a streamed read (the main thread): memory per reader stays at a few of these. */
 export const READ_CHUNK = 256 * 1024;
 
+/** Chunk size of a synchronous read (a worker): fewer, larger reads; one buffer per reader. */
+export const SYNC_READ_CHUNK = 1024 * 1024;
+
+export interface OpenOptions {
+  /**
+   * Every chunk is a view of one buffer that the next chunk overwrites, so the caller must copy
+   * what it keeps past the next iteration. Saves allocating (and faulting in) a fresh buffer per
+   * chunk where the reader only hashes and peeks. Only synchronous reads reuse.
+   */
+  reuse?: boolean;
+  /** Read with readSync: the default on a worker thread (see fileChunks). */
+  sync?: boolean;
+}
+
+export interface OpenedArtifact {
+  size: number;
+  fileName: string;
+  /** The file's bytes, once, in order. Leaving a for-of / for-await early closes the file. */
+  chunks: Iterable<Buffer> | AsyncIterable<Buffer>;
+  /** Closes the file if the chunks were not read to the end. */
+  close(): void;
+}
+
 /**
- * Opens an artifact for one streaming pass, turning the usual OS failures into one-line
- * ArtifactErrors (missing, a directory, empty) before any parser sees a byte.
+ * Opens an artifact for one pass, turning the usual OS failures into one-line ArtifactErrors
+ * (missing, a directory, empty) before any parser sees a byte.
  */
-export async function openArtifact(
-  path: string,
-): Promise<{ stream: ReadStream; size: number; fileName: string }> {
+export async function openArtifact(path: string, opts: OpenOptions = {}): Promise<OpenedArtifact> {
   let st: Awaited<ReturnType<typeof stat>>;
   try {
     st = await stat(path);
@@ -25,9 +48,33 @@ export async function openArtifact(
   if (st.isDirectory()) throw new ArtifactError(path, 'is a directory, not a package file');
   if (!st.isFile()) throw new ArtifactError(path, 'is not a regular file');
   if (st.size === 0) throw new ArtifactError(path, 'is empty');
-  return {
-    stream: createReadStream(path, { highWaterMark: READ_CHUNK }),
-    size: st.size,
-    fileName: basename(path),
-  };
+  const fileName = basename(path);
+  if (opts.sync ?? !isMainThread) {
+    const chunks = syncChunks(path, 0, opts.reuse ?? false);
+    return { size: st.size, fileName, chunks, close: () => void chunks.return(undefined) };
+  }
+  const stream = createReadStream(path, { highWaterMark: READ_CHUNK });
+  return { size: st.size, fileName, chunks: stream, close: () => stream.destroy() };
+}
+
+/**
+ * A file's bytes from `start` on, read synchronously. A worker thread does nothing else while it
+ * reads, and an asynchronous read costs a round trip through libuv's thread pool per chunk: two
+ * workers hashing 1 GB of rpms took 0.85–0.94 s through read streams and 0.49–0.53 s this way.
+ */
+export function* syncChunks(path: string, start = 0, reuse = false): Generator<Buffer, void, undefined> {
+  const fd = openSync(path, 'r');
+  try {
+    const shared = reuse ? Buffer.allocUnsafeSlow(SYNC_READ_CHUNK) : undefined;
+    let pos = start;
+    for (;;) {
+      const buf = shared ?? Buffer.allocUnsafe(SYNC_READ_CHUNK);
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) return;
+      pos += n;
+      yield n === buf.length ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar-stream';
 import { ArError, type ArMemberHeader, ArParser } from '../formats/ar.js';
@@ -27,14 +26,17 @@ type ArEvent =
  * The file's bytes go through the hasher and the ar parser together, so the whole file is read
  * once; the parser's callbacks become events the reader pulls at its own pace (backpressure).
  */
-async function* arEvents(stream: Readable, hasher: MultiHasher): AsyncGenerator<ArEvent> {
+async function* arEvents(
+  chunks: Iterable<Buffer> | AsyncIterable<Buffer>,
+  hasher: MultiHasher,
+): AsyncGenerator<ArEvent> {
   let pending: ArEvent[] = [];
   const parser = new ArParser({
     onMember: (header) => pending.push({ type: 'member', header }),
     onData: (header, chunk) => pending.push({ type: 'data', header, chunk }),
     onMemberEnd: (header) => pending.push({ type: 'end', header }),
   });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  for await (const chunk of chunks) {
     hasher.update(chunk);
     parser.push(chunk);
     const batch = pending;
@@ -121,9 +123,10 @@ function requiredField(control: ControlParagraph, name: string): string {
 }
 
 export async function readDeb(path: string, prehash?: PrehashTemplate): Promise<DebArtifact> {
-  const { stream, size, fileName } = await openArtifact(path);
+  // Fresh chunks: the parser and the control-member collector keep views of them.
+  const { chunks, size, fileName, close } = await openArtifact(path);
   const hasher = new MultiHasher(undefined, prehash);
-  const events = arEvents(stream, hasher);
+  const events = arEvents(chunks, hasher);
   try {
     let stage: 'debian-binary' | 'control' | 'data' | 'rest' = 'debian-binary';
     let control: ControlParagraph | undefined;
@@ -206,7 +209,7 @@ export async function readDeb(path: string, prehash?: PrehashTemplate): Promise<
     throw toArtifactError(path, err);
   } finally {
     await events.return(undefined);
-    stream.destroy();
+    close();
   }
 }
 

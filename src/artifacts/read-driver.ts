@@ -140,14 +140,14 @@ export async function readDriver(
   const where = placement(path, ctx);
   if (typeof where === 'string') throw new ArtifactError(path, where);
 
-  const { stream, fileName } = await openArtifact(path);
+  const { chunks, fileName } = await openArtifact(path, { reuse: true });
   // The driver index lists sha256 alone; md5, sha1 and sha512 would cost time to compute and, held
   // for 100,000 drivers of one version, tens of MB to keep.
   const hasher = new MultiHasher(['sha256']);
   const head: number[] = [];
   const isElf = () => ELF_MAGIC.every((b, i) => head[i] === b);
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
       for (let i = 0; head.length < ELF_MAGIC.length && i < chunk.length; i++) head.push(chunk[i]!);
       // Leaving the loop closes the file: no point hashing the rest of what is not a driver.
       if (head.length === ELF_MAGIC.length && !isElf()) break;

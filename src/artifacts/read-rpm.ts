@@ -23,16 +23,16 @@ import type { RpmArtifact } from './types.js';
  * never more than the file can hold). The payload is hashed, not decompressed.
  */
 export async function readRpm(path: string, prehash?: PrehashTemplate): Promise<RpmArtifact> {
-  const { stream, size, fileName } = await openArtifact(path);
+  const { chunks, size, fileName, close } = await openArtifact(path, { reuse: true });
   const hasher = new MultiHasher(['sha256'] as const, prehash);
   const prefix = new RpmPrefix(size);
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
       hasher.update(chunk);
       if (!prefix.complete) prefix.push(chunk);
     }
   } catch (err) {
-    stream.destroy();
+    close();
     if (err instanceof RpmFormatError) throw new ArtifactError(path, err.message, { cause: err });
     const code = (err as NodeJS.ErrnoException).code;
     throw new ArtifactError(path, `read failed (${code ?? (err as Error).message})`, { cause: err });
@@ -88,8 +88,9 @@ class RpmPrefix {
 
   constructor(private readonly fileSize: number) {}
 
+  /** Copies: the reader's chunks may be views of one reused buffer. */
   push(chunk: Buffer): void {
-    this.chunks.push(chunk);
+    this.chunks.push(Buffer.from(chunk));
     this.have += chunk.length;
     while (!this.complete && this.have >= this.need) this.advance();
   }

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
@@ -64,7 +64,7 @@ export async function readTarball(path: string, prehash?: PrehashTemplate): Prom
   const parsed = parseTarballName(basename(path));
   if (typeof parsed === 'string') throw new ArtifactError(path, parsed);
 
-  const { stream, fileName } = await openArtifact(path);
+  const { chunks, fileName } = await openArtifact(path);
   const hasher = new MultiHasher(undefined, prehash);
   const hashTap = new Transform({
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
@@ -86,7 +86,8 @@ export async function readTarball(path: string, prehash?: PrehashTemplate): Prom
 
   try {
     // zlib's default 16 KiB output chunks cost more in per-chunk stream overhead than in inflating.
-    await pipeline(stream, hashTap, createGunzip({ chunkSize: READ_CHUNK }), extract);
+    const source = chunks instanceof Readable ? chunks : Readable.from(chunks, { objectMode: false });
+    await pipeline(source, hashTap, createGunzip({ chunkSize: READ_CHUNK }), extract);
   } catch (err) {
     throw new ArtifactError(path, describeFailure(err), { cause: err });
   }

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { READ_CHUNK } from '../artifacts/open-file.js';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { syncChunks } from '../artifacts/open-file.js';
 import { readArtifact } from '../artifacts/scan.js';
 import type { Artifact } from '../artifacts/types.js';
 import { prehashDigest } from '../signing/prehash.js';
@@ -13,22 +11,25 @@ export async function runJob(job: Job): Promise<Artifact | CopyResult> {
   return job.type === 'read' ? readArtifact(job.path, job.kind, job.opts) : copyWithHead(job);
 }
 
-async function copyWithHead(job: CopyJob): Promise<CopyResult> {
+/**
+ * Synchronous, as reads on a worker are (see syncChunks): the thread has nothing else to do, and
+ * a copy is a loop of read, hash, write over one reused buffer.
+ */
+function copyWithHead(job: CopyJob): CopyResult {
   const hash = createHash('sha256');
   let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      size += chunk.length;
-      done(null, chunk);
-    },
-  });
-  tap.write(job.head);
-  await pipeline(
-    createReadStream(job.input, { start: job.from, highWaterMark: READ_CHUNK }),
-    tap,
-    createWriteStream(job.out),
-  );
+  const out = openSync(job.out, 'w');
+  try {
+    const put = (bytes: Uint8Array) => {
+      hash.update(bytes);
+      size += bytes.length;
+      for (let off = 0; off < bytes.length; ) off += writeSync(out, bytes, off, bytes.length - off);
+    };
+    put(job.head);
+    for (const chunk of syncChunks(job.input, job.from, true)) put(chunk);
+  } finally {
+    closeSync(out);
+  }
   const signatureDigest = job.prehash ? prehashDigest(hash, job.prehash) : undefined;
   return { sha256: hash.digest('hex'), size, ...(signatureDigest ? { signatureDigest } : {}) };
 }
