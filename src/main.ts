@@ -15,7 +15,7 @@ Usage:
                  [--signing-key FILE | --unsigned] [--dry-run] [--force] [--json] [--config pkgpub.yaml]
                  [--base-url URL] [--component C] [--concurrency N] [--driver-version V] [--arch A]
                  [--endpoint URL] [--region R] [--force-path-style]   (for --to s3://...)
-                 [--no-sign-rpms] [--resign] [--cloudfront-distribution ID]
+                 [--no-sign-rpms] [--resign] [--hardlink] [--cloudfront-distribution ID]
   pkgpub remove NAME[=VERSION]... [--to ...] [--channel ...] [same signing flags]
   pkgpub drivers prune --keep N [--apply] [--to DIR|s3://...] [--json]
   pkgpub site rebuild [--to DIR|s3://...] [--dry-run]    re-render every folder listing from a full listing
@@ -26,6 +26,9 @@ Usage:
 
 CDN: --cloudfront-distribution ID (or cdn.cloudfront in pkgpub.yaml) invalidates what publish, remove,
 drivers prune --apply and site rebuild change in place; PKGPUB_CLOUDFRONT_ENDPOINT overrides the endpoint.
+
+--hardlink (folder targets): link input files into the tree instead of copying them (same file system;
+copies elsewhere). The published files then share the inputs' bytes: never rewrite an input in place.
 
 Signing key: --signing-key FILE or PKGPUB_SIGNING_KEY (armored); passphrase: PKGPUB_SIGNING_PASSPHRASE.
 
@@ -69,6 +72,11 @@ export async function main(argv: string[], r: Reporter): Promise<number> {
     return name ? 0 : 2;
   }
   const cmd = commands[name];
+  const ownArgs = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (cmd && (ownArgs.includes('--help') || ownArgs.includes('-h'))) {
+    r.out(USAGE);
+    return 0;
+  }
   try {
     if (!cmd) throw new UsageError(`unknown command "${name}" (see pkgpub help)`);
     await cmd(rest, r);

@@ -35,6 +35,7 @@ const COMMON = {
   endpoint: { type: 'string' },
   region: { type: 'string' },
   'force-path-style': { type: 'boolean', default: false },
+  hardlink: { type: 'boolean', default: false },
   ...CDN_OPTIONS,
 } as const;
 
@@ -70,6 +71,7 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     ...(values.endpoint ? { endpoint: values.endpoint } : {}),
     ...(values.region ? { region: values.region } : {}),
     ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
+    ...(values.hardlink ? { hardlink: true } : {}),
     concurrency,
   });
   const removals: AptRemoval[] =

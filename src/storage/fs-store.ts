@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -16,6 +17,18 @@ import {
 /** Temp files carry this prefix so listings skip them and a later run can sweep them up. */
 const TMP_PREFIX = '.pkgpub-tmp-';
 
+export interface FsStoreOptions {
+  /**
+   * Put an input file (a package, tarball or driver as the caller names it) into the tree as a
+   * hard link instead of a copy, where both share a file system; elsewhere it is copied. The
+   * gigabyte a release adds then costs no writing, as createrepo_c or apt-ftparchive indexing in
+   * place would; in exchange the published file is the input's inode, so a tool that later
+   * rewrites the input in place (truncate and write, as `cp` onto an existing file does) changes
+   * the published bytes too. Off by default for that reason.
+   */
+  hardlink?: boolean;
+}
+
 /**
  * A published tree in a local folder (the default target). Every put writes a temp file in the
  * same folder, fsyncs it and renames it over the key, so a reader (or apt over file:) sees
@@ -24,7 +37,10 @@ const TMP_PREFIX = '.pkgpub-tmp-';
  */
 export class FsStore implements ObjectStore {
   readonly description: string;
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    private readonly opts: FsStoreOptions = {},
+  ) {
     this.description = `folder ${root}`;
   }
 
@@ -75,7 +91,9 @@ export class FsStore implements ObjectStore {
           await fh.close();
         }
       } else if (!(body.movable && (await moved(body.file, tmp)))) {
-        await copyFile(body.file, tmp);
+        if (!(this.opts.hardlink && (await linked(body.file, tmp))))
+          // A clone where the file system can (btrfs, XFS): no bytes written; else a plain copy.
+          await copyFile(body.file, tmp, constants.COPYFILE_FICLONE);
       }
       if (opts.ifMatch === '') {
         // Create-only: link() fails with EEXIST instead of replacing, atomically (the lock relies on it).
@@ -90,6 +108,9 @@ export class FsStore implements ObjectStore {
         }
       } else {
         await rename(tmp, dest);
+        // rename() between two links of one inode succeeds and does nothing: a hard-linked input
+        // republished over its own earlier link would leave the temp name behind.
+        if ('file' in body && this.opts.hardlink) await rm(tmp, { force: true });
       }
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => {});
@@ -216,6 +237,25 @@ async function moved(from: string, to: string): Promise<boolean> {
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EXDEV') return false;
+    throw err;
+  }
+}
+
+/** Hard-links when the file system allows it; false (nothing done) where it cannot. */
+async function linked(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (
+      code === 'EXDEV' ||
+      code === 'EPERM' ||
+      code === 'EMLINK' ||
+      code === 'ENOTSUP' ||
+      code === 'EOPNOTSUPP'
+    )
+      return false;
     throw err;
   }
 }

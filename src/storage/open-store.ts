@@ -11,6 +11,8 @@ export interface StoreFlags {
   forcePathStyle?: boolean;
   /** Parallel parts of one multipart upload and parallel delete batches. */
   concurrency?: number;
+  /** Folder targets: hard-link input files into the tree (see FsStoreOptions). */
+  hardlink?: boolean;
 }
 
 /** `--to` names the target: a folder (the default, ./public) or s3://bucket/prefix. */
@@ -20,6 +22,7 @@ export async function openStore(
   env: Record<string, string | undefined> = process.env,
 ): Promise<ObjectStore> {
   if (target.startsWith('s3://')) {
+    if (flags.hardlink) throw new UsageError(`--hardlink only applies to folder targets, not ${target}`);
     const { bucket, prefix } = parseS3Url(target);
     const endpoint = flags.endpoint ?? (env.PKGPUB_S3_ENDPOINT || undefined);
     if (endpoint !== undefined) checkEndpoint(endpoint);
@@ -41,7 +44,7 @@ export async function openStore(
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target))
     throw new UsageError(`--to ${target}: only folders and s3:// are supported`);
-  return new FsStore(resolve(target));
+  return new FsStore(resolve(target), flags.hardlink ? { hardlink: true } : {});
 }
 
 function checkEndpoint(endpoint: string): void {

@@ -79,6 +79,9 @@ describe('openStore', () => {
     await expect(openStore('gs://bucket/x', {}, {})).rejects.toThrow(UsageError);
     await expect(openStore('s3://bucket/x', { endpoint: 'ftp://127.0.0.1' }, {})).rejects.toThrow(UsageError);
     await expect(openStore('s3://bucket/x', { endpoint: 'not a url' }, {})).rejects.toThrow(UsageError);
+    await expect(openStore('s3://bucket/x', { hardlink: true }, {})).rejects.toThrow(
+      /--hardlink only applies to folder targets/,
+    );
   });
 
   it('refuses an endpoint carrying credentials without echoing them', async () => {

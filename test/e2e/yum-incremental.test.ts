@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -238,6 +238,32 @@ describe('signing modes and compression', () => {
       join(again, 'packages/rpm/tool-1.0-1.x86_64.rpm'),
     );
     expect(check.out).toMatch(/Signature, key ID [0-9a-f]{8}: OK/);
+  });
+
+  it('--hardlink links unsigned rpms into the tree (same inode), dnf reads it, and --help names the flag', async () => {
+    const repo = join(work, 'hardlink');
+    const input = rpm['tool-1.0-1.x86_64']!;
+    const res = await pub(repo, input, '--no-sign-rpms', '--hardlink');
+    expect(res.code, res.err).toBe(0);
+    const published = join(repo, 'packages/rpm/tool-1.0-1.x86_64.rpm');
+    expect((await stat(published)).ino).toBe((await stat(input)).ino);
+    // The .asc and the repodata are pkgpub's own bytes, never links.
+    expect((await stat(`${published}.asc`)).nlink).toBe(1);
+    const more = await pub(repo, input, rpm['extra-0.1-1.noarch']!, '--no-sign-rpms', '--hardlink');
+    expect(more.code, more.err).toBe(0);
+    expect((await readdir(join(repo, 'packages/rpm'))).filter((n) => n.startsWith('.pkgpub-tmp'))).toEqual(
+      [],
+    );
+    const { mc, nevras } = await dnfSees(repo);
+    expect(mc.code, mc.out).toBe(0);
+    expect(nevras).toEqual(['extra-0:0.1-1.noarch', 'tool-0:1.0-1.x86_64']);
+
+    const help = await pkgpub(['publish', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/--hardlink/);
+    const s3 = await pkgpub(['publish', input, '--to', 's3://bucket/x', '--hardlink', '--unsigned']);
+    expect(s3.code).toBe(2);
+    expect(s3.err).toMatch(/--hardlink only applies to folder targets/);
   });
 
   it('an unsigned repository (--unsigned) works with gpgcheck=0 and repo_gpgcheck=0', async () => {
