@@ -116,7 +116,7 @@ async function main() {
     const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
     const out = join(work, 'pkgpub');
     const [res, tOurs] = await timeAsync(() =>
-      publish({ inputs: debs, store: new FsStore(out), cfg, signer, concurrency: 4 }),
+      publish({ inputs: debs, store: new FsStore(out), cfg, signer }),
     );
     const total = sizes.reduce((a, b) => a + b, 0) / 1e6;
     console.log(`full build, ${o.n} debs, ${total.toFixed(0)} MB:`);

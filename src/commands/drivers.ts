@@ -34,7 +34,7 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
       config: { type: 'string', default: 'pkgpub.yaml' },
       'base-url': { type: 'string' },
       json: { type: 'boolean', default: false },
-      concurrency: { type: 'string', default: '4' },
+      concurrency: { type: 'string' },
       ...CDN_OPTIONS,
     },
   });
@@ -43,8 +43,8 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
   const keep = Number(values.keep);
   if (values.keep === undefined || !Number.isInteger(keep) || keep < 1)
     throw new UsageError(`drivers prune: --keep must be a whole number of at least 1; ${USAGE}`);
-  const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1)
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1))
     throw new UsageError('--concurrency must be a whole number ≥ 1');
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
   const cfg = resolveConfig(file, values['base-url'] ? { baseUrl: values['base-url'] } : {});

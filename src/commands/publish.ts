@@ -24,7 +24,7 @@ const COMMON = {
   json: { type: 'boolean', default: false },
   'base-url': { type: 'string' },
   component: { type: 'string' },
-  concurrency: { type: 'string', default: '4' },
+  concurrency: { type: 'string' },
   'driver-version': { type: 'string' },
   arch: { type: 'string' },
   // yum: rpms are signed with the project key unless --no-sign-rpms; --sign-rpms is the explicit default.
@@ -51,8 +51,8 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
   const gcGrace = Number(values['gc-grace']);
   if (!(gcGrace >= 0))
     throw new UsageError('--gc-grace takes seconds (0: delete unreferenced objects at once)');
-  const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1)
+  const given = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (given !== undefined && (!Number.isInteger(given) || given < 1))
     throw new UsageError('--concurrency must be a whole number ≥ 1');
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
   const cfg = resolveConfig(file, {
@@ -72,7 +72,7 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     ...(values.region ? { region: values.region } : {}),
     ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
     ...(values.hardlink ? { hardlink: true } : {}),
-    concurrency,
+    ...(given ? { concurrency: given } : {}),
   });
   const removals: AptRemoval[] =
     mode === 'remove'
@@ -105,7 +105,7 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     force: values.force,
     signRpms: !values['no-sign-rpms'],
     resign: values.resign,
-    concurrency,
+    ...(given ? { concurrency: given } : {}),
     scan: { driver },
     ...(cdn ? { cdn } : {}),
     progress: {

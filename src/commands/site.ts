@@ -31,12 +31,12 @@ export async function runSite(args: string[], r: Reporter): Promise<void> {
       'base-url': { type: 'string' },
       fingerprint: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
-      concurrency: { type: 'string', default: '4' },
+      concurrency: { type: 'string' },
       ...CDN_OPTIONS,
     },
   });
-  const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1)
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1))
     throw new UsageError('--concurrency must be a whole number ≥ 1');
   if (values.fingerprint !== undefined && !/^[0-9A-Fa-f ]{16,}$/.test(values.fingerprint))
     throw new UsageError('--fingerprint must be a hex key fingerprint');

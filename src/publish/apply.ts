@@ -25,7 +25,7 @@ export async function applyPlan(
   store: ObjectStore,
   opts: { concurrency?: number; progress?: ApplyProgress } = {},
 ): Promise<{ written: number; deleted: number; bytes: number }> {
-  const concurrency = Math.max(1, opts.concurrency ?? 4);
+  const concurrency = Math.max(1, opts.concurrency ?? store.preferredWriteConcurrency ?? 4);
   let written = 0;
   let bytes = 0;
   for (const { tier, steps } of plan.tiers) {

@@ -203,7 +203,7 @@ async function finish(
   if (req.dryRun) return result;
   try {
     result.applied = await applyPlan(plan, req.store, {
-      concurrency: req.concurrency ?? 4,
+      ...(req.concurrency ? { concurrency: req.concurrency } : {}),
       ...(req.progress ? { progress: req.progress } : {}),
     });
   } catch (err) {

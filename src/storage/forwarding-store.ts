@@ -10,9 +10,11 @@ export class ForwardingStore implements ObjectStore {
   readonly description: string;
   /** Present exactly when the wrapped store has it, so callers that test for it see the truth. */
   readonly getVersioned?: ObjectStore['getVersioned'];
+  readonly preferredWriteConcurrency?: number;
 
   constructor(protected readonly inner: ObjectStore) {
     this.description = inner.description;
+    if (inner.preferredWriteConcurrency) this.preferredWriteConcurrency = inner.preferredWriteConcurrency;
     if (inner.getVersioned) this.getVersioned = (key) => inner.getVersioned!(key);
   }
 

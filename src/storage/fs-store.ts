@@ -37,6 +37,11 @@ export interface FsStoreOptions {
  */
 export class FsStore implements ObjectStore {
   readonly description: string;
+  /**
+   * A small file's put waits mostly on its fsync; with many in flight the file system commits them
+   * together. 1,000 puts of 300 bytes: 0.28–0.41 s four at a time, 0.20–0.22 s sixteen at a time.
+   */
+  readonly preferredWriteConcurrency = 16;
   constructor(
     readonly root: string,
     private readonly opts: FsStoreOptions = {},
@@ -80,21 +85,10 @@ export class FsStore implements ObjectStore {
     const dir = dirname(dest);
     const tmp = join(dir, `${TMP_PREFIX}${randomBytes(6).toString('hex')}`);
     try {
-      await mkdir(dir, { recursive: true });
       if (opts.ifMatch) await this.checkIfMatch(key, opts.ifMatch);
-      if ('bytes' in body) {
-        const fh = await open(tmp, 'w');
-        try {
-          await fh.writeFile(body.bytes);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-      } else if (!(body.movable && (await moved(body.file, tmp)))) {
-        if (!(this.opts.hardlink && (await linked(body.file, tmp))))
-          // A clone where the file system can (btrfs, XFS): no bytes written; else a plain copy.
-          await copyFile(body.file, tmp, constants.COPYFILE_FICLONE);
-      }
+      // The folder usually exists: create it only when the first write into it says it does not
+      // (a mkdir per put was a tenth of the cost of writing a thousand small files).
+      await withFolder(dir, () => this.writeTemp(tmp, body));
       if (opts.ifMatch === '') {
         // Create-only: link() fails with EEXIST instead of replacing, atomically (the lock relies on it).
         try {
@@ -120,6 +114,22 @@ export class FsStore implements ObjectStore {
     const info = await this.head(key);
     if (!info) throw new StorageError(`${key} vanished right after it was written to ${this.description}`);
     return opts.sha256 ? { ...info, sha256: opts.sha256 } : info;
+  }
+
+  private async writeTemp(tmp: string, body: Body): Promise<void> {
+    if ('bytes' in body) {
+      const fh = await open(tmp, 'w');
+      try {
+        await fh.writeFile(body.bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } else if (!(body.movable && (await moved(body.file, tmp)))) {
+      if (!(this.opts.hardlink && (await linked(body.file, tmp))))
+        // A clone where the file system can (btrfs, XFS): no bytes written; else a plain copy.
+        await copyFile(body.file, tmp, constants.COPYFILE_FICLONE);
+    }
   }
 
   /** link() refuses an existing name atomically. */
@@ -238,6 +248,17 @@ async function moved(from: string, to: string): Promise<boolean> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EXDEV') return false;
     throw err;
+  }
+}
+
+/** Runs `write` (which creates a file in `dir`), creating `dir` first if the write finds it missing. */
+async function withFolder(dir: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dir, { recursive: true });
+    await write();
   }
 }
 

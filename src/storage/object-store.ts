@@ -44,6 +44,8 @@ export interface PutOptions {
 export interface ObjectStore {
   /** For messages: "folder ./public" or "s3://bucket/prefix". Never contains credentials. */
   readonly description: string;
+  /** Puts a publish keeps in flight when the user sets no --concurrency (default 4). */
+  readonly preferredWriteConcurrency?: number;
   get(key: string): Promise<Uint8Array | undefined>;
   getStream(key: string): Promise<Readable | undefined>;
   head(key: string): Promise<ObjectInfo | undefined>;
