@@ -12,7 +12,7 @@ import {
   readHeaderPreamble,
   signaturePadding,
 } from '../formats/rpm-header.js';
-import { MultiHasher } from './checksums.js';
+import { MultiHasher, sha256Hex } from './checksums.js';
 import type { PrehashTemplate } from '../signing/prehash.js';
 import { openArtifact } from './open-file.js';
 import type { RpmArtifact } from './types.js';
@@ -52,6 +52,7 @@ export async function readRpm(path: string, prehash?: PrehashTemplate): Promise<
       ...d,
       ...(signatureDigest ? { signatureDigest } : {}),
       headerRange: { start: parsed.headerStart, end: parsed.headerEnd },
+      headerSha256: parsed.headerSha256,
     };
   } catch (err) {
     if (err instanceof RpmFormatError) throw new ArtifactError(path, err.message, { cause: err });
@@ -67,6 +68,7 @@ export interface RpmPrefixParts {
   headerStart: number;
   /** Offset just past the main header (header-range end). */
   headerEnd: number;
+  headerSha256: string;
 }
 
 /**
@@ -84,6 +86,7 @@ class RpmPrefix {
   private signature?: RpmHeader;
   private headerStart = 0;
   private headerEnd = 0;
+  private headerSha256 = '';
   private header?: RpmHeader;
 
   constructor(private readonly fileSize: number) {}
@@ -137,6 +140,7 @@ class RpmPrefix {
       case 'main':
         this.header = parseHeader(buf, this.headerStart);
         this.headerEnd = this.headerStart + this.header.byteLength;
+        this.headerSha256 = sha256Hex(buf.subarray(this.headerStart, this.headerEnd));
         this.complete = true;
         this.chunks = [];
         return;
@@ -168,6 +172,7 @@ class RpmPrefix {
       header: this.header,
       headerStart: this.headerStart,
       headerEnd: this.headerEnd,
+      headerSha256: this.headerSha256,
     };
   }
 }

@@ -1,10 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactError } from '../errors.js';
-import { readDeb } from './read-deb.js';
-import { readDriver, type DriverContext } from './read-driver.js';
-import { readRpm } from './read-rpm.js';
-import { readTarball } from './read-tarball.js';
+import type { DriverContext } from './read-driver.js';
 import type { PrehashTemplate } from '../signing/prehash.js';
 import type { Artifact, ArtifactKind } from './types.js';
 
@@ -24,6 +21,10 @@ export interface ScanOptions {
   prehash?: PrehashTemplate;
 }
 
+/**
+ * Each reader is loaded on first use: a worker thread starts per core for every publish, and one
+ * that reads only rpms need not load tar-stream, lzma-native and fzstd (a third of its start-up).
+ */
 export async function readArtifact(
   path: string,
   kind: ArtifactKind,
@@ -31,13 +32,13 @@ export async function readArtifact(
 ): Promise<Artifact> {
   switch (kind) {
     case 'deb':
-      return readDeb(path, opts.prehash);
+      return (await import('./read-deb.js')).readDeb(path, opts.prehash);
     case 'rpm':
-      return readRpm(path, opts.prehash);
+      return (await import('./read-rpm.js')).readRpm(path, opts.prehash);
     case 'tarball':
-      return readTarball(path, opts.prehash);
+      return (await import('./read-tarball.js')).readTarball(path, opts.prehash);
     case 'driver':
-      return readDriver(path, opts.driver, opts.prehash);
+      return (await import('./read-driver.js')).readDriver(path, opts.driver, opts.prehash);
   }
 }
 

@@ -88,6 +88,8 @@ export interface RpmArtifact extends ArtifactBase {
   archiveSize: number;
   /** Byte range of the main header within the file, as createrepo_c's header-range. */
   headerRange: { start: number; end: number };
+  /** sha256 of the main header: the package's identity across re-signing (signing never changes it). */
+  headerSha256: string;
   provides: RpmDependency[];
   /**
    * As createrepo_c writes them into primary.xml: without rpmlib(...), without file requires the

@@ -327,11 +327,10 @@ export function rpmSignature(sig: RpmHeader): RpmSignatureInfo {
   return { signed: true };
 }
 
-/** Everything an RpmArtifact carries that comes from the headers. */
 /** Everything the headers say about a package: an RpmArtifact without what only the file knows. */
 export type RpmDescription = Omit<
   RpmArtifact,
-  'kind' | 'path' | 'fileName' | 'size' | 'sha256' | 'digests' | 'headerRange'
+  'kind' | 'path' | 'fileName' | 'size' | 'sha256' | 'digests' | 'headerRange' | 'headerSha256'
 >;
 
 const LEAD_TYPE_SOURCE = 1;

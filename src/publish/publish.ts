@@ -1,5 +1,4 @@
 import { ConflictError } from '../errors.js';
-import { mapLimit } from '../map-limit.js';
 import { readArtifacts } from '../artifacts/read-pool.js';
 import { binSection, driverSection } from './bin-drivers-sections.js';
 import { GARBAGE_KEY, parsePendingGarbage, renderPendingGarbage, scheduleGarbage } from './garbage.js';
@@ -17,12 +16,7 @@ import { readAptState } from '../repos/apt/read-apt-state.js';
 import { buildYum, selectYumChanges } from '../repos/yum/build-yum.js';
 import { readYumState, repodataPrefix } from '../repos/yum/read-yum-state.js';
 import { repomdPointerFiles } from '../repos/yum/sign-repomd.js';
-import {
-  type PreparedRpm,
-  prepareSignedRpms,
-  preparedAsIs,
-  rpmHeaderSha256,
-} from '../repos/yum/sign-rpm-file.js';
+import { type PreparedRpm, prepareSignedRpms, preparedAsIs } from '../repos/yum/sign-rpm-file.js';
 import { yumRepoFile } from '../repos/yum/yum-extras.js';
 import type { Signer } from '../signing/signer.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -242,7 +236,7 @@ async function yumSection(
   if (rpms.length === 0 && (req.removals?.length ?? 0) === 0) return none;
   step(`reading yum state from ${req.store.description}`);
   const state = await readYumState(req.store, req.cfg);
-  const inputs = await mapLimit(rpms, 8, async (rpm) => ({ rpm, headerSha256: await rpmHeaderSha256(rpm) }));
+  const inputs = rpms.map((rpm) => ({ rpm, headerSha256: rpm.headerSha256 }));
   const selection = selectYumChanges({
     cfg: req.cfg,
     state,

@@ -42,6 +42,9 @@ export class FsStore implements ObjectStore {
    * together. 1,000 puts of 300 bytes: 0.28–0.41 s four at a time, 0.20–0.22 s sixteen at a time.
    */
   readonly preferredWriteConcurrency = 16;
+  /** Temp names: random per store, counted per put (a random draw per put cost 14 µs each). */
+  private readonly tmpTag = randomBytes(6).toString('hex');
+  private tmpCount = 0;
   constructor(
     readonly root: string,
     private readonly opts: FsStoreOptions = {},
@@ -83,7 +86,7 @@ export class FsStore implements ObjectStore {
   async put(key: string, body: Body, opts: PutOptions = {}): Promise<ObjectInfo> {
     const dest = this.pathOf(key);
     const dir = dirname(dest);
-    const tmp = join(dir, `${TMP_PREFIX}${randomBytes(6).toString('hex')}`);
+    const tmp = join(dir, `${TMP_PREFIX}${this.tmpTag}-${(this.tmpCount++).toString(36)}`);
     try {
       if (opts.ifMatch) await this.checkIfMatch(key, opts.ifMatch);
       // The folder usually exists: create it only when the first write into it says it does not

@@ -176,6 +176,10 @@ describe.each(files.map((f) => [basename(f), f]))('%s', (_name, file) => {
     const cr = repo.get(basename(file))!;
     const art = a();
     expect(art.headerRange).toEqual({ start: cr.headerStart, end: cr.headerEnd });
+    // The identity across re-signing: the sha256 of exactly the bytes createrepo_c calls the header.
+    expect(art.headerSha256).toBe(
+      digestsOf(readFileSync(file).subarray(cr.headerStart, cr.headerEnd)).sha256,
+    );
     expect([art.name, art.arch, String(art.epoch), art.version, art.release]).toEqual([
       cr.name,
       cr.arch,

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RpmArtifact } from '../../artifacts/types.js';
@@ -38,12 +37,6 @@ async function readRange(path: string, start: number, end: number): Promise<Buff
   } finally {
     await fh.close();
   }
-}
-
-/** sha256 of the main header of an input rpm (a few KB read, never the payload). */
-export async function rpmHeaderSha256(rpm: RpmArtifact): Promise<string> {
-  const h = await readRange(rpm.path, rpm.headerRange.start, rpm.headerRange.end);
-  return createHash('sha256').update(h).digest('hex');
 }
 
 /** An rpm published exactly as given (--no-sign-rpms, or already signed by the project key). */
