@@ -128,7 +128,8 @@ export class OpenPgpSigner implements Signer {
     return { hash: 'sha256', created, trailer: v4Trailer(this.#hashedPart(created)) };
   }
 
-  async signPrehashed(template: PrehashTemplate, digestHex: string): Promise<string> {
+  /** The v4 packet over a digest of data || template.trailer, signed with Node's crypto. */
+  async #prehashedPacket(template: PrehashTemplate, digestHex: string): Promise<Uint8Array> {
     const signer = this.#digestSigner;
     if (!signer) throw new SigningError(`key ${this.fingerprint} cannot sign a precomputed digest`);
     const hashedPart = this.#hashedPart(template.created);
@@ -138,13 +139,18 @@ export class OpenPgpSigner implements Signer {
     const digest = Buffer.from(digestHex, 'hex');
     if (digest.length !== 32) throw new SigningError('a sha256 digest has 32 bytes');
     const fields = await this.#run('detached signature', async () => signer.signDigest(digest));
-    const packet = v4SignaturePacket(
+    return v4SignaturePacket(
       hashedPart,
       Buffer.from(this.#signingPacket.getKeyID().toHex(), 'hex'),
       digest,
       fields,
     );
-    const signature = await readSignature({ binarySignature: packet });
+  }
+
+  async signPrehashed(template: PrehashTemplate, digestHex: string): Promise<string> {
+    const signature = await readSignature({
+      binarySignature: await this.#prehashedPacket(template, digestHex),
+    });
     this.#check(signature.packets);
     return signature.armor();
   }
@@ -191,6 +197,10 @@ export class OpenPgpSigner implements Signer {
   }
 
   async detachSignBinary(data: Uint8Array): Promise<Uint8Array> {
+    // One per signed rpm header: through openpgp.js each cost 0.7 ms (Ed25519) on the main thread.
+    const template = this.prehashTemplate();
+    if (template)
+      return this.#prehashedPacket(template, prehashDigest(createHash('sha256').update(data), template));
     const bytes = (await this.#detached(data)).write();
     if (!(bytes instanceof Uint8Array)) throw new SigningError('signature serialised as a stream');
     return bytes;
