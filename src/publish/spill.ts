@@ -1,7 +1,10 @@
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OutputFile } from './types.js';
+import { SpillingOutput } from './spilling-output.js';
+import type { TextOutput } from './text-output.js';
+import type { OutputFile, Tier } from './types.js';
 
 /**
  * Generated bodies at least this big go to a temp file as soon as they exist. A 2,000-row listing
@@ -17,16 +20,40 @@ export const SPILL_THRESHOLD = 256 * 1024;
  * streams them. `cleanup()` after apply, or when the run fails; --dry-run only ever writes here.
  */
 export class Spill {
-  private dir: Promise<string> | undefined;
+  private dir: string | undefined;
   private count = 0;
+  /** One encoding buffer lent to the output being written (they are written one at a time). */
+  private scratch: Uint8Array | undefined;
 
   constructor(private readonly threshold = SPILL_THRESHOLD) {}
+
+  /** A fresh temp file name in this spill's folder, made on first use. */
+  private nextPath(): string {
+    this.dir ??= mkdtempSync(join(tmpdir(), 'pkgpub-out-'));
+    return join(this.dir, String(++this.count));
+  }
+
+  /**
+   * An output written as it is generated: kept in memory while it stays under the threshold,
+   * else streamed to a temp file through one small buffer, so the document is never whole in memory.
+   */
+  readonly open = (key: string, tier: Tier): TextOutput => {
+    const buffer = this.scratch ?? new Uint8Array(Math.max(this.threshold, SPILL_THRESHOLD));
+    this.scratch = undefined;
+    return new SpillingOutput(key, tier, {
+      buffer,
+      threshold: this.threshold,
+      path: () => this.nextPath(),
+      done: (b) => {
+        this.scratch = b;
+      },
+    });
+  };
 
   /** The output itself when it is small or already a file, else the same output backed by a temp file. */
   async file(f: OutputFile): Promise<OutputFile> {
     if (!('bytes' in f.body) || f.body.bytes.length < this.threshold) return f;
-    this.dir ??= mkdtemp(join(tmpdir(), 'pkgpub-out-'));
-    const path = join(await this.dir, String(++this.count));
+    const path = this.nextPath();
     const fh = await open(path, 'wx');
     try {
       await fh.writeFile(f.body.bytes);
@@ -48,6 +75,6 @@ export class Spill {
     const dir = this.dir;
     this.dir = undefined;
     // A temp dir left behind must not fail a run whose writes are done.
-    await dir?.then((d) => rm(d, { recursive: true, force: true })).catch(() => {});
+    if (dir) await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
 }
