@@ -141,7 +141,7 @@ async function publishDrivers(
   try {
     const outputs = await timed(async () => {
       // The array is the caller's; publish() lets go of the read artifacts once sections are built.
-      const d = await driverSection({ inputs: [], store, cfg }, drivers.splice(0), now);
+      const d = await driverSection({ inputs: [], store, cfg }, drivers.splice(0), now, spill.open);
       await spill.files(d.outputs);
       return [...d.outputs, ...extra];
     });

@@ -6,6 +6,7 @@ import { readDriverState } from '../repos/drivers/read-driver-state.js';
 import { driverSiteFiles } from '../repos/drivers/site-files.js';
 import type { PublishRequest } from './publish.js';
 import { blobSignatures, type SignatureDigests } from './sign-outputs.js';
+import type { OpenOutput } from './text-output.js';
 import type { ChangeSummary, OutputFile } from './types.js';
 
 export interface SectionResult {
@@ -48,21 +49,28 @@ export async function binSection(
 /**
  * Driver files at driver/<version>/<arch>/<file>, the per-version json and index.json, and the
  * driver browser page. Drivers get no .asc each (100k signatures per version would dwarf the
- * drivers); each driver's sha256 is listed in its version json instead.
+ * drivers); each driver's sha256 is listed in its version json instead. `open` takes the version
+ * json as it is written (a 100,000-driver one is ~50 MB).
  */
 export async function driverSection(
   req: PublishRequest,
   artifacts: Artifact[],
   now: Date,
+  open?: OpenOutput,
 ): Promise<SectionResult> {
   const drivers = artifacts.filter((a): a is DriverArtifact => a.kind === 'driver');
   if (drivers.length === 0) return NONE();
-  const state = await readDriverState(
-    req.store,
-    req.cfg,
-    drivers.map((d) => d.driverVersion),
-  );
-  const drv = buildDrivers({ cfg: req.cfg, state, drivers, force: req.force ?? false, now });
+  const versions = new Set<string>();
+  for (const d of drivers) versions.add(d.driverVersion);
+  const state = await readDriverState(req.store, req.cfg, versions);
+  const drv = buildDrivers({
+    cfg: req.cfg,
+    state,
+    drivers,
+    force: req.force ?? false,
+    now,
+    ...(open ? { open } : {}),
+  });
   if (!drv.changed) return { ...NONE(), changes: drv.changes };
   return {
     changes: drv.changes,

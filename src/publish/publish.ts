@@ -142,7 +142,7 @@ async function buildSections(req: PublishRequest, spill: Spill): Promise<BuiltSe
   garbage.push(...yum.garbage);
   try {
     const bin = await binSection(req, artifacts, now, digests);
-    const drivers = await driverSection(req, artifacts, now);
+    const drivers = await driverSection(req, artifacts, now, spill.open);
     for (const part of [bin, drivers]) {
       outputs.push(...part.outputs);
       garbage.push(...part.garbage);

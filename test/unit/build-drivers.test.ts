@@ -277,6 +277,131 @@ describe('buildDrivers', () => {
   });
 });
 
+/** A driver artifact that needs no file: buildDrivers reads only what the read pass found. */
+function synthetic(fileName: string, arch: string, sha: string, ver = '9.0.0+driver'): DriverArtifact {
+  const sha256 = sha.repeat(64).slice(0, 64);
+  return {
+    kind: 'driver',
+    path: `/in/${ver}/${arch}/${fileName}#${sha}`,
+    fileName,
+    name: 'falco',
+    version: ver,
+    arch,
+    size: 1000,
+    sha256,
+    digests: { size: 1000, sha256 },
+    driverKind: fileName.endsWith('.o') ? 'ebpf' : 'kmod',
+    target: 'ubuntu-generic',
+    kernelRelease: '5.15.0-1-generic',
+    kernelVersion: '1',
+    driverVersion: ver,
+  };
+}
+
+describe('buildDrivers merging in index order', () => {
+  const doc = (f: OutputFile) => json(f) as { drivers: { name: string; arch: string; sha256: string }[] };
+
+  it('reports the input order, counts a repeated identical file once, and writes the index by name then arch', () => {
+    const input = [
+      synthetic('c.ko', 'x86_64', 'c'),
+      synthetic('a.ko', 'x86_64', 'a'),
+      synthetic('b.ko', 'aarch64', 'b'),
+      synthetic('a.ko', 'aarch64', 'd'),
+      synthetic('a.ko', 'x86_64', 'a'),
+      synthetic('z.o', 'x86_64', 'e', '8.0.0+driver'),
+    ];
+    const res = buildDrivers({ cfg, state: empty, drivers: input, now: t1 });
+    expect(res.changes.added).toEqual([
+      '9.0.0+driver/x86_64/c.ko',
+      '9.0.0+driver/x86_64/a.ko',
+      '9.0.0+driver/aarch64/b.ko',
+      '9.0.0+driver/aarch64/a.ko',
+      '8.0.0+driver/x86_64/z.o',
+    ]);
+    expect(res.blobs.map((b) => b.key)).toEqual(res.changes.added.map((l) => `driver/${l}`));
+    expect(res.files.map((f) => f.key)).toEqual([
+      'driver/site/8.0.0+driver.json',
+      'driver/site/9.0.0+driver.json',
+      'driver/site/index.json',
+    ]);
+    expect(doc(res.files[1]!).drivers.map((d) => `${d.name}/${d.arch}`)).toEqual([
+      'a.ko/aarch64',
+      'a.ko/x86_64',
+      'b.ko/aarch64',
+      'c.ko/x86_64',
+    ]);
+  });
+
+  it("reads another tool's unordered index with a repeated file as the last of them, and merges into it", () => {
+    const first = doc(
+      buildDrivers({
+        cfg,
+        state: empty,
+        drivers: [
+          synthetic('a.ko', 'x86_64', '1'),
+          synthetic('b.ko', 'x86_64', '2'),
+          synthetic('c.ko', 'x86_64', '3'),
+        ],
+        now: t1,
+      }).files[0]!,
+    ).drivers;
+    const [a, b, c] = first as unknown as DriverEntryLike[];
+    const stale = { ...b!, sha256: '9'.repeat(64) };
+    const state: DriverState = {
+      versions: ['9.0.0+driver'],
+      docs: new Map([['9.0.0+driver', { drivers: [c, stale, a, b] as never }]]),
+    };
+    const res = buildDrivers({
+      cfg,
+      state,
+      drivers: [synthetic('b.ko', 'x86_64', '2'), synthetic('aa.ko', 'x86_64', '4')],
+      now: t2,
+    });
+    expect(res.changes).toEqual({
+      added: ['9.0.0+driver/x86_64/aa.ko'],
+      removed: [],
+      unchanged: ['9.0.0+driver/x86_64/b.ko'],
+    });
+    expect(doc(res.files[0]!).drivers.map((d) => [d.name, d.sha256[0]])).toEqual([
+      ['a.ko', '1'],
+      ['aa.ko', '4'],
+      ['b.ko', '2'],
+      ['c.ko', '3'],
+    ]);
+  });
+
+  it('refuses with the conflict a loop over the input meets first', () => {
+    const published = buildDrivers({
+      cfg,
+      state: empty,
+      drivers: [synthetic('a.ko', 'x86_64', '1'), synthetic('m.ko', 'x86_64', '2')],
+      now: t1,
+    });
+    const state: DriverState = {
+      versions: ['9.0.0+driver'],
+      docs: new Map([['9.0.0+driver', json(published.files[0]!) as never]]),
+    };
+    const run = (drivers: DriverArtifact[]) => () => buildDrivers({ cfg, state, drivers, now: t2 });
+    // z.ko twice with other bytes comes first in the input; a.ko against the published one second.
+    expect(
+      run([
+        synthetic('z.ko', 'x86_64', '3'),
+        synthetic('z.ko', 'x86_64', '4'),
+        synthetic('a.ko', 'x86_64', '5'),
+      ]),
+    ).toThrow(/z\.ko#4 and .*z\.ko#3 both claim 9\.0\.0\+driver\/x86_64\/z\.ko/);
+    expect(
+      run([
+        synthetic('m.ko', 'x86_64', '6'),
+        synthetic('z.ko', 'x86_64', '3'),
+        synthetic('z.ko', 'x86_64', '4'),
+      ]),
+    ).toThrow(/m\.ko#6: 9\.0\.0\+driver\/x86_64\/m\.ko is already published/);
+  });
+});
+
+type DriverEntryLike = Record<string, unknown>;
+
 describe('driver versions', () => {
   it('sort newest first: semver precedence, pre-releases below releases, commit ids last', () => {
     const shuffled = [

@@ -1,6 +1,9 @@
 import type { DriverArtifact } from '../../artifacts/types.js';
 import { StorageError } from '../../errors.js';
+import { parseLinedDocument } from '../../formats/lined-json.js';
+import type { TextSink } from '../../publish/text-output.js';
 import { Utf8Sink } from '../../site/utf8-sink.js';
+import { compareDrivers, type DriverItem } from './driver-order.js';
 
 /**
  * The per-version driver index, in the shape Falco's driver site reads
@@ -30,54 +33,46 @@ export interface DriverVersionDoc {
   drivers: DriverEntry[];
 }
 
-/** One entry per published file: the file's key below the version folder. */
-export function entryKey(e: Pick<DriverEntry, 'arch' | 'name'>): string {
-  return `${e.arch}/${e.name}`;
-}
-
-function distinctSorted(values: Iterable<string>): string[] {
-  return [...new Set(values)].sort();
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /**
  * The version index's bytes, drivers in a stable order (by file name, then arch) so equal
- * contents give equal bytes. Encoded a driver at a time: a 100k-driver index is never held as
- * lines, a joined string and bytes at once.
+ * contents give equal bytes.
  */
 export function encodeDriverVersionDoc(date: string, entries: Iterable<DriverEntry>): Uint8Array {
-  return encodePendingDoc(date, entries, () => {
-    throw new Error('unreachable: every entry is built');
-  });
-}
-
-/**
- * The same bytes from published entries mixed with new driver files whose entries are not built
- * yet: each new one becomes its DriverEntry only while it is written, so a 100,000-driver
- * publish never holds 100,000 entries beside the artifacts they are made from.
- */
-export function encodePendingDoc(
-  date: string,
-  items: Iterable<DriverEntry | DriverArtifact>,
-  entryOf: (d: DriverArtifact) => DriverEntry,
-): Uint8Array {
-  const drivers = [...items].sort((a, b) => cmp(nameOf(a), nameOf(b)) || cmp(a.arch, b.arch));
-  const out = new Utf8Sink(256 + drivers.length * 1024);
-  out.write(`${JSON.stringify({ date, index: indexOf(drivers) }).slice(0, -1)},"drivers":[\n`);
-  // One driver per line: compact enough for 100k drivers, and diffs of two publishes stay readable.
-  drivers.forEach((d, i) => {
-    if (i > 0) out.write(',\n');
-    out.write(JSON.stringify(d.kind === 'driver' ? entryOf(d) : d));
-  });
-  out.write('\n]}\n');
+  const sorted = [...entries].sort(compareDrivers);
+  const out = new Utf8Sink(256 + sorted.length * 1024);
+  encodePendingDoc(
+    out,
+    date,
+    () => sorted,
+    () => {
+      throw new Error('unreachable: every entry is built');
+    },
+  );
   return out.bytes();
 }
 
-function nameOf(d: DriverEntry | DriverArtifact): string {
-  return d.kind === 'driver' ? d.fileName : d.name;
+/**
+ * The same document from published entries mixed with new driver files whose entries are not
+ * built yet, written a driver at a time into `out`: each new one becomes its DriverEntry only
+ * while it is written, so a 100,000-driver publish never holds 100,000 entries beside the
+ * artifacts they are made from, nor the ~50 MB document (a spilled output goes to a file as it is
+ * written). `items` gives the drivers in index order, once for the filter values and once for the lines.
+ */
+export function encodePendingDoc(
+  out: TextSink,
+  date: string,
+  items: () => Iterable<DriverItem>,
+  entryOf: (d: DriverArtifact) => DriverEntry,
+): void {
+  out.write(`${JSON.stringify({ date, index: indexOf(items()) }).slice(0, -1)},"drivers":[\n`);
+  // One driver per line: compact enough for 100k drivers, and diffs of two publishes stay readable.
+  let first = true;
+  for (const d of items()) {
+    if (!first) out.write(',\n');
+    first = false;
+    out.write(JSON.stringify(d.kind === 'driver' ? entryOf(d) : d));
+  }
+  out.write('\n]}\n');
 }
 
 const STRING_FIELDS = [
@@ -95,49 +90,66 @@ const STRING_FIELDS = [
  * Reads a published version index back. Entries written by older tools may lack the extra
  * fields (kernelrelease, kernelversion, sha256); those are kept as far as they go, with the
  * sha256 left empty so any republish of that file is treated as a change, never silently equal.
+ * An index laid out as this tool writes it is parsed line by line (a 100,000-driver one is ~50 MB).
  */
-export function parseDriverVersionDoc(text: string, where: string): DriverVersionDoc {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new StorageError(`${where} is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
+export function parseDriverVersionDoc(bytes: Uint8Array, where: string): DriverVersionDoc {
   const bad = (why: string) => new StorageError(`${where} does not have the driver index shape: ${why}`);
+  let raw: unknown = parseLinedDocument(bytes, 'drivers');
+  if (!raw) {
+    try {
+      raw = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (err) {
+      throw new StorageError(`${where} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    }
+  }
   if (typeof raw !== 'object' || raw === null || !Array.isArray((raw as { drivers?: unknown }).drivers))
     throw bad('no "drivers" array');
-  const obj = raw as { date?: unknown; drivers: unknown[] };
-  const drivers: DriverEntry[] = obj.drivers.map((d, i) => {
+  const { date, drivers: items } = raw as { date?: unknown; drivers: unknown[] };
+  // Values many entries share (the version, a target, the time of a publish) are kept once.
+  const shared = new Map<string, string>();
+  const once = (s: string): string => {
+    const known = shared.get(s);
+    if (known !== undefined) return known;
+    shared.set(s, s);
+    return s;
+  };
+  // Checked and replaced in place: a 100k-driver index is not copied into a second array.
+  items.forEach((d, i) => {
     if (typeof d !== 'object' || d === null) throw bad(`drivers[${i}] is not an object`);
     const e = d as Record<string, unknown>;
     for (const f of STRING_FIELDS)
       if (typeof e[f] !== 'string') throw bad(`drivers[${i}].${f} is not a string`);
     if (e.kind !== 'kmod' && e.kind !== 'ebpf') throw bad(`drivers[${i}].kind is not kmod or ebpf`);
     if (typeof e.sizebytes !== 'number') throw bad(`drivers[${i}].sizebytes is not a number`);
-    // An entry this tool wrote is kept as parsed: a 100k-driver index is not copied object by object.
-    if (isCanonical(e)) return e as unknown as DriverEntry;
+    // An entry this tool wrote is kept as parsed, not copied field by field.
+    if (isCanonical(e)) {
+      e.lib = once(e.lib as string);
+      e.target = once(e.target as string);
+      e.lastmodified = once(e.lastmodified as string);
+      return;
+    }
     const kernel = e.kernel as string;
     const cut = kernel.lastIndexOf('_');
-    return {
-      lib: e.lib as string,
+    items[i] = {
+      lib: once(e.lib as string),
       arch: e.arch as string,
       kind: e.kind,
       kernel,
       kernelrelease:
         typeof e.kernelrelease === 'string' ? e.kernelrelease : kernel.slice(0, Math.max(cut, 0)),
       kernelversion: typeof e.kernelversion === 'string' ? e.kernelversion : kernel.slice(cut + 1),
-      target: e.target as string,
+      target: once(e.target as string),
       name: e.name as string,
       download: e.download as string,
       sizebytes: e.sizebytes,
       size: e.size as string,
-      lastmodified: e.lastmodified as string,
+      lastmodified: once(e.lastmodified as string),
       sha256: typeof e.sha256 === 'string' ? e.sha256 : '',
-    };
+    } satisfies DriverEntry;
   });
-  const date = typeof obj.date === 'string' ? obj.date : '';
+  const drivers = items as DriverEntry[];
   return {
-    date,
+    date: typeof date === 'string' ? date : '',
     index: indexOf(drivers),
     drivers,
   };
@@ -190,11 +202,16 @@ export function renderVersionList(versions: string[]): string {
 }
 
 /** The filter values a driver browser offers: every distinct lib, arch, kind and target, sorted. */
-function indexOf(drivers: (DriverEntry | DriverArtifact)[]): DriverVersionDoc['index'] {
-  return {
-    lib: distinctSorted(drivers.map((d) => (d.kind === 'driver' ? d.driverVersion : d.lib))),
-    arch: distinctSorted(drivers.map((d) => d.arch)),
-    kind: distinctSorted(drivers.map((d) => (d.kind === 'driver' ? d.driverKind : d.kind))),
-    target: distinctSorted(drivers.map((d) => d.target)),
-  };
+function indexOf(drivers: Iterable<DriverItem>): DriverVersionDoc['index'] {
+  const lib = new Set<string>();
+  const arch = new Set<string>();
+  const kind = new Set<string>();
+  const target = new Set<string>();
+  for (const d of drivers) {
+    lib.add(d.kind === 'driver' ? d.driverVersion : d.lib);
+    arch.add(d.arch);
+    kind.add(d.kind === 'driver' ? d.driverKind : d.kind);
+    target.add(d.target);
+  }
+  return { lib: [...lib].sort(), arch: [...arch].sort(), kind: [...kind].sort(), target: [...target].sort() };
 }

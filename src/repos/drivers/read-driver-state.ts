@@ -24,8 +24,7 @@ export async function readDriverState(
   for (const v of new Set(versions)) {
     const key = versionDocKey(cfg, v);
     const bytes = await store.get(key);
-    if (bytes)
-      docs.set(v, parseDriverVersionDoc(new TextDecoder().decode(bytes), `${key} in ${store.description}`));
+    if (bytes) docs.set(v, parseDriverVersionDoc(bytes, `${key} in ${store.description}`));
   }
   return { versions: await readDriverVersions(store, cfg), docs };
 }
