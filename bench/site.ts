@@ -147,7 +147,7 @@ async function publishDrivers(
     });
     const afterDrivers = process.resourceUsage().maxRSS / 1024;
     const out = await timed(() =>
-      buildListings({ store, cfg, plan: makePlan(outputs, new Map(), []), now, spill: (f) => spill.file(f) }),
+      buildListings({ store, cfg, plan: makePlan(outputs, new Map(), []), now, open: spill.open }),
     );
     placeBlobs(
       root,
@@ -204,7 +204,7 @@ async function runPhase(o: Options): Promise<void> {
         cfg,
         plan: makePlan(blobs, new Map(), []),
         now: new Date('2024-06-01T12:00:00Z'),
-        spill: (f) => spill.file(f),
+        open: spill.open,
       }),
     ).finally(() => spill.cleanup());
     detail = `${out.folders.length} folders, ${out.files.filter((f) => f.key.endsWith('.html')).length} pages`;
@@ -219,7 +219,7 @@ async function runPhase(o: Options): Promise<void> {
         cfg,
         plan: makePlan(one, new Map(), []),
         now: new Date(),
-        spill: (f) => spill.file(f),
+        open: spill.open,
       }),
     ).finally(() => spill.cleanup());
     detail = `re-rendered ${out.folders.length} folders`;

@@ -191,7 +191,7 @@ async function finish(
     now: req.now ?? new Date(),
     ...(req.signer ? { fingerprint: req.signer.fingerprint } : {}),
     ...(req.relist ? { relist: req.relist } : {}),
-    spill: (f) => spill.file(f),
+    open: spill.open,
   });
   const result: PublishResult = { ...partial, plan };
   if (req.dryRun) return result;

@@ -1,8 +1,9 @@
 import type { ResolvedConfig } from '../config/resolve.js';
-import { buildListings, type SpillFn } from '../site/build-site.js';
+import { buildListings } from '../site/build-site.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { makePlan, type Plan, type PlanStep } from './plan.js';
 import { probeExisting } from './probe.js';
+import type { OpenOutput } from './text-output.js';
 import { TIERS } from './types.js';
 
 /**
@@ -18,8 +19,8 @@ export async function addListings(
     now: Date;
     fingerprint?: string;
     relist?: Plan[];
-    /** Big pages and listing.json files go to temp files as they are rendered (publish/spill.ts). */
-    spill?: SpillFn;
+    /** Where pages and listing.json files are written as they are rendered (publish/spill.ts: big ones to temp files). */
+    open?: OpenOutput;
   },
 ): Promise<void> {
   const { relist, ...rest } = input;

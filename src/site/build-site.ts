@@ -2,6 +2,7 @@ import { mapLimit } from '../map-limit.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { bytesFile } from '../publish/output-file.js';
 import type { Plan } from '../publish/plan.js';
+import { memoryOutput, type OpenOutput, type TextSink, writeOutput } from '../publish/text-output.js';
 import type { OutputFile } from '../publish/types.js';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
 import {
@@ -18,9 +19,9 @@ import {
   type ListingChanges,
   parentFolder,
   parseListing,
-  encodeListing,
+  writeListing,
 } from './listing-model.js';
-import { loadSiteTemplates, pageBase, pageNames, folderPages } from './render-listing.js';
+import { loadSiteTemplates, pageBase, pageNames, writeFolderPages } from './render-listing.js';
 import { type ExistsFn, fingerprintOf, rootExtras, rootProbePaths } from './root-page.js';
 
 export interface BuildListingsInput {
@@ -34,12 +35,9 @@ export interface BuildListingsInput {
   /** Rows per HTML page (tests use small pages). */
   pageSize?: number;
   concurrency?: number;
-  /** Called on each output as it is made (publish/spill.ts: big bodies to temp files). */
-  spill?: SpillFn;
+  /** Where pages and listing.json files are written as they are rendered (publish/spill.ts: big ones to temp files). */
+  open?: OpenOutput;
 }
-
-/** Takes an output as soon as it is rendered and gives back what to keep of it. */
-export type SpillFn = (f: OutputFile) => Promise<OutputFile>;
 
 export interface ListingOutputs {
   /** Pages, listing.json files and the shared assets: all tier 'listing'. */
@@ -217,14 +215,14 @@ function optional(input: {
   pageSize?: number;
   store: ObjectStore;
   plan?: Plan;
-  spill?: SpillFn;
+  open?: OpenOutput;
 }) {
   return {
     store: input.store,
     ...(input.fingerprint ? { fingerprint: input.fingerprint } : {}),
     ...(input.pageSize ? { pageSize: input.pageSize } : {}),
     ...(input.plan ? { plan: input.plan } : {}),
-    ...(input.spill ? { spill: input.spill } : {}),
+    ...(input.open ? { open: input.open } : {}),
   };
 }
 
@@ -238,7 +236,7 @@ export async function rebuildAllListings(
   cfg: ResolvedConfig,
   now: Date,
   fingerprint?: string,
-  opts: { pageSize?: number; concurrency?: number; spill?: SpillFn } = {},
+  opts: { pageSize?: number; concurrency?: number; open?: OpenOutput } = {},
 ): Promise<ListingOutputs> {
   const { applied, generated } = await listTree(store, now, opts.concurrency ?? 8);
   if (!applied.changed.includes('')) {
@@ -253,7 +251,7 @@ export async function rebuildAllListings(
     store,
     ...(fingerprint ? { fingerprint } : {}),
     ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
-    ...(opts.spill ? { spill: opts.spill } : {}),
+    ...(opts.open ? { open: opts.open } : {}),
   });
   const written = new Set(out.files.map((f) => f.key));
   out.deletes = [...new Set([...out.deletes, ...generated.filter((k) => !written.has(k))])].sort();
@@ -282,7 +280,7 @@ interface RenderInput {
   plan?: Plan;
   fingerprint?: string;
   pageSize?: number;
-  spill?: SpillFn;
+  open?: OpenOutput;
 }
 
 async function render(input: RenderInput): Promise<ListingOutputs> {
@@ -298,9 +296,10 @@ async function render(input: RenderInput): Promise<ListingOutputs> {
   const files: OutputFile[] = [];
   const deletes: string[] = [];
   const ctx = { project: cfg.project, ...(input.pageSize ? { pageSize: input.pageSize } : {}) };
-  const emit = async (made: OutputFile) => {
-    // Handed over one at a time, so a big folder's pages are never all held at once.
-    const f = input.spill ? await input.spill(made) : made;
+  const open = input.open ?? memoryOutput;
+  // Written one at a time, so a big folder's pages are never all held at once.
+  const emit = (key: string, fill: (out: TextSink) => void, expected: number) => {
+    const f = writeOutput(open, key, 'listing', fill, expected);
     own.add(f);
     files.push(f);
   };
@@ -313,19 +312,19 @@ async function render(input: RenderInput): Promise<ListingOutputs> {
     }
     const base = pageBase(listing);
     const names: string[] = [];
-    for (const p of folderPages(t, listing, ctx, extras)) {
-      names.push(p.name);
-      await emit(bytesFile(`${folder}${p.name}`, 'listing', p.bytes));
-    }
+    writeFolderPages(t, listing, ctx, extras, (name, fill, expected) => {
+      names.push(name);
+      emit(`${folder}${name}`, fill, expected);
+    });
     const stored: Listing = { ...listing, pages: names.length, html: base };
-    await emit(bytesFile(listingKey(folder), 'listing', encodeListing(stored)));
+    emit(listingKey(folder), (out) => writeListing(out, stored), 256 + stored.entries.length * 256);
     const prev = previous.get(folder);
     if (prev) {
-      const now = new Set(names);
-      const entryNames = new Set(listing.entries.map((e) => e.name));
-      for (const name of pageNames(prev.html ?? 'index', prev.pages ?? 1)) {
-        if (!now.has(name) && !entryNames.has(name)) deletes.push(`${folder}${name}`);
-      }
+      // Pages the folder no longer has, unless a file of the folder now has that name.
+      const gone = new Set(pageNames(prev.html ?? 'index', prev.pages ?? 1));
+      for (const name of names) gone.delete(name);
+      for (const e of listing.entries) gone.delete(e.name);
+      for (const name of gone) deletes.push(`${folder}${name}`);
     }
   }
   for (const folder of applied.removed) {
@@ -333,7 +332,11 @@ async function render(input: RenderInput): Promise<ListingOutputs> {
     const names = prev ? pageNames(prev.html ?? 'index', prev.pages ?? 1) : ['index.html'];
     for (const n of [...names, LISTING_JSON]) deletes.push(`${folder}${n}`);
   }
-  for (const [name, a] of t.assets) await emit(bytesFile(`${ASSETS_DIR}/${name}`, 'listing', a.bytes));
+  for (const [name, a] of t.assets) {
+    const f = bytesFile(`${ASSETS_DIR}/${name}`, 'listing', a.bytes);
+    own.add(f);
+    files.push(f);
+  }
   // One pass over the plan instead of a set of every key it writes (100k for a driver version).
   const drop = new Set(deletes);
   if (input.plan) for (const t of input.plan.tiers) for (const s of t.steps) drop.delete(s.file.key);

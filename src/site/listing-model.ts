@@ -1,3 +1,5 @@
+import { parseLinedDocument } from '../formats/lined-json.js';
+import type { TextSink } from '../publish/text-output.js';
 import { Utf8Sink } from './utf8-sink.js';
 
 /**
@@ -201,7 +203,7 @@ export function applyChanges(listings: Map<string, Listing>, changes: ListingCha
   const out = new Map<string, Listing>();
   for (const folder of changed) {
     const prev = meta.get(folder);
-    const listing: Listing = { path: folder, entries: normalize([...load(folder).values()]) };
+    const listing: Listing = { path: folder, entries: normalize(load(folder)) };
     if (prev?.pages !== undefined) listing.pages = prev.pages;
     if (prev?.html !== undefined) listing.html = prev.html;
     out.set(folder, listing);
@@ -209,20 +211,19 @@ export function applyChanges(listings: Map<string, Listing>, changes: ListingCha
   return { listings: out, changed, removed };
 }
 
-/** Sorted, with each file's `asc` flag derived from its neighbours (so it never goes stale). */
-function normalize(entries: ListingEntry[]): ListingEntry[] {
-  const files = new Set<string>();
-  for (const e of entries) if (e.type === 'file') files.add(e.name);
+/**
+ * A folder's entries (by name) sorted, with each file's `asc` flag derived from its neighbours
+ * (so it never goes stale).
+ */
+function normalize(byName: Map<string, ListingEntry>): ListingEntry[] {
   // Entries are shared with the input listings: copy only the ones whose flag changes.
-  return entries
-    .map((e) => {
-      const want = e.type === 'file' && files.has(`${e.name}.asc`);
-      if (want === (e.asc === true)) return e;
-      if (want) return { ...e, asc: true as const };
-      const { asc: _drop, ...rest } = e;
-      return rest;
-    })
-    .sort(compareEntries);
+  return Array.from(byName.values(), (e) => {
+    const want = e.type === 'file' && byName.get(`${e.name}.asc`)?.type === 'file';
+    if (want === (e.asc === true)) return e;
+    if (want) return { ...e, asc: true as const };
+    const { asc: _drop, ...rest } = e;
+    return rest;
+  }).sort(compareEntries);
 }
 
 /** A `.asc` is folded into its file's row when that file is in the same folder. */
@@ -230,20 +231,27 @@ export function isFoldedSignature(e: ListingEntry, names: Set<string>): boolean 
   return e.type === 'file' && e.name.endsWith('.asc') && names.has(e.name.slice(0, -4));
 }
 
-/** Reads a listing.json back; undefined when it is missing or not one of ours (then it is rebuilt). */
+/**
+ * Reads a listing.json back; undefined when it is missing or not one of ours (then it is rebuilt).
+ * As written (one entry per line) it is parsed line by line: a 100,000-file folder's is ~20 MB.
+ */
 export function parseListing(folder: string, bytes: Uint8Array | undefined): Listing | undefined {
   if (!bytes) return undefined;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return undefined;
+  let doc: unknown = parseLinedDocument(bytes, 'entries');
+  if (!doc) {
+    try {
+      doc = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      return undefined;
+    }
   }
   if (typeof doc !== 'object' || doc === null) return undefined;
   const d = doc as Partial<Listing>;
   if (d.path !== folder || !Array.isArray(d.entries)) return undefined;
   // Validated in place: a big folder's listing is parsed once and not copied.
   const entries = d.entries as ListingEntry[];
+  // Most entries of a folder share a handful of times: each is kept once.
+  const times = new Map<string, string>();
   for (const e of entries as unknown[]) {
     if (typeof e !== 'object' || e === null) return undefined;
     const x = e as Partial<ListingEntry>;
@@ -259,6 +267,9 @@ export function parseListing(folder: string, bytes: Uint8Array | undefined): Lis
     if (x.asc !== undefined && x.asc !== true) return undefined;
     if (Object.keys(x).length > 4 + (x.sha256 !== undefined ? 1 : 0) + (x.asc !== undefined ? 1 : 0))
       return undefined;
+    const time = times.get(x.lastModified);
+    if (time === undefined) times.set(x.lastModified, x.lastModified);
+    else x.lastModified = time;
   }
   const listing: Listing = { path: folder, entries };
   if (typeof d.pages === 'number' && Number.isInteger(d.pages) && d.pages >= 1) listing.pages = d.pages;
@@ -267,23 +278,23 @@ export function parseListing(folder: string, bytes: Uint8Array | undefined): Lis
 }
 
 /**
- * The bytes of a listing.json: one entry per line (readable diffs, and a 100k-entry folder
- * stays one cheap parse), encoded as it is written.
+ * A listing.json's text, written an entry at a time: one entry per line (readable diffs, and a
+ * 100k-entry folder stays one cheap parse).
  */
-export function encodeListing(l: Listing): Uint8Array {
+export function writeListing(out: TextSink, l: Listing): void {
   const head: Record<string, unknown> = { path: l.path };
   if (l.pages !== undefined) head.pages = l.pages;
   if (l.html !== undefined) head.html = l.html;
-  const out = new Utf8Sink(256 + l.entries.length * 256);
   out.write(`${JSON.stringify(head).slice(0, -1)},"entries":[`);
   l.entries.forEach((e, i) => {
     out.write(i === 0 ? '\n' : ',\n');
     out.write(JSON.stringify(e));
   });
   out.write(l.entries.length ? '\n]}\n' : ']}\n');
-  return out.bytes();
 }
 
 export function serializeListing(l: Listing): string {
-  return new TextDecoder().decode(encodeListing(l));
+  const out = new Utf8Sink(256 + l.entries.length * 256);
+  writeListing(out, l);
+  return new TextDecoder().decode(out.bytes());
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import ejs from 'ejs';
 import { sha256Hex } from '../artifacts/checksums.js';
 import { formatBytes } from '../format-bytes.js';
+import type { TextSink } from '../publish/text-output.js';
 import { packageRoot } from '../repos/templates.js';
 import {
   ASSETS_DIR,
@@ -112,11 +113,6 @@ export interface RenderedPage {
   html: string;
 }
 
-export interface EncodedPage {
-  name: string;
-  bytes: Uint8Array;
-}
-
 /** What the root page adds above its listing (see root-page.ts). */
 export type RootExtras = Record<string, unknown>;
 
@@ -159,6 +155,8 @@ function shownTime(iso: string): string {
 
 /** The entries that get a row of their own: a signature beside its file is a link in that row. */
 function visibleEntries(listing: Listing): ListingEntry[] {
+  // A folder without signatures (a driver folder of 100,000 files) needs no set of its names.
+  if (!listing.entries.some((e) => e.type === 'file' && e.name.endsWith('.asc'))) return listing.entries;
   const names = new Set(listing.entries.map((e) => e.name));
   return listing.entries.filter((e) => !isFoldedSignature(e, names));
 }
@@ -217,22 +215,31 @@ export function renderFolderPages(
   ctx: RenderContext,
   root?: RootExtras,
 ): RenderedPage[] {
-  const text = new TextDecoder();
-  return [...folderPages(t, listing, ctx, root)].map((p) => ({ name: p.name, html: text.decode(p.bytes) }));
+  const pages: RenderedPage[] = [];
+  writeFolderPages(t, listing, ctx, root, (name, fill, expected) => {
+    const out = new Utf8Sink(expected);
+    fill(out);
+    pages.push({ name, html: new TextDecoder().decode(out.bytes()) });
+  });
+  return pages;
 }
 
+/** Takes one page: its file name, what writes its text into an output, and a guess of its size. */
+export type PageFn = (name: string, fill: (out: TextSink) => void, expected: number) => void;
+
 /**
- * The same pages one at a time, as bytes. A page's frame is rendered around a stand-in row, and
- * its rows are encoded one by one between the two halves: a page of 2,000 rows is never one
- * ~1 MB template string (which V8 keeps in large-object space until a full collection), and
- * each page can be handed on before the next is rendered.
+ * The same pages one at a time, written into outputs the caller opens. A page's frame is
+ * rendered around a stand-in row, and its rows are encoded one by one between the two halves: a
+ * page of 2,000 rows is never one ~1 MB template string (which V8 keeps in large-object space
+ * until a full collection), and each page is handed on before the next is rendered.
  */
-export function* folderPages(
+export function writeFolderPages(
   t: SiteTemplates,
   listing: Listing,
   ctx: RenderContext,
-  root?: RootExtras,
-): Generator<EncodedPage> {
+  root: RootExtras | undefined,
+  page: PageFn,
+): void {
   const folder = listing.path;
   const segments = folder === '' ? [] : folder.slice(0, -1).split('/');
   const up = '../'.repeat(segments.length);
@@ -275,14 +282,18 @@ export function* folderPages(
     const at = frame.indexOf(mark);
     if (entries.length > 0 && (at < 0 || frame.indexOf(mark, at + 1) >= 0))
       throw new Error(`listing template for /${folder} must render the row partial exactly once per row`);
-    const out = new Utf8Sink(frame.length * 3 + entries.length * 512);
-    if (entries.length === 0) {
-      out.write(frame);
-    } else {
-      out.write(frame.slice(0, at));
-      for (const e of entries) out.write(t.row({ r: rowOf(e, shown) }));
-      out.write(frame.slice(at + mark.length));
-    }
-    yield { name: names[p - 1]!, bytes: out.bytes() };
+    page(
+      names[p - 1]!,
+      (out) => {
+        if (entries.length === 0) {
+          out.write(frame);
+          return;
+        }
+        out.write(frame.slice(0, at));
+        for (const e of entries) out.write(t.row({ r: rowOf(e, shown) }));
+        out.write(frame.slice(at + mark.length));
+      },
+      frame.length * 3 + entries.length * 512,
+    );
   }
 }
