@@ -11,7 +11,8 @@
  *            folder's listing.json, re-renders only the touched folders
  *   rebuild  `pkgpub site rebuild`: one listing of the whole tree, every folder rendered
  * The tree is a folder (FsStore); driver and package files are sparse files of the right size,
- * created before the clock starts. Target: under 5 s and 300 MB a phase.
+ * created before the clock starts. Target: under 5 s and 300 MB a phase. PKGPUB_DEBUG_MEMORY=1
+ * prints process.memoryUsage() after each step of the first and add phases.
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -117,6 +118,19 @@ function placeBlobs(root: string, files: OutputFile[]): void {
   }
 }
 
+/**
+ * With PKGPUB_DEBUG_MEMORY set, where memory stands after each step of a phase (on stderr: the
+ * phase's result stays the one line on stdout). Old-generation garbage shows as heap used.
+ */
+function memoryStep(step: string): void {
+  if (!process.env.PKGPUB_DEBUG_MEMORY) return;
+  const m = process.memoryUsage();
+  const mb = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
+  console.error(
+    `[memory] ${step}: rss ${mb(m.rss)}, heap ${mb(m.heapUsed)} used of ${mb(m.heapTotal)}, array buffers ${mb(m.arrayBuffers)}`,
+  );
+}
+
 /** What apply would write: every generated file (blobs are placed by placeBlobs), then the deletes. */
 async function write(store: FsStore, files: OutputFile[], out: ListingOutputs): Promise<void> {
   for (const f of files) if (f.tier !== 'blob') await store.put(f.key, f.body);
@@ -145,15 +159,18 @@ async function publishDrivers(
       await spill.files(d.outputs);
       return [...d.outputs, ...extra];
     });
+    memoryStep('driver index built');
     const afterDrivers = process.resourceUsage().maxRSS / 1024;
     const out = await timed(() =>
       buildListings({ store, cfg, plan: makePlan(outputs, new Map(), []), now, open: spill.open }),
     );
+    memoryStep('listings rendered');
     placeBlobs(
       root,
       outputs.filter((f) => f.tier === 'blob'),
     );
     await write(store, outputs, out);
+    memoryStep('written');
     return { out, afterDrivers };
   } finally {
     await spill.cleanup();
