@@ -11,6 +11,12 @@ export const READ_CHUNK = 256 * 1024;
 /** Chunk size of a synchronous read (a worker): fewer, larger reads; one buffer per reader. */
 export const SYNC_READ_CHUNK = 1024 * 1024;
 
+/**
+ * The first synchronous read is smaller: package headers nearly always fit in it, and a reader
+ * that keeps its headers (rpm) copies that chunk, not a whole megabyte per file.
+ */
+export const SYNC_FIRST_CHUNK = 64 * 1024;
+
 export interface OpenOptions {
   /**
    * Every chunk is a view of one buffer that the next chunk overwrites, so the caller must copy
@@ -68,11 +74,12 @@ export function* syncChunks(path: string, start = 0, reuse = false): Generator<B
     const shared = reuse ? Buffer.allocUnsafeSlow(SYNC_READ_CHUNK) : undefined;
     let pos = start;
     for (;;) {
-      const buf = shared ?? Buffer.allocUnsafe(SYNC_READ_CHUNK);
-      const n = readSync(fd, buf, 0, buf.length, pos);
+      const want = pos === start ? SYNC_FIRST_CHUNK : SYNC_READ_CHUNK;
+      const buf = shared ?? Buffer.allocUnsafe(want);
+      const n = readSync(fd, buf, 0, want, pos);
       if (n === 0) return;
       pos += n;
-      yield n === buf.length ? buf : buf.subarray(0, n);
+      yield buf.subarray(0, n);
     }
   } finally {
     closeSync(fd);

@@ -32,7 +32,9 @@ export async function runJobs<J extends Job>(
   let next = 0;
   try {
     await Promise.all(
-      workers.map(async (w) => {
+      // Two jobs in flight per worker: the next one is already queued when a job ends, instead of
+      // the worker idling for a round trip through this thread (a tenth of a 500-rpm read).
+      workers.flatMap((w) => [w, w]).map(async (w) => {
         while (next < jobs.length) {
           const id = next++;
           const reply = await new Promise<{ result?: ResultOf<J>; error?: SerializedError }>(

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -133,5 +133,31 @@ describe('detached signatures of a publish through the built CLI', () => {
       const tail = input.length - (await readRpm(join(samplesDir, f.split('/').pop()!))).headerRange.start;
       expect(pub.subarray(pub.length - tail).equals(input.subarray(input.length - tail))).toBe(true);
     }
+  });
+});
+
+describe('worker threads on bad input (built CLI)', () => {
+  it('a truncated rpm among good ones fails the publish with one line naming it, and the target keeps what it had', async () => {
+    const inputs = join(work, 'bad-inputs');
+    await mkdir(inputs, { recursive: true });
+    const names = (await readdir(samplesDir)).filter((n) => /\.(rpm|deb|tar\.gz)$/.test(n));
+    for (const n of names) await writeFile(join(inputs, n), await readFile(join(samplesDir, n)));
+    const good = await readFile(join(samplesDir, 'falco-0.39.0-1.x86_64.rpm'));
+    // Sorted between the good ones, so reads on both workers are in flight when it fails.
+    const bad = join(inputs, 'falco-0.38.0-1.x86_64.rpm');
+    await writeFile(bad, good.subarray(0, 3000));
+    const before = await files(repo);
+    const res = await pkgpubProcess([
+      'publish',
+      inputs,
+      '--to',
+      repo,
+      '--signing-key',
+      join(keyDir, 'pkgpub-signing-key.asc'),
+    ]);
+    expect(res.code).toBe(1);
+    const errors = res.err.split('\n').filter((l) => l.startsWith('error:'));
+    expect(errors).toEqual([expect.stringMatching(/^error: .*falco-0\.38\.0-1\.x86_64\.rpm: truncated/)]);
+    expect(await files(repo)).toEqual(before);
   });
 });
