@@ -34,27 +34,29 @@ export async function runJobs<J extends Job>(
     await Promise.all(
       // Two jobs in flight per worker: the next one is already queued when a job ends, instead of
       // the worker idling for a round trip through this thread (a tenth of a 500-rpm read).
-      workers.flatMap((w) => [w, w]).map(async (w) => {
-        while (next < jobs.length) {
-          const id = next++;
-          const reply = await new Promise<{ result?: ResultOf<J>; error?: SerializedError }>(
-            (resolve, reject) => {
-              const onMessage = (m: { id: number; result?: ResultOf<J>; error?: SerializedError }) => {
-                if (m.id !== id) return;
-                w.off('message', onMessage);
-                w.off('error', reject);
-                resolve(m);
-              };
-              w.on('message', onMessage);
-              w.once('error', reject);
-              w.postMessage({ id, job: jobs[id] });
-            },
-          );
-          if (reply.error) throw revive(reply.error);
-          results[id] = reply.result!;
-          onResult?.(reply.result!, id);
-        }
-      }),
+      workers
+        .flatMap((w) => [w, w])
+        .map(async (w) => {
+          while (next < jobs.length) {
+            const id = next++;
+            const reply = await new Promise<{ result?: ResultOf<J>; error?: SerializedError }>(
+              (resolve, reject) => {
+                const onMessage = (m: { id: number; result?: ResultOf<J>; error?: SerializedError }) => {
+                  if (m.id !== id) return;
+                  w.off('message', onMessage);
+                  w.off('error', reject);
+                  resolve(m);
+                };
+                w.on('message', onMessage);
+                w.once('error', reject);
+                w.postMessage({ id, job: jobs[id] });
+              },
+            );
+            if (reply.error) throw revive(reply.error);
+            results[id] = reply.result!;
+            onResult?.(reply.result!, id);
+          }
+        }),
     );
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
