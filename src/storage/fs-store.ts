@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { constants } from 'node:fs';
+import { constants, type Stats, statSync } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ConflictError, StorageError } from '../errors.js';
-import { mapLimit } from '../map-limit.js';
 import {
   assertSafeKey,
   type Body,
@@ -148,28 +147,19 @@ export class FsStore implements ObjectStore {
       throw new ConflictError(`${key} changed in ${this.description} while publishing`);
   }
 
-  /**
-   * Streams as the tree is walked, with up to LIST_STATS stats in flight: one stat at a time
-   * made a 100k-file folder take seconds, and collecting every path first held them all.
-   */
+  /** Streams as the tree is walked, statting a batch of keys at a time (see statBatch). */
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     const folder = prefix.replace(/\/$/, '');
     const base = folder === '' ? this.root : this.pathOf(folder);
-    const pending: Promise<ObjectInfo | undefined>[] = [];
+    let batch: string[] = [];
     for await (const key of walkKeys(base, folder === '' ? '' : `${folder}/`)) {
-      const info = this.head(key);
-      // Awaited in turn below; until then a failure must not count as unhandled.
-      info.catch(() => {});
-      pending.push(info);
-      if (pending.length >= LIST_STATS) {
-        const got = await pending.shift();
-        if (got) yield got;
+      batch.push(key);
+      if (batch.length >= STAT_BATCH) {
+        yield* this.statBatch(batch);
+        batch = [];
       }
     }
-    for (const info of pending) {
-      const got = await info;
-      if (got) yield got;
-    }
+    yield* this.statBatch(batch);
   }
 
   async *listFolder(prefix: string, nameStartsWith = ''): AsyncIterable<ObjectInfo> {
@@ -191,12 +181,30 @@ export class FsStore implements ObjectStore {
           (e.isFile() || e.isSymbolicLink()),
       )
       .map((e) => (folder === '' ? e.name : `${folder}/${e.name}`));
-    // head() follows symlinks and drops what is not a file, as get() would see it. A batch at a
-    // time, so a caller that stops early (the probe reads a big folder only so far) stats no more.
-    for (let i = 0; i < keys.length; i += LIST_STATS) {
-      const infos = await mapLimit(keys.slice(i, i + LIST_STATS), LIST_STATS, (k) => this.head(k));
-      for (const info of infos) if (info) yield info;
+    // A batch at a time, so a caller that stops early (the probe reads a big folder only so far)
+    // stats no more.
+    for (let i = 0; i < keys.length; i += STAT_BATCH) yield* this.statBatch(keys.slice(i, i + STAT_BATCH));
+  }
+
+  /**
+   * What head() says of each key, skipping missing keys and what is not a file (symlinks are
+   * followed, as get() sees them). Synchronous on purpose: 100,000 stats took 0.19 s this way and
+   * 1.0 s as promises 64 at a time, each a round trip through libuv's four pool threads; a batch
+   * holds the event loop for about half a millisecond.
+   */
+  private statBatch(keys: string[]): ObjectInfo[] {
+    const out: ObjectInfo[] = [];
+    for (const key of keys) {
+      let st: Stats | undefined;
+      try {
+        st = statSync(this.pathOf(key), { throwIfNoEntry: false });
+      } catch (err) {
+        if (isMissing(err)) continue;
+        throw new StorageError(`cannot stat ${key} in ${this.description}`, { cause: err });
+      }
+      if (st?.isFile()) out.push({ key, size: st.size, lastModified: st.mtime, etag: etagOf(st) });
     }
+    return out;
   }
 
   async delete(keys: string[]): Promise<void> {
@@ -211,8 +219,8 @@ export class FsStore implements ObjectStore {
   }
 }
 
-/** Stats in flight while listing: enough to hide the latency of each, few enough to stay light. */
-const LIST_STATS = 64;
+/** Keys statted per turn of the event loop while listing. */
+const STAT_BATCH = 256;
 
 /**
  * Keys below `dir` in key order, one folder read at a time. A folder sorts as its name plus
