@@ -52,14 +52,22 @@ export async function blobSignatures(
   signer: Signer,
   digests?: SignatureDigests,
 ): Promise<OutputFile[]> {
-  const out: OutputFile[] = [];
-  for (const b of blobs) {
-    const digest = digests?.template ? digests.get(b.sha256) : undefined;
-    const armored =
-      digest && digests?.template
-        ? await signer.signPrehashed(digests.template, digest)
-        : await signer.detachSignArmored('bytes' in b.body ? b.body.bytes : await readFile(b.body.file));
-    out.push(bytesFile(`${b.key}.asc`, 'blob', armored));
+  const template = digests?.template;
+  const armored = new Array<string>(blobs.length);
+  // Those whose digest the read pass computed are signed together (on every core for RSA keys).
+  const prehashed = template ? blobs.flatMap((b, i) => (digests!.get(b.sha256) ? [i] : [])) : [];
+  if (template && prehashed.length > 0) {
+    const signed = await signer.signPrehashedMany(
+      template,
+      prehashed.map((i) => digests!.get(blobs[i]!.sha256)!),
+    );
+    prehashed.forEach((i, n) => {
+      armored[i] = signed[n]!;
+    });
   }
-  return out;
+  for (const [i, b] of blobs.entries())
+    armored[i] ??= await signer.detachSignArmored(
+      'bytes' in b.body ? b.body.bytes : await readFile(b.body.file),
+    );
+  return blobs.map((b, i) => bytesFile(`${b.key}.asc`, 'blob', armored[i]!));
 }

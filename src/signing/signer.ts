@@ -27,6 +27,8 @@ export interface Signer {
   detachSignArmored(data: Uint8Array): Promise<string>;
   /** The raw v4 signature packet bytes, unarmored (rpm's RSAHEADER / OPENPGP header tags). */
   detachSignBinary(data: Uint8Array): Promise<Uint8Array>;
+  /** detachSignBinary of each, in order; RSA signatures are made on every core. */
+  detachSignBinaryMany(data: Uint8Array[]): Promise<Uint8Array[]>;
   /**
    * The trailer for detached signatures whose digest a reader computes in its own pass over the
    * file (see prehash.ts); undefined when this signer can only sign bytes it hashes itself.
@@ -34,4 +36,6 @@ export interface Signer {
   prehashTemplate(): PrehashTemplate | undefined;
   /** Armored detached signature from `digestHex` = sha256(data || template.trailer). */
   signPrehashed(template: PrehashTemplate, digestHex: string): Promise<string>;
+  /** signPrehashed of each digest, in order; RSA signatures are made on every core. */
+  signPrehashedMany(template: PrehashTemplate, digestsHex: string[]): Promise<string[]>;
 }

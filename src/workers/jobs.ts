@@ -1,5 +1,6 @@
 import type { ScanOptions } from '../artifacts/scan.js';
 import type { ArtifactKind } from '../artifacts/types.js';
+import type { PortableDigestKey } from '../signing/digest-signer.js';
 import type { PrehashTemplate } from '../signing/prehash.js';
 
 /** Read and hash one artifact (artifacts/scan.ts). */
@@ -29,4 +30,11 @@ export interface CopyResult {
   signatureDigest?: string;
 }
 
-export type Job = ReadJob | CopyJob;
+/** Sign digests with a key another thread can use (signing/sign-digests.ts). */
+export interface SignJob {
+  type: 'sign';
+  key: PortableDigestKey;
+  digests: Uint8Array[];
+}
+
+export type Job = ReadJob | CopyJob | SignJob;

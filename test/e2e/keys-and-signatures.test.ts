@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readRpm } from '../../src/artifacts/read-rpm.js';
 import { pkgpubProcess } from '../support/cli.js';
 import { rpmCheckSig } from '../support/dnf.js';
+import { buildRpms } from '../support/rpmbuild.js';
 import { samplesDir, scratchRoot } from '../support/paths.js';
 
 const run = promisify(execFile);
@@ -160,4 +161,74 @@ describe('worker threads on bad input (built CLI)', () => {
     expect(errors).toEqual([expect.stringMatching(/^error: .*falco-0\.38\.0-1\.x86_64\.rpm: truncated/)]);
     expect(await files(repo)).toEqual(before);
   });
+});
+
+describe('an RSA 4096 key (built CLI: signatures made on worker threads)', () => {
+  it('signs 16 rpm headers and 32 .asc files that rpmkeys and gpgv accept', async () => {
+    const dir = join(work, 'rsa');
+    const keys = join(dir, 'keys');
+    const gen = await pkgpubProcess([
+      'keys',
+      'generate',
+      '--name',
+      'Rsa Test',
+      '--email',
+      'rsa@example.invalid',
+      '--type',
+      'rsa4096',
+      '--out',
+      keys,
+    ]);
+    expect(gen.code, gen.err).toBe(0);
+    // 16 of each: enough signatures that they go to the worker pool (signing/sign-digests.ts).
+    const inputs = join(dir, 'in');
+    await buildRpms(
+      inputs,
+      Array.from({ length: 16 }, (_, i) => ({ name: `rsa${i}`, version: '1.0', arch: 'noarch' })),
+    );
+    const tarball = await readFile(join(samplesDir, 'falco-0.39.0-x86_64.tar.gz'));
+    for (let i = 0; i < 16; i++) await writeFile(join(inputs, `falco-0.39.${i + 1}-x86_64.tar.gz`), tarball);
+    const out = join(dir, 'public');
+    const res = await pkgpubProcess([
+      'publish',
+      inputs,
+      '--to',
+      out,
+      '--signing-key',
+      join(keys, 'pkgpub-signing-key.asc'),
+    ]);
+    expect(res.code, res.err).toBe(0);
+
+    const published = await files(out);
+    const rpms = published.filter((f) => f.endsWith('.rpm'));
+    expect(rpms.length).toBe(16);
+    for (const f of rpms) {
+      const r = await rpmCheckSig(join(dir, 'rpmdb'), join(out, 'keys/falco-packages.asc'), join(out, f));
+      expect(r.out, f).toMatch(/Header V4 RSA\/SHA256 Signature, key ID [0-9a-f]+: OK/);
+    }
+    const ring = join(dir, 'ring.gpg');
+    await run('gpg', [
+      '--homedir',
+      dir,
+      '--batch',
+      '--no-default-keyring',
+      '--keyring',
+      ring,
+      '--import',
+      join(out, 'keys/falco-packages.asc'),
+    ]);
+    const ascs = published.filter((f) => /\.(rpm|tar\.gz)\.asc$/.test(f));
+    expect(ascs.length).toBe(32);
+    for (const f of ascs) {
+      const r = await run('gpgv', [
+        '--homedir',
+        dir,
+        '--keyring',
+        ring,
+        join(out, f),
+        join(out, f.slice(0, -4)),
+      ]);
+      expect(r.stderr, f).toMatch(/Good signature/);
+    }
+  }, 180_000);
 });

@@ -79,21 +79,28 @@ export async function prepareSignedRpms(
   opts: SignRpmOptions,
 ): Promise<PreparedRpm[]> {
   const plans = await mapLimit(items, 8, (i) => planSignedRpm(i.rpm, i.headerSha256, opts));
-  const jobs = plans.flatMap((p) => ('job' in p ? [p.job] : []));
+  const toSign = plans.filter((p): p is UnsignedPlan => 'prefix' in p);
+  // All headers at once: RSA signatures are then made on every core (signing/sign-digests.ts).
+  const packets = await opts.signer.detachSignBinaryMany(toSign.map((p) => p.mainHeader));
+  const jobs = toSign.map((p, i) => copyJob(p, packets[i]!, opts));
   const copies = await runJobs(jobs);
   let c = 0;
-  return plans.map((p) => ('job' in p ? preparedFromCopy(p, copies[c++]!) : p.asIs));
+  return plans.map((p) => ('prefix' in p ? preparedFromCopy(p, jobs[c]!, copies[c++]!) : p.asIs));
 }
 
-type SigningPlan =
-  | { asIs: PreparedRpm }
-  | { job: CopyJob; rpm: RpmArtifact; headerSha256: string; headLength: number };
+/** An rpm to sign: its lead, signature header and main header, read from the input. */
+interface UnsignedPlan {
+  rpm: RpmArtifact;
+  headerSha256: string;
+  prefix: Buffer;
+  mainHeader: Buffer;
+}
 
 async function planSignedRpm(
   rpm: RpmArtifact,
   headerSha256: string,
   opts: SignRpmOptions,
-): Promise<SigningPlan> {
+): Promise<{ asIs: PreparedRpm } | UnsignedPlan> {
   const asIs = preparedAsIs(rpm, headerSha256);
   const mine = signerKeyId(opts.signer);
   const sig = rpm.signature;
@@ -104,29 +111,35 @@ async function planSignedRpm(
         'pass --resign to replace that signature, or --no-sign-rpms to publish rpms as they are',
     );
   const prefix = await readRange(rpm.path, 0, rpm.headerRange.end);
-  const sigHeader = parseHeader(prefix, LEAD_SIZE);
-  const mainHeader = prefix.subarray(rpm.headerRange.start, rpm.headerRange.end);
-  const packet = await opts.signer.detachSignBinary(mainHeader);
-  const head = signedPrefix(prefix.subarray(0, LEAD_SIZE), signatureHeaderWith(sigHeader, packet));
-  const job: CopyJob = {
-    type: 'copy',
-    input: rpm.path,
-    from: rpm.headerRange.start,
-    head,
-    out: join(opts.tempDir, `${rpm.sha256.slice(0, 16)}-${rpm.fileName}`),
-    ...(opts.prehash ? { prehash: opts.prehash } : {}),
-  };
-  return { job, rpm, headerSha256, headLength: head.length };
-}
-
-function preparedFromCopy(p: Extract<SigningPlan, { job: CopyJob }>, copy: CopyResult): PreparedRpm {
-  const { rpm } = p;
-  if (copy.size !== p.headLength + rpm.size - rpm.headerRange.start)
-    throw new ArtifactError(rpm.path, 'changed while publishing (size differs from when read)');
-  const start = p.headLength;
   return {
     rpm,
-    file: p.job.out,
+    headerSha256,
+    prefix,
+    mainHeader: prefix.subarray(rpm.headerRange.start, rpm.headerRange.end),
+  };
+}
+
+function copyJob(p: UnsignedPlan, packet: Uint8Array, opts: SignRpmOptions): CopyJob {
+  const sigHeader = parseHeader(p.prefix, LEAD_SIZE);
+  const head = signedPrefix(p.prefix.subarray(0, LEAD_SIZE), signatureHeaderWith(sigHeader, packet));
+  return {
+    type: 'copy',
+    input: p.rpm.path,
+    from: p.rpm.headerRange.start,
+    head,
+    out: join(opts.tempDir, `${p.rpm.sha256.slice(0, 16)}-${p.rpm.fileName}`),
+    ...(opts.prehash ? { prehash: opts.prehash } : {}),
+  };
+}
+
+function preparedFromCopy(p: UnsignedPlan, job: CopyJob, copy: CopyResult): PreparedRpm {
+  const { rpm } = p;
+  if (copy.size !== job.head.length + rpm.size - rpm.headerRange.start)
+    throw new ArtifactError(rpm.path, 'changed while publishing (size differs from when read)');
+  const start = job.head.length;
+  return {
+    rpm,
+    file: job.out,
     sha256: copy.sha256,
     size: copy.size,
     headerRange: { start, end: start + (rpm.headerRange.end - rpm.headerRange.start) },
