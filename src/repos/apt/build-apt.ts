@@ -1,9 +1,9 @@
 import type { Digests } from '../../artifacts/checksums.js';
-import { digestsOf } from '../../artifacts/checksums.js';
+import { digestsOf, sha256Hex } from '../../artifacts/checksums.js';
 import type { DebArtifact } from '../../artifacts/types.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { ConflictError, PkgpubError } from '../../errors.js';
-import { gzip, xz } from '../../formats/compress.js';
+import { gzipAsync, xz } from '../../formats/compress.js';
 import { bytesFile, contentTypeFor } from '../../publish/output-file.js';
 import type { ChangeSummary, OutputFile } from '../../publish/types.js';
 import { type AptEntry, entryFromDeb, entryKey, renderPackagesIndex } from './packages-index.js';
@@ -158,29 +158,44 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
   const indexes: ReleaseIndex[] = [];
   const byHashKeys: string[] = [];
   const dists = distsPrefix(cfg);
+  const rendered: { dir: string; plain: Uint8Array }[] = [];
   for (const component of a.components) {
     const entries = [...(byComponent.get(component)?.values() ?? [])];
     for (const arch of a.architectures) {
       const text = renderPackagesIndex(entries.filter((e) => e.arch === arch || e.arch === 'all'));
-      const plain = new TextEncoder().encode(text);
-      const dir = `${component}/binary-${arch}`;
-      const variants: [string, Uint8Array][] = [
-        ['Packages', plain],
-        ['Packages.gz', gzip(plain)],
-        ['Packages.xz', await xz(plain)],
-      ];
-      for (const [name, bytes] of variants) {
-        const digests: Digests = digestsOf(bytes);
-        indexes.push({ path: `${dir}/${name}`, digests });
-        files.push(bytesFile(`${dists}/${dir}/${name}`, 'index', bytes));
-        for (const [algoDir, algo] of BY_HASH_ALGOS) {
-          const rel = `${dir}/by-hash/${algoDir}/${digests[algo]}`;
-          byHashKeys.push(rel);
-          files.push({
-            ...bytesFile(`${dists}/${rel}`, 'content-addressed', bytes),
-            contentType: contentTypeFor(name),
-          });
-        }
+      rendered.push({ dir: `${component}/binary-${arch}`, plain: new TextEncoder().encode(text) });
+    }
+  }
+  // Nothing new and the Release already vouches for these very Packages files (and for their
+  // compressed forms): decided before compressing, which is most of what a no-op publish costs.
+  const vouched = (dir: string, plain: Uint8Array) =>
+    state.committed.get(`${dir}/Packages`) === sha256Hex(plain) &&
+    state.committed.has(`${dir}/Packages.gz`) &&
+    state.committed.has(`${dir}/Packages.xz`);
+  if (blobs.length === 0 && rendered.every((r) => vouched(r.dir, r.plain)))
+    return { changes, changed: false, blobs: [], files: [], garbage: [] };
+
+  // Every index compresses at once: gzip on libuv's pool, xz in its own process (or thread).
+  const compressed = await Promise.all(
+    rendered.map(async (r) => ({ ...r, forms: await Promise.all([gzipAsync(r.plain), xz(r.plain)]) })),
+  );
+  for (const { dir, plain, forms } of compressed) {
+    const variants: [string, Uint8Array][] = [
+      ['Packages', plain],
+      ['Packages.gz', forms[0]],
+      ['Packages.xz', forms[1]],
+    ];
+    for (const [name, bytes] of variants) {
+      const digests: Digests = digestsOf(bytes);
+      indexes.push({ path: `${dir}/${name}`, digests });
+      files.push(bytesFile(`${dists}/${dir}/${name}`, 'index', bytes));
+      for (const [algoDir, algo] of BY_HASH_ALGOS) {
+        const rel = `${dir}/by-hash/${algoDir}/${digests[algo]}`;
+        byHashKeys.push(rel);
+        files.push({
+          ...bytesFile(`${dists}/${rel}`, 'content-addressed', bytes),
+          contentType: contentTypeFor(name),
+        });
       }
     }
   }
