@@ -24,7 +24,7 @@ export async function gzipAsync(data: Uint8Array): Promise<Uint8Array> {
 const XZ_ARGS = ['-1', '-T1', '--check=crc32', '--stdout'];
 const XZ_OPTIONS = { preset: 1, check: lzma.CHECK_CRC32 };
 
-/** Set once xz(1) is found missing, so later calls go straight to the library. */
+/** Set once xz(1) is found missing or failing, so later calls go straight to the library. */
 let toolMissing = false;
 
 /**
@@ -34,7 +34,9 @@ let toolMissing = false;
  */
 export async function xz(data: Uint8Array): Promise<Uint8Array> {
   if (!toolMissing) {
-    const out = await xzWithTool(data);
+    // Whatever keeps xz(1) from doing it (absent, not executable, killed) is no reason to fail a
+    // publish the library can finish.
+    const out = await xzWithTool(data).catch(() => undefined);
     if (out) return out;
     toolMissing = true;
   }
