@@ -1,4 +1,4 @@
-import { digestsOf } from '../../artifacts/checksums.js';
+import { sha256Hex } from '../../artifacts/checksums.js';
 import type { RpmArtifact } from '../../artifacts/types.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { ConflictError } from '../../errors.js';
@@ -245,27 +245,33 @@ export async function buildYum(input: {
   const headers: Record<string, string> = {};
   for (const e of entries) if (e.header) headers[e.pkgid] = e.header;
 
-  const files: OutputFile[] = [];
-  const data: RepomdData[] = [];
-  const add = async (type: string, base: string, text: string) => {
+  // All four compress at once (gzip on libuv's pool); repomd lists them in this order.
+  const pack = async (type: string, base: string, text: string) => {
     const open = new TextEncoder().encode(text);
     const packed = await compressXml(open, cfg.yum.compression);
-    const openSha = digestsOf(open).sha256;
-    const sha = digestsOf(packed).sha256;
+    const sha = sha256Hex(packed);
     const href = `repodata/${sha}-${base}${suffix}`;
-    files.push({ ...bytesFile(`${prefix}/${href}`, 'content-addressed', packed), immutable: false });
-    data.push({
+    const file: OutputFile = {
+      ...bytesFile(`${prefix}/${href}`, 'content-addressed', packed),
+      immutable: false,
+    };
+    const entry: RepomdData = {
       type,
       checksum: sha,
-      openChecksum: openSha,
+      openChecksum: sha256Hex(open),
       href,
       timestamp: seconds,
       size: packed.length,
       openSize: open.length,
-    });
+    };
+    return { file, entry };
   };
-  for (const t of XML_TYPES) await add(t, `${t}.xml`, documents[t]);
-  await add(PKGPUB_DATA_TYPE, 'pkgpub.json', `${JSON.stringify({ headers })}\n`);
+  const packs = await Promise.all([
+    ...XML_TYPES.map((t) => pack(t, `${t}.xml`, documents[t])),
+    pack(PKGPUB_DATA_TYPE, 'pkgpub.json', `${JSON.stringify({ headers })}\n`),
+  ]);
+  const files: OutputFile[] = packs.map((p) => p.file);
+  const data: RepomdData[] = packs.map((p) => p.entry);
 
   const repomd = renderRepomd({ revision: String(seconds), data });
   const reachable = new Set([...data, ...(state.repomd?.data ?? [])].map((d) => `${prefix}/${d.href}`));

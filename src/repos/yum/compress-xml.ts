@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
-import { gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { ConfigError } from '../../errors.js';
-import { gzip } from '../../formats/compress.js';
+import { gzipAsync } from '../../formats/compress.js';
+
+const gunzip = promisify(gunzipCallback);
 
 export type YumCompression = 'gz' | 'zstd';
 
@@ -11,17 +14,18 @@ export function compressedSuffix(c: YumCompression): string {
 }
 
 /**
- * gzip in-process; zstd through the zstd(1) tool, because Node 20 has no zstd encoder and no
- * encoder ships with pkgpub (fzstd only decodes). Output is deterministic either way.
+ * gzip on libuv's thread pool (so primary, filelists and other compress at once); zstd through the
+ * zstd(1) tool, because Node 20 has no zstd encoder and no encoder ships with pkgpub (fzstd only
+ * decodes). Output is deterministic either way.
  */
 export async function compressXml(data: Uint8Array, c: YumCompression): Promise<Uint8Array> {
-  if (c === 'gz') return gzip(data);
+  if (c === 'gz') return gzipAsync(data);
   return runZstd(data);
 }
 
 /** By file name, for reading back what a previous publish wrote. */
-export function decompressXml(name: string, data: Uint8Array): Uint8Array {
-  if (name.endsWith('.gz')) return gunzipSync(data);
+export async function decompressXml(name: string, data: Uint8Array): Promise<Uint8Array> {
+  if (name.endsWith('.gz')) return gunzip(data);
   if (name.endsWith('.zst')) return zstdDecompress(data);
   if (name.endsWith('.xml')) return data;
   throw new Error(`${name}: unknown compression`);

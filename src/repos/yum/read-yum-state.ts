@@ -51,7 +51,7 @@ export async function readYumState(store: ObjectStore, cfg: ResolvedConfig): Pro
         `${key} in ${store.description} does not match its checksum in repomd.xml; republish with --force`,
       );
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(decompressXml(d.href, bytes));
+      return new TextDecoder('utf-8', { fatal: true }).decode(await decompressXml(d.href, bytes));
     } catch (err) {
       throw fail(key, err);
     }
