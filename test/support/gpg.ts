@@ -1,6 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { scratchRoot } from './paths.js';
 
 /**
@@ -124,4 +125,34 @@ export function listKeys(home: GpgHome, secret = false): { fpr: string; kind: st
     }
   }
   return keys;
+}
+
+/**
+ * Runs gpgv on each `<file>.asc` (paths relative to `root`, beside the file they sign) against an
+ * armored public key; returns those gpgv did not accept, each with what it said.
+ */
+export async function badSignatures(
+  home: string,
+  publicKeyFile: string,
+  root: string,
+  ascs: string[],
+): Promise<string[]> {
+  const run = promisify(execFile);
+  const ring = join(home, `ring-${ascs.length}-${Date.now()}.gpg`);
+  await run('gpg', ['--batch', '--yes', '--homedir', home, '--dearmor', '-o', ring, publicKeyFile]);
+  const bad: string[] = [];
+  for (const f of ascs) {
+    const r = await run('gpgv', [
+      '--homedir',
+      home,
+      '--keyring',
+      ring,
+      join(root, f),
+      join(root, f.slice(0, -4)),
+    ])
+      .then((x) => x.stderr)
+      .catch((e: { stderr?: string }) => `failed: ${e.stderr ?? ''}`);
+    if (!/Good signature/.test(r)) bad.push(`${f}: ${r.trim()}`);
+  }
+  return bad;
 }
