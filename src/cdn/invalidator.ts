@@ -17,9 +17,18 @@ export type CdnOutcome =
   | { status: 'sent'; target: string; id: string; paths: string[] }
   | { status: 'failed'; target: string; paths: string[]; reason: string };
 
-/** The paths a plan would invalidate; nothing is sent. */
-export function plannedInvalidation(cdn: CdnInvalidator, plan: Plan): CdnOutcome | undefined {
-  const paths = invalidationPaths(staleKeys(plan), cdn.pathsPrefix);
+/**
+ * The paths a plan would invalidate; nothing is sent. `earlier`: the plans of an optimistic
+ * publish's attempts that ended in a conflict, which may have rewritten indexes before it; the
+ * last attempt finding them already in place does not make CDN copies of the old ones fresh.
+ */
+export function plannedInvalidation(
+  cdn: CdnInvalidator,
+  plan: Plan,
+  earlier: readonly Plan[] = [],
+): CdnOutcome | undefined {
+  const keys = [...new Set([plan, ...earlier].flatMap(staleKeys))];
+  const paths = invalidationPaths(keys, cdn.pathsPrefix);
   return paths.length === 0 ? undefined : { status: 'dry-run', target: cdn.description, paths };
 }
 
@@ -28,8 +37,12 @@ export function plannedInvalidation(cdn: CdnInvalidator, plan: Plan): CdnOutcome
  * committed, and failing it now would only make a retry re-do work that is done. The caller
  * reports a failure as a warning; the cached copies then expire by their max-age.
  */
-export async function invalidateApplied(cdn: CdnInvalidator, plan: Plan): Promise<CdnOutcome | undefined> {
-  const planned = plannedInvalidation(cdn, plan);
+export async function invalidateApplied(
+  cdn: CdnInvalidator,
+  plan: Plan,
+  earlier: readonly Plan[] = [],
+): Promise<CdnOutcome | undefined> {
+  const planned = plannedInvalidation(cdn, plan, earlier);
   if (!planned) return undefined;
   const { target, paths } = planned;
   try {

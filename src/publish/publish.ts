@@ -205,7 +205,7 @@ async function finish(
     if (err instanceof ConflictError) (err as AttemptConflict).plan = plan;
     throw err;
   }
-  const cdn = req.cdn ? await invalidateApplied(req.cdn, plan) : undefined;
+  const cdn = req.cdn ? await invalidateApplied(req.cdn, plan, req.relist) : undefined;
   if (cdn) result.cdn = cdn;
   return result;
 }

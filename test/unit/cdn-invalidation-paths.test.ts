@@ -186,6 +186,28 @@ describe('invalidateApplied', () => {
     expect(sent).toHaveLength(1);
   });
 
+  it("also invalidates what an optimistic publish's earlier, conflicted attempts planned", () => {
+    const cdn = { description: 'test CDN', pathsPrefix: '/', invalidate: async () => ({ id: 'x' }) };
+    // The first attempt rewrote Packages and InRelease, then lost a race; the last one found the
+    // indexes in place and only re-rendered a listing.
+    const first = makePlan(
+      [
+        file('packages/deb/dists/stable/main/binary-amd64/Packages', 'index'),
+        file('packages/deb/dists/stable/InRelease', 'pointer'),
+        file('packages/deb/stable/new_1_amd64.deb', 'blob', 'n', true),
+      ],
+      new Map(),
+      [],
+    );
+    const last = makePlan([file('packages/deb/index.html', 'listing')], new Map(), []);
+    expect(plannedInvalidation(cdn, last)?.paths).toEqual(['/packages/deb/index.html']);
+    expect(plannedInvalidation(cdn, last, [first])?.paths).toEqual([
+      '/packages/deb/dists/stable/InRelease',
+      '/packages/deb/dists/stable/main/binary-amd64/Packages',
+      '/packages/deb/index.html',
+    ]);
+  });
+
   it('turns a failure into a one-line reason instead of throwing', async () => {
     const err = Object.assign(new Error('User is not\nauthorized'), {
       name: 'AccessDenied',
