@@ -52,18 +52,19 @@ export async function blobSignatures(
   signer: Signer,
   digests?: SignatureDigests,
 ): Promise<OutputFile[]> {
-  const template = digests?.template;
   const armored = new Array<string>(blobs.length);
   // Those whose digest the read pass computed are signed together (on every core for RSA keys).
-  const prehashed = template ? blobs.flatMap((b, i) => (digests!.get(b.sha256) ? [i] : [])) : [];
-  if (template && prehashed.length > 0) {
+  const template = digests?.template;
+  const known = blobs.flatMap((b, i) => {
+    const digest = digests?.get(b.sha256);
+    return digest ? [{ i, digest }] : [];
+  });
+  if (template && known.length > 0) {
     const signed = await signer.signPrehashedMany(
       template,
-      prehashed.map((i) => digests!.get(blobs[i]!.sha256)!),
+      known.map((k) => k.digest),
     );
-    prehashed.forEach((i, n) => {
-      armored[i] = signed[n]!;
-    });
+    for (const [n, k] of known.entries()) armored[k.i] = signed[n]!;
   }
   for (const [i, b] of blobs.entries())
     armored[i] ??= await signer.detachSignArmored(
