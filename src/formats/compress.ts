@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback, gzipSync } from 'node:zlib';
 import lzma from 'lzma-native';
+import { pipeThrough } from './pipe-through.js';
 
 /** gzip with no name and mtime 0 (node's default), so the same input always gives the same bytes. */
 export function gzip(data: Uint8Array): Uint8Array {
@@ -44,31 +44,13 @@ export async function xz(data: Uint8Array): Promise<Uint8Array> {
 }
 
 /** xz(1) on `data`; undefined when `command` cannot be started (not installed). */
-export function xzWithTool(data: Uint8Array, command = 'xz'): Promise<Uint8Array | undefined> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, XZ_ARGS, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    // EPIPE on stdin comes with an exit status or a spawn error, which report it.
-    child.stdin.on('error', () => {});
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') resolve(undefined);
-      else reject(e);
-    });
-    // After 'error' when xz cannot be started: the promise is settled by then.
-    child.on('close', (code, signal) => {
-      if (code === 0) resolve(Buffer.concat(out));
-      else
-        reject(
-          new Error(
-            `xz ${code === null ? `was killed by ${signal}` : `exited with ${code}`}: ${Buffer.concat(err).toString().trim()}`,
-          ),
-        );
-    });
-    child.stdin.end(data);
-  });
+export async function xzWithTool(data: Uint8Array, command = 'xz'): Promise<Uint8Array | undefined> {
+  try {
+    return await pipeThrough(command, XZ_ARGS, data);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
 }
 
 export function xzWithLibrary(data: Uint8Array): Promise<Uint8Array> {

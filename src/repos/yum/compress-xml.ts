@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { ConfigError } from '../../errors.js';
 import { gzipAsync } from '../../formats/compress.js';
+import { pipeThrough } from '../../formats/pipe-through.js';
 
 const gunzip = promisify(gunzipCallback);
 
@@ -31,26 +31,12 @@ export async function decompressXml(name: string, data: Uint8Array): Promise<Uin
   throw new Error(`${name}: unknown compression`);
 }
 
-function runZstd(data: Uint8Array): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('zstd', ['-q', '-c', '-10', '--no-progress', '-'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      reject(
-        e.code === 'ENOENT'
-          ? new ConfigError(['yum.compression: zstd needs the zstd tool on PATH (or use gz)'])
-          : e,
-      );
-    });
-    child.on('close', (code) => {
-      if (code === 0) resolve(new Uint8Array(Buffer.concat(out)));
-      else reject(new Error(`zstd exited with ${code}: ${Buffer.concat(err).toString().trim()}`));
-    });
-    child.stdin.end(data);
-  });
+async function runZstd(data: Uint8Array): Promise<Uint8Array> {
+  try {
+    return await pipeThrough('zstd', ['-q', '-c', '-10', '--no-progress', '-'], data);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new ConfigError(['yum.compression: zstd needs the zstd tool on PATH (or use gz)']);
+    throw e;
+  }
 }
