@@ -24,6 +24,24 @@ async function files(dir: string, base = ''): Promise<string[]> {
   return out;
 }
 
+/** `pkgpub keys generate` through the built CLI into `out`, with any extra flags. */
+const generateKeys = (out: string, ...extra: string[]) =>
+  pkgpubProcess([
+    'keys',
+    'generate',
+    '--name',
+    'Sig Test',
+    '--email',
+    'sig@example.invalid',
+    ...extra,
+    '--out',
+    out,
+  ]);
+
+/** `pkgpub publish` through the built CLI, signed with the key generated into `keys`. */
+const publishSigned = (input: string, to: string, keys: string) =>
+  pkgpubProcess(['publish', input, '--to', to, '--signing-key', join(keys, 'pkgpub-signing-key.asc')]);
+
 // The built CLI, as a user runs it: key generation into a folder that does not exist yet, then a
 // publish of the samples, whose reads run in worker threads and whose .asc files come from the
 // digests those workers compute.
@@ -32,24 +50,8 @@ beforeAll(async () => {
   work = await mkdtemp(join(scratchRoot, 'keys-sigs-'));
   keyDir = join(work, 'new', 'keys');
   repo = join(work, 'public');
-  generated = await pkgpubProcess([
-    'keys',
-    'generate',
-    '--name',
-    'Sig Test',
-    '--email',
-    'sig@example.invalid',
-    '--out',
-    keyDir,
-  ]);
-  const res = await pkgpubProcess([
-    'publish',
-    samplesDir,
-    '--to',
-    repo,
-    '--signing-key',
-    join(keyDir, 'pkgpub-signing-key.asc'),
-  ]);
+  generated = await generateKeys(keyDir);
+  const res = await publishSigned(samplesDir, repo, keyDir);
   expect(res.code, res.err).toBe(0);
 }, 120_000);
 
@@ -67,16 +69,7 @@ describe('pkgpub keys generate', () => {
   });
 
   it('refuses to overwrite an existing secret key', async () => {
-    const again = await pkgpubProcess([
-      'keys',
-      'generate',
-      '--name',
-      'Sig Test',
-      '--email',
-      'sig@example.invalid',
-      '--out',
-      keyDir,
-    ]);
+    const again = await generateKeys(keyDir);
     expect(again.code).not.toBe(0);
     expect(again.err).toMatch(/exists/);
   });
@@ -124,14 +117,7 @@ describe('worker threads on bad input (built CLI)', () => {
     const bad = join(inputs, 'falco-0.38.0-1.x86_64.rpm');
     await writeFile(bad, good.subarray(0, 3000));
     const before = await files(repo);
-    const res = await pkgpubProcess([
-      'publish',
-      inputs,
-      '--to',
-      repo,
-      '--signing-key',
-      join(keyDir, 'pkgpub-signing-key.asc'),
-    ]);
+    const res = await publishSigned(inputs, repo, keyDir);
     expect(res.code).toBe(1);
     const errors = res.err.split('\n').filter((l) => l.startsWith('error:'));
     expect(errors).toEqual([expect.stringMatching(/^error: .*falco-0\.38\.0-1\.x86_64\.rpm: truncated/)]);
@@ -143,18 +129,7 @@ describe('an RSA 4096 key (built CLI: signatures made on worker threads)', () =>
   it('signs 16 rpm headers and 32 .asc files that rpmkeys and gpgv accept', async () => {
     const dir = join(work, 'rsa');
     const keys = join(dir, 'keys');
-    const gen = await pkgpubProcess([
-      'keys',
-      'generate',
-      '--name',
-      'Rsa Test',
-      '--email',
-      'rsa@example.invalid',
-      '--type',
-      'rsa4096',
-      '--out',
-      keys,
-    ]);
+    const gen = await generateKeys(keys, '--type', 'rsa4096');
     expect(gen.code, gen.err).toBe(0);
     // 16 of each: enough signatures that they go to the worker pool (signing/sign-digests.ts).
     const inputs = join(dir, 'in');
@@ -165,14 +140,7 @@ describe('an RSA 4096 key (built CLI: signatures made on worker threads)', () =>
     const tarball = await readFile(join(samplesDir, 'falco-0.39.0-x86_64.tar.gz'));
     for (let i = 0; i < 16; i++) await writeFile(join(inputs, `falco-0.39.${i + 1}-x86_64.tar.gz`), tarball);
     const out = join(dir, 'public');
-    const res = await pkgpubProcess([
-      'publish',
-      inputs,
-      '--to',
-      out,
-      '--signing-key',
-      join(keys, 'pkgpub-signing-key.asc'),
-    ]);
+    const res = await publishSigned(inputs, out, keys);
     expect(res.code, res.err).toBe(0);
 
     const published = await files(out);
