@@ -52,6 +52,8 @@ afterAll(async () => {
 describe('CloudFront invalidation after a publish to a folder', () => {
   const publish = (...extra: string[]) =>
     run(['publish', samplesDir, '--to', repo, '--signing-key', key.secretFile, ...cdnFlags, ...extra]);
+  const removeRules = (...extra: string[]) =>
+    run(['remove', 'falco-rules', '--to', repo, '--signing-key', key.secretFile, ...extra]);
 
   it('sends one invalidation of exactly the paths changed in place', async () => {
     const res = await publish('--json');
@@ -102,16 +104,7 @@ describe('CloudFront invalidation after a publish to a folder', () => {
   });
 
   it('--dry-run prints the invalidation it would make and sends nothing', async () => {
-    const res = await run([
-      'remove',
-      'falco-rules',
-      '--to',
-      repo,
-      '--signing-key',
-      key.secretFile,
-      '--dry-run',
-      ...cdnFlags,
-    ]);
+    const res = await removeRules('--dry-run', ...cdnFlags);
     expect(res.code, res.err).toBe(0);
     expect(cf.requests).toHaveLength(1);
     expect(res.out).toMatch(new RegExp(`would invalidate \\d+ paths on CloudFront distribution ${DIST}:`));
@@ -120,18 +113,7 @@ describe('CloudFront invalidation after a publish to a folder', () => {
   });
 
   it('a remove invalidates the indexes it rewrote and the objects it deleted', async () => {
-    const res = await run([
-      'remove',
-      'falco-rules',
-      '--to',
-      repo,
-      '--signing-key',
-      key.secretFile,
-      '--gc-grace',
-      '0',
-      '--json',
-      ...cdnFlags,
-    ]);
+    const res = await removeRules('--gc-grace', '0', '--json', ...cdnFlags);
     expect(res.code, res.err).toBe(0);
     expect(cf.requests).toHaveLength(2);
     const sent = cf.requests[1]!;
@@ -169,16 +151,7 @@ describe('CloudFront invalidation after a publish to a folder', () => {
         cf.mode = 'ok';
       }
       // Undo, so the next case has a change to publish again.
-      const undo = await run([
-        'remove',
-        'falco-rules',
-        '--to',
-        repo,
-        '--signing-key',
-        key.secretFile,
-        '--gc-grace',
-        '0',
-      ]);
+      const undo = await removeRules('--gc-grace', '0');
       expect(undo.code, undo.err).toBe(0);
     });
   }
