@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -42,9 +42,11 @@ export interface OpenedArtifact {
  * (missing, a directory, empty) before any parser sees a byte.
  */
 export async function openArtifact(path: string, opts: OpenOptions = {}): Promise<OpenedArtifact> {
-  let st: Awaited<ReturnType<typeof stat>>;
+  // A worker reads synchronously, so it stats that way too: no round trip through libuv's pool.
+  const sync = opts.sync ?? !isMainThread;
+  let st: Stats;
   try {
-    st = await stat(path);
+    st = sync ? statSync(path) : await stat(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ArtifactError(path, code === 'ENOENT' ? 'no such file' : `cannot open (${code ?? 'error'})`, {
@@ -55,7 +57,7 @@ export async function openArtifact(path: string, opts: OpenOptions = {}): Promis
   if (!st.isFile()) throw new ArtifactError(path, 'is not a regular file');
   if (st.size === 0) throw new ArtifactError(path, 'is empty');
   const fileName = basename(path);
-  if (opts.sync ?? !isMainThread) {
+  if (sync) {
     const chunks = syncChunks(path, 0, opts.reuse ?? false);
     return { size: st.size, fileName, chunks, close: () => void chunks.return(undefined) };
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import {
+  armor,
   createCleartextMessage,
   createMessage,
   enums,
@@ -152,14 +153,10 @@ export class OpenPgpSigner implements Signer {
   }
 
   async signPrehashedMany(template: PrehashTemplate, digestsHex: string[]): Promise<string[]> {
+    // Packets this class assembled (v4, SHA-256): armored directly, with the checksum a v4
+    // signature's armor carries. Parsing each back through readSignature cost 0.1 ms apiece.
     const packets = await this.#prehashedPackets(template, digestsHex);
-    return Promise.all(
-      packets.map(async (packet) => {
-        const signature = await readSignature({ binarySignature: packet });
-        this.#check(signature.packets);
-        return signature.armor();
-      }),
-    );
+    return packets.map((packet) => armor(enums.armor.signature, packet, undefined, undefined, undefined, true));
   }
 
   #hashedPart(created: number): Uint8Array {
