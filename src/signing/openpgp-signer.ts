@@ -156,7 +156,9 @@ export class OpenPgpSigner implements Signer {
     // Packets this class assembled (v4, SHA-256): armored directly, with the checksum a v4
     // signature's armor carries. Parsing each back through readSignature cost 0.1 ms apiece.
     const packets = await this.#prehashedPackets(template, digestsHex);
-    return packets.map((packet) => armor(enums.armor.signature, packet, undefined, undefined, undefined, true));
+    return packets.map((packet) =>
+      armor(enums.armor.signature, packet, undefined, undefined, undefined, true),
+    );
   }
 
   #hashedPart(created: number): Uint8Array {
