@@ -72,8 +72,8 @@ export async function openArtifact(path: string, opts: OpenOptions = {}): Promis
  */
 export function* syncChunks(path: string, start = 0, reuse = false): Generator<Buffer, void, undefined> {
   const fd = openSync(path, 'r');
+  const shared = reuse ? (spareBuffers.pop() ?? Buffer.allocUnsafeSlow(SYNC_READ_CHUNK)) : undefined;
   try {
-    const shared = reuse ? Buffer.allocUnsafeSlow(SYNC_READ_CHUNK) : undefined;
     let pos = start;
     for (;;) {
       const want = pos === start ? SYNC_FIRST_CHUNK : SYNC_READ_CHUNK;
@@ -85,5 +85,13 @@ export function* syncChunks(path: string, start = 0, reuse = false): Generator<B
     }
   } finally {
     closeSync(fd);
+    if (shared) spareBuffers.push(shared);
   }
 }
+
+/**
+ * Megabyte buffers a finished read handed back. A fresh one per file is a fresh mapping, faulted
+ * in page by page and unmapped again at the next collection. A list, not one per thread: a worker
+ * interleaves the two jobs it holds at their awaits.
+ */
+const spareBuffers: Buffer[] = [];

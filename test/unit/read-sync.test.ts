@@ -112,6 +112,35 @@ describe('syncChunks', () => {
     expect(buffers.size).toBe(1);
   });
 
+  it('never hands one buffer to two reads at once, and reuses it once a read is over', async () => {
+    const path = join(fixturesDir, 'deb', 'big', 'bigpkg_1.0-1_amd64.deb');
+    const whole = await readFile(path);
+    const a = syncChunks(path, 0, true);
+    const b = syncChunks(path, 0, true);
+    const got = { a: [] as Buffer[], b: [] as Buffer[] };
+    const seen = { a: new Set<ArrayBufferLike>(), b: new Set<ArrayBufferLike>() };
+    // Interleaved as a worker interleaves its two jobs: each chunk is copied before the other read runs.
+    for (let ra = a.next(), rb = b.next(); !ra.done || !rb.done; ra = a.next(), rb = b.next()) {
+      if (!ra.done) {
+        got.a.push(Buffer.from(ra.value));
+        seen.a.add(ra.value.buffer);
+      }
+      if (!rb.done) {
+        got.b.push(Buffer.from(rb.value));
+        seen.b.add(rb.value.buffer);
+      }
+    }
+    expect(Buffer.concat(got.a).equals(whole)).toBe(true);
+    expect(Buffer.concat(got.b).equals(whole)).toBe(true);
+    expect([...seen.a].some((x) => seen.b.has(x))).toBe(false);
+    // Both are done, so a third read takes one of their buffers instead of a new one.
+    const third = syncChunks(path, 0, true);
+    const c = third.next();
+    third.return(undefined);
+    expect(c.done).toBe(false);
+    expect(seen.a.has(c.value!.buffer) || seen.b.has(c.value!.buffer)).toBe(true);
+  });
+
   it('closes the file when the reader stops early', async () => {
     const path = join(fixturesDir, 'deb', 'big', 'bigpkg_1.0-1_amd64.deb');
     const before = (await readdir('/proc/self/fd')).length;
