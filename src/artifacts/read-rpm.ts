@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { ArtifactError } from '../errors.js';
 import { describeRpm } from '../formats/rpm-package.js';
 import {
@@ -15,7 +16,7 @@ import {
 import { MultiHasher, sha256Hex } from './checksums.js';
 import type { PrehashTemplate } from '../signing/prehash.js';
 import { openArtifact } from './open-file.js';
-import type { RpmArtifact } from './types.js';
+import type { RpmArtifact, RpmHeaders } from './types.js';
 
 /**
  * Reads an .rpm in one streaming pass: every byte goes through the hasher, and only the prefix
@@ -23,13 +24,43 @@ import type { RpmArtifact } from './types.js';
  * never more than the file can hold). The payload is hashed, not decompressed.
  */
 export async function readRpm(path: string, prehash?: PrehashTemplate): Promise<RpmArtifact> {
-  const { chunks, size, fileName, close } = await openArtifact(path, { reuse: true });
   const hasher = new MultiHasher(['sha256'] as const, prehash);
+  const { parts, size } = await readPrefix(path, hasher);
+  const signatureDigest = hasher.signatureDigest();
+  const digests = hasher.digest();
+  return {
+    ...describeParts(path, parts, size),
+    sha256: digests.sha256,
+    digests,
+    ...(signatureDigest ? { signatureDigest } : {}),
+  };
+}
+
+/**
+ * Reads the lead and both headers and stops: everything readRpm says but the whole-file digests,
+ * with the same checks (the size the signature header records is compared with the file's). A
+ * publish that signs an rpm hashes the signed copy it writes, so the input's own digest would be
+ * a second pass over every byte for nothing.
+ */
+export async function readRpmHeaders(path: string): Promise<RpmHeaders> {
+  const { parts, size } = await readPrefix(path);
+  return describeParts(path, parts, size);
+}
+
+/** The prefix, with every chunk read also fed to `hasher` when given (else reading stops early). */
+async function readPrefix(
+  path: string,
+  hasher?: MultiHasher<'sha256'>,
+): Promise<{ parts: RpmPrefixParts; size: number }> {
+  const { chunks, size, close } = await openArtifact(path, { reuse: true });
   const prefix = new RpmPrefix(size);
+  let seen = 0;
   try {
     for await (const chunk of chunks) {
-      hasher.update(chunk);
+      seen += chunk.length;
+      hasher?.update(chunk);
       if (!prefix.complete) prefix.push(chunk);
+      if (prefix.complete && !hasher) break;
     }
   } catch (err) {
     close();
@@ -37,22 +68,27 @@ export async function readRpm(path: string, prehash?: PrehashTemplate): Promise<
     const code = (err as NodeJS.ErrnoException).code;
     throw new ArtifactError(path, `read failed (${code ?? (err as Error).message})`, { cause: err });
   }
-  const signatureDigest = hasher.signatureDigest();
-  const digests = hasher.digest();
+  close();
+  // Read to the end, the size is what was read; stopped early, what the file says it has.
+  const actual = hasher || !prefix.complete ? seen : size;
   try {
-    const parsed = prefix.finish(digests.size);
-    const d = describeRpm(parsed.lead, parsed.signature, parsed.header);
+    return { parts: prefix.finish(actual), size: actual };
+  } catch (err) {
+    if (err instanceof RpmFormatError) throw new ArtifactError(path, err.message, { cause: err });
+    throw err;
+  }
+}
+
+function describeParts(path: string, parts: RpmPrefixParts, size: number): RpmHeaders {
+  try {
     return {
       kind: 'rpm',
       path,
-      fileName,
-      size: digests.size,
-      sha256: digests.sha256,
-      digests,
-      ...d,
-      ...(signatureDigest ? { signatureDigest } : {}),
-      headerRange: { start: parsed.headerStart, end: parsed.headerEnd },
-      headerSha256: parsed.headerSha256,
+      fileName: basename(path),
+      size,
+      ...describeRpm(parts.lead, parts.signature, parts.header),
+      headerRange: { start: parts.headerStart, end: parts.headerEnd },
+      headerSha256: parts.headerSha256,
     };
   } catch (err) {
     if (err instanceof RpmFormatError) throw new ArtifactError(path, err.message, { cause: err });

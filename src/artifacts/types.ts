@@ -128,5 +128,12 @@ export interface DriverArtifact extends ArtifactBase {
   driverVersion: string;
 }
 
+/**
+ * An rpm as its headers describe it, its bytes not (yet) hashed: readRpmHeaders. Where the file's
+ * digests are needed, the rpm is read in full (an RpmArtifact is also an RpmHeaders).
+ */
+export type RpmHeaders = Omit<RpmArtifact, 'sha256' | 'digests' | 'signatureDigest'> &
+  Partial<Pick<RpmArtifact, 'sha256' | 'digests' | 'signatureDigest'>>;
+
 export type Artifact = DebArtifact | RpmArtifact | TarballArtifact | DriverArtifact;
 export type ArtifactKind = Artifact['kind'];

@@ -110,10 +110,12 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     ...(cdn ? { cdn } : {}),
     progress: {
       onRead: (a) => {
-        hashed += a.size;
+        // An rpm to be signed is read for its headers here and hashed later, as its signed copy.
+        const whole = a.sha256 !== undefined;
+        if (whole) hashed += a.size;
         read++;
         line(
-          `read   ${a.path} (${a.kind} ${a.name} ${a.version} ${a.arch}, ${formatBytes(a.size)}; ${formatBytes(hashed)} hashed)`,
+          `read   ${a.path} (${a.kind} ${a.name} ${a.version} ${a.arch}, ${formatBytes(a.size)}; ${whole ? `${formatBytes(hashed)} hashed` : 'headers only'})`,
           `reading artifacts: ${read} read, ${formatBytes(hashed)} hashed`,
         );
       },

@@ -1,5 +1,5 @@
 import { ConflictError } from '../errors.js';
-import { readArtifacts } from '../artifacts/read-pool.js';
+import { readArtifacts, readRpmHeadersAll } from '../artifacts/read-pool.js';
 import { binSection, driverSection } from './bin-drivers-sections.js';
 import { GARBAGE_KEY, parsePendingGarbage, renderPendingGarbage, scheduleGarbage } from './garbage.js';
 import { bytesFile } from './output-file.js';
@@ -7,16 +7,16 @@ import { findArtifacts, type ScanOptions } from '../artifacts/scan.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Artifact, DebArtifact, RpmArtifact } from '../artifacts/types.js';
+import type { Artifact, DebArtifact, RpmArtifact, RpmHeaders } from '../artifacts/types.js';
 import { type CdnInvalidator, type CdnOutcome, invalidateApplied } from '../cdn/invalidator.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { aptSnippets, keyFiles } from '../repos/apt/apt-extras.js';
 import { type AptRemoval, buildApt, distsPrefix } from '../repos/apt/build-apt.js';
 import { readAptState } from '../repos/apt/read-apt-state.js';
-import { buildYum, selectYumChanges } from '../repos/yum/build-yum.js';
+import { buildYum, needsPkgid, selectYumChanges } from '../repos/yum/build-yum.js';
 import { readYumState, repodataPrefix } from '../repos/yum/read-yum-state.js';
 import { repomdPointerFiles } from '../repos/yum/sign-repomd.js';
-import { type PreparedRpm, prepareSignedRpms, preparedAsIs } from '../repos/yum/sign-rpm-file.js';
+import { hashedRpms, type PreparedRpm, prepareSignedRpms, preparedAsIs } from '../repos/yum/sign-rpm-file.js';
 import { yumRepoFile } from '../repos/yum/yum-extras.js';
 import type { Signer } from '../signing/signer.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -49,7 +49,11 @@ export interface PublishRequest {
   now?: Date;
   concurrency?: number;
   scan?: ScanOptions;
-  progress?: ApplyProgress & { onRead?(a: Artifact): void; onStep?(line: string): void };
+  progress?: ApplyProgress & {
+    /** Each artifact read; an rpm that will be signed is read for its headers only (no digests). */
+    onRead?(a: Artifact | RpmHeaders): void;
+    onStep?(line: string): void;
+  };
   /**
    * Plans of earlier attempts of this publish that met a conflict (publish-locked.ts): their
    * folders' listings are re-rendered too, since what they wrote may already be in place.
@@ -106,8 +110,17 @@ async function buildSections(req: PublishRequest, spill: Spill): Promise<BuiltSe
   // Readers hash every byte anyway; with the template they also yield each .asc's digest.
   const digests = new SignatureDigests(req.signer?.prehashTemplate());
   const scan: ScanOptions = { ...req.scan, ...(digests.template ? { prehash: digests.template } : {}) };
-  const artifacts = await readArtifacts(found, scan, req.progress?.onRead);
+  // An rpm that will be signed is hashed as its signed copy is written (sign-rpm-file.ts); reading
+  // it in full here too was a second pass over every byte. Its headers are enough to decide.
+  const signingRpms = Boolean(req.signer) && req.signRpms !== false;
+  const rpmHeadersOnly = signingRpms ? found.filter((f) => f.kind === 'rpm').map((f) => f.path) : [];
+  const artifacts = await readArtifacts(
+    signingRpms ? found.filter((f) => f.kind !== 'rpm') : found,
+    scan,
+    req.progress?.onRead,
+  );
   for (const a of artifacts) digests.add(a.sha256, a.signatureDigest);
+  const rpmHeaders = await readRpmHeadersAll(rpmHeadersOnly, req.progress?.onRead);
   const debs = artifacts.filter((a): a is DebArtifact => a.kind === 'deb');
 
   const outputs: OutputFile[] = [];
@@ -137,7 +150,7 @@ async function buildSections(req: PublishRequest, spill: Spill): Promise<BuiltSe
     }
   }
 
-  const yum = await yumSection(req, artifacts, now, step, digests);
+  const yum = await yumSection(req, [...artifacts.filter(isRpm), ...rpmHeaders], now, step, digests);
   outputs.push(...yum.outputs);
   garbage.push(...yum.garbage);
   try {
@@ -210,6 +223,10 @@ async function finish(
   return result;
 }
 
+function isRpm(a: Artifact): a is RpmArtifact {
+  return a.kind === 'rpm';
+}
+
 // ---- yum (issue 4): rpms (signed into a temp dir), repodata, repomd.xml.asc then repomd.xml, the .repo file ----
 interface YumSectionResult {
   changes: ChangeSummary;
@@ -221,21 +238,23 @@ interface YumSectionResult {
 
 async function yumSection(
   req: PublishRequest,
-  artifacts: Artifact[],
+  read: RpmHeaders[],
   now: Date,
   step: (l: string) => void,
   digests: SignatureDigests,
 ): Promise<YumSectionResult> {
-  const rpms = artifacts.filter((a): a is RpmArtifact => a.kind === 'rpm');
   const none: YumSectionResult = {
     changes: { added: [], removed: [], unchanged: [] },
     outputs: [],
     garbage: [],
     cleanup: async () => {},
   };
-  if (rpms.length === 0 && (req.removals?.length ?? 0) === 0) return none;
+  if (read.length === 0 && (req.removals?.length ?? 0) === 0) return none;
   step(`reading yum state from ${req.store.description}`);
   const state = await readYumState(req.store, req.cfg);
+  const need = needsPkgid(state, read);
+  const hashed = new Map((await hashedRpms(need, digests.template)).map((a, i) => [need[i], a]));
+  const rpms = read.map((r) => hashed.get(r) ?? r);
   const inputs = rpms.map((rpm) => ({ rpm, headerSha256: rpm.headerSha256 }));
   const selection = selectYumChanges({
     cfg: req.cfg,
@@ -262,7 +281,11 @@ async function yumSection(
       step(`yum: signing ${selection.add.length} rpm(s)`);
       prepared = await prepareSignedRpms(selection.add, opts);
     } else {
-      prepared = selection.add.map((i) => preparedAsIs(i.rpm, i.headerSha256));
+      const full = await hashedRpms(
+        selection.add.map((i) => i.rpm),
+        digests.template,
+      );
+      prepared = selection.add.map((i, n) => preparedAsIs(full[n]!, i.headerSha256));
     }
     for (const p of prepared) digests.add(p.sha256, p.signatureDigest);
     const yum = await buildYum({ cfg: req.cfg, state, selection, prepared, now });

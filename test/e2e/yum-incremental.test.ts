@@ -1,6 +1,10 @@
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/artifacts/checksums.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { publish } from '../../src/publish/publish.js';
 import { loadSigner } from '../../src/signing/load-key.js';
@@ -14,6 +18,8 @@ import { makeTestKey, type TestKey } from '../support/keys.js';
 import { tree } from '../support/tree.js';
 import { fixturesDir, scratchRoot } from '../support/paths.js';
 import { buildRpms } from '../support/rpmbuild.js';
+
+const execFileAsync = promisify(execFile);
 
 let key: TestKey;
 let signer: Signer;
@@ -300,4 +306,86 @@ describe('signing modes and compression', () => {
     expect(seen.mc.code, seen.mc.out).toBe(0);
     expect(seen.nevras).toEqual(['falcoctl-3:1.0~rc1-2.el9.noarch', 'tool-0:1.0-1.x86_64']);
   });
+
+  it('signing reads each rpm for its headers, then hashes what it publishes: the signed copy, or an rpm the key already signed', async () => {
+    const once = join(work, 'headers-once');
+    expect((await pub(once, rpm['tool-1.2-1.x86_64']!)).code).toBe(0);
+    const alreadySigned = join(once, 'packages/rpm/tool-1.2-1.x86_64.rpm');
+
+    const repo = join(work, 'headers');
+    const reads: { path: string; sha256?: string }[] = [];
+    const res = await publish({
+      inputs: [rpm['tool-1.0-1.x86_64']!, alreadySigned],
+      store: new FsStore(repo),
+      cfg: resolveConfig({}),
+      signer,
+      progress: { onRead: (a) => reads.push({ path: a.path, ...(a.sha256 ? { sha256: a.sha256 } : {}) }) },
+    });
+    expect(res.changes.yum.added).toEqual(['tool 1.0-1 x86_64', 'tool 1.2-1 x86_64']);
+    expect(reads.map((r) => r.path).sort()).toEqual([alreadySigned, rpm['tool-1.0-1.x86_64']!].sort());
+    expect(reads.filter((r) => r.sha256)).toEqual([]);
+
+    // Each pkgid is the sha256 of the file published under its name.
+    const pkgids = await primaryPkgids(join(repo, 'packages/rpm'));
+    expect([...pkgids.keys()].sort()).toEqual(['tool-1.0-1.x86_64.rpm', 'tool-1.2-1.x86_64.rpm']);
+    for (const [href, pkgid] of pkgids)
+      expect(pkgid, href).toBe(sha256Hex(await readFile(join(repo, 'packages/rpm', href))));
+    expect(await readFile(join(repo, 'packages/rpm/tool-1.2-1.x86_64.rpm'))).toEqual(
+      await readFile(alreadySigned),
+    );
+    const seen = await dnfSees(repo);
+    expect(seen.mc.code, seen.mc.out).toBe(0);
+    // dnf checks each download against its pkgid and its signature (gpgcheck=1).
+    for (const step of [
+      ['install', 'tool-1.0'],
+      ['upgrade', 'tool'],
+    ]) {
+      const r = await seen.dnf.dnf(step);
+      expect(r.code, r.out).toBe(0);
+    }
+    expect(await readFile(join(seen.dnf.dir, 'root/opt/tool/payload'), 'utf8')).toMatch(/1\.2/);
+  });
+
+  it('publishing into a repository createrepo_c made compares by file digest where pkgpub has no header record', async () => {
+    const repo = join(work, 'foreign');
+    const dir = join(repo, 'packages/rpm');
+    await mkdir(dir, { recursive: true });
+    await cp(rpm['tool-1.1-1.x86_64']!, join(dir, 'tool-1.1-1.x86_64.rpm'));
+    await execFileAsync('createrepo_c', ['-q', '--no-database', dir]);
+    const inputs = (input: string) => ({
+      inputs: [input],
+      store: new FsStore(repo),
+      cfg: resolveConfig({}),
+      signer,
+    });
+
+    // The same unsigned file: unchanged, although only its headers were read at first.
+    const same = await publish(inputs(rpm['tool-1.1-1.x86_64']!));
+    expect(same.changes.yum.unchanged).toEqual(['tool 1.1-1 x86_64']);
+    expect(same.changes.yum.added).toEqual([]);
+
+    // Other bytes under the same NEVRA: refused, naming the published pkgid.
+    const before = await tree(repo);
+    const err = await publish(inputs(rpm.rebuilt!)).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(
+      /tool 1\.1-1 x86_64 is already published with other contents \(pkgid [0-9a-f]{12}…\)/,
+    );
+    expect(await tree(repo)).toEqual(before);
+  });
 });
+
+/** href -> pkgid, from the primary.xml.gz the repomd.xml in `dir` names. */
+async function primaryPkgids(dir: string): Promise<Map<string, string>> {
+  const repomd = await readFile(join(dir, 'repodata/repomd.xml'), 'utf8');
+  const href = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd)![1]!;
+  const xml = gunzipSync(await readFile(join(dir, href))).toString('utf8');
+  const out = new Map<string, string>();
+  for (const pkg of xml.split('<package ').slice(1)) {
+    const pkgid = /<checksum type="sha256" pkgid="YES">([0-9a-f]{64})</.exec(pkg)![1]!;
+    out.set(/<location href="([^"]+)"/.exec(pkg)![1]!, pkgid);
+  }
+  return out;
+}

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { digestsOf } from '../../src/artifacts/checksums.js';
-import { readRpm } from '../../src/artifacts/read-rpm.js';
+import { readRpm, readRpmHeaders } from '../../src/artifacts/read-rpm.js';
 import type { RpmArtifact, RpmDependency } from '../../src/artifacts/types.js';
 import { LEAD_SIZE, parseHeader, signaturePadding } from '../../src/formats/rpm-header.js';
 import { type DependencyKind, rawDependencies } from '../../src/formats/rpm-package.js';
@@ -114,6 +114,15 @@ describe.each(files.map((f) => [basename(f), f]))('%s', (_name, file) => {
     expect(a().size).toBe(d.size);
     expect(a().fileName).toBe(basename(file));
     expect(a().path).toBe(file);
+  });
+
+  test('a headers-only read says all the same, without the digests', async () => {
+    const { sha256, digests, signatureDigest, ...rest } = a();
+    expect(sha256).toBeDefined();
+    const headers = await readRpmHeaders(file);
+    expect(headers).toEqual(rest);
+    expect(headers.sha256).toBeUndefined();
+    expect(signatureDigest).toBeUndefined();
   });
 
   const KINDS: [DependencyKind, string][] = [

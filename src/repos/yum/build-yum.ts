@@ -1,5 +1,5 @@
 import { sha256Hex } from '../../artifacts/checksums.js';
-import type { RpmArtifact } from '../../artifacts/types.js';
+import type { RpmHeaders } from '../../artifacts/types.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { ConflictError } from '../../errors.js';
 import { bytesFile, contentTypeFor } from '../../publish/output-file.js';
@@ -39,7 +39,8 @@ export interface YumRemoval {
 }
 
 export interface YumInput {
-  rpm: RpmArtifact;
+  /** Its digests only where they were needed to decide (see needsPkgid) or it is published as is. */
+  rpm: RpmHeaders;
   headerSha256: string;
 }
 
@@ -63,6 +64,15 @@ function label(name: string, epoch: string | number, ver: string, rel: string, a
 
 function matchesVersion(e: YumEntry, v: string): boolean {
   return v === e.ver || v === `${e.ver}-${e.rel}` || v === `${e.epoch}:${e.ver}-${e.rel}`;
+}
+
+/**
+ * Pure: the inputs read without digests that selectYumChanges can only compare by file digest,
+ * because a package another tool published (no header record of pkgpub's) has their NEVRA.
+ */
+export function needsPkgid(state: YumState, rpms: RpmHeaders[]): RpmHeaders[] {
+  const foreign = new Set(state.entries.filter((e) => e.header === undefined).map((e) => e.nevra));
+  return rpms.filter((r) => r.sha256 === undefined && foreign.has(nevraOf(r)));
 }
 
 /**
@@ -91,17 +101,18 @@ export function selectYumChanges(input: {
     const l = label(rpm.name, rpm.epoch, rpm.version, rpm.release, rpm.arch);
     const cur = byNevra.get(nevra);
     if (cur) {
+      const sha256 = rpm.sha256;
       const same =
         'rpm' in cur
-          ? cur.rpm.sha256 === rpm.sha256 || cur.headerSha256 === r.headerSha256
-          : cur.pkgid === rpm.sha256 || cur.header === r.headerSha256;
+          ? (sha256 !== undefined && cur.rpm.sha256 === sha256) || cur.headerSha256 === r.headerSha256
+          : (sha256 !== undefined && cur.pkgid === sha256) || cur.header === r.headerSha256;
       if (same) {
         changes.unchanged.push(l);
         continue;
       }
       if (!input.force)
         throw new ConflictError(
-          `${rpm.path}: ${l} is already published with other contents (pkgid ${('rpm' in cur ? cur.rpm.sha256 : cur.pkgid).slice(0, 12)}…); use --force to replace it`,
+          `${rpm.path}: ${l} is already published with other contents (${'rpm' in cur ? `from ${cur.rpm.path}` : `pkgid ${cur.pkgid.slice(0, 12)}…`}); use --force to replace it`,
         );
       if (!('rpm' in cur)) dropped.push(cur);
       else if (changes.added.includes(l)) changes.added.splice(changes.added.indexOf(l), 1);

@@ -1,11 +1,11 @@
-import type { RpmArtifact } from '../../artifacts/types.js';
+import type { RpmHeaders } from '../../artifacts/types.js';
 
 /**
  * An rpm as the repodata describes it: the header facts, plus what belongs to the file that is
  * actually published (after signing: its own sha256, size and header range).
  */
 export interface YumPackage {
-  rpm: RpmArtifact;
+  rpm: RpmHeaders;
   /** sha256 of the published file: createrepo_c's pkgid. */
   pkgid: string;
   /** Size of the published file. */
@@ -28,6 +28,6 @@ export function nevraKey(p: {
   return `${p.name}-${p.epoch}:${p.ver}-${p.rel}.${p.arch}`;
 }
 
-export function nevraOf(rpm: RpmArtifact): string {
+export function nevraOf(rpm: RpmHeaders): string {
   return nevraKey({ name: rpm.name, epoch: rpm.epoch, ver: rpm.version, rel: rpm.release, arch: rpm.arch });
 }
