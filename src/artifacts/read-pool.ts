@@ -1,6 +1,6 @@
 import { runJobs } from '../workers/pool.js';
 import type { ScanOptions } from './scan.js';
-import type { Artifact, ArtifactKind, RpmHeaders } from './types.js';
+import type { Artifact, ArtifactKind } from './types.js';
 
 /** Reads artifacts on every core (see workers/pool.ts); results keep the input order. */
 export async function readArtifacts(
@@ -11,16 +11,5 @@ export async function readArtifacts(
   return runJobs(
     items.map((it) => ({ type: 'read' as const, path: it.path, kind: it.kind, opts })),
     onRead ? (a) => onRead(a) : undefined,
-  );
-}
-
-/** The lead and headers of each rpm (readRpmHeaders), on every core; results keep the input order. */
-export async function readRpmHeadersAll(
-  paths: string[],
-  onRead?: (r: RpmHeaders) => void,
-): Promise<RpmHeaders[]> {
-  return runJobs(
-    paths.map((path) => ({ type: 'rpm-headers' as const, path })),
-    onRead ? (r) => onRead(r) : undefined,
   );
 }

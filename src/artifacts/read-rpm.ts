@@ -47,12 +47,31 @@ export async function readRpmHeaders(path: string): Promise<RpmHeaders> {
   return describeParts(path, parts, size);
 }
 
+/**
+ * readRpmHeaders of each, in order, on this thread with synchronous reads: a header is one 64 KiB
+ * read and 0.15 ms of parsing, so 500 take 0.08 s here, while starting a worker per core and
+ * passing results back took 0.18-0.25 s (and 60 ms for a single rpm).
+ */
+export async function readRpmHeadersAll(
+  paths: string[],
+  onRead?: (r: RpmHeaders) => void,
+): Promise<RpmHeaders[]> {
+  const out: RpmHeaders[] = [];
+  for (const path of paths) {
+    const { parts, size } = await readPrefix(path, undefined, true);
+    out.push(describeParts(path, parts, size));
+    onRead?.(out.at(-1)!);
+  }
+  return out;
+}
+
 /** The prefix, with every chunk read also fed to `hasher` when given (else reading stops early). */
 async function readPrefix(
   path: string,
   hasher?: MultiHasher<'sha256'>,
+  sync?: boolean,
 ): Promise<{ parts: RpmPrefixParts; size: number }> {
-  const { chunks, size, close } = await openArtifact(path, { reuse: true });
+  const { chunks, size, close } = await openArtifact(path, { reuse: true, ...(sync ? { sync } : {}) });
   const prefix = new RpmPrefix(size);
   let seen = 0;
   try {

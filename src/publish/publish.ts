@@ -1,5 +1,6 @@
 import { ConflictError } from '../errors.js';
-import { readArtifacts, readRpmHeadersAll } from '../artifacts/read-pool.js';
+import { readArtifacts } from '../artifacts/read-pool.js';
+import { readRpmHeadersAll } from '../artifacts/read-rpm.js';
 import { binSection, driverSection } from './bin-drivers-sections.js';
 import { GARBAGE_KEY, parsePendingGarbage, renderPendingGarbage, scheduleGarbage } from './garbage.js';
 import { bytesFile } from './output-file.js';

@@ -11,12 +11,6 @@ export interface ReadJob {
   opts: ScanOptions;
 }
 
-/** Read an rpm's lead and headers only (artifacts/read-rpm.ts readRpmHeaders). */
-export interface RpmHeadersJob {
-  type: 'rpm-headers';
-  path: string;
-}
-
 /**
  * Write `head`, then the input's bytes from `from` on, to `out`, hashing what is written: how a
  * signed rpm is made (new lead and signature header, the rest unchanged).
@@ -43,4 +37,4 @@ export interface SignJob {
   digests: Uint8Array[];
 }
 
-export type Job = ReadJob | RpmHeadersJob | CopyJob | SignJob;
+export type Job = ReadJob | CopyJob | SignJob;

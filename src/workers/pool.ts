@@ -1,20 +1,18 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Artifact, RpmHeaders } from '../artifacts/types.js';
+import type { Artifact } from '../artifacts/types.js';
 import { ArtifactError, type ErrorCode, PkgpubError } from '../errors.js';
-import type { CopyJob, CopyResult, Job, ReadJob, RpmHeadersJob, SignJob } from './jobs.js';
+import type { CopyJob, CopyResult, Job, ReadJob, SignJob } from './jobs.js';
 import { runJob } from './run-job.js';
 
 type ResultOf<J extends Job> = J extends ReadJob
   ? Artifact
-  : J extends RpmHeadersJob
-    ? RpmHeaders
-    : J extends CopyJob
-      ? CopyResult
-      : J extends SignJob
-        ? Uint8Array[]
-        : never;
+  : J extends CopyJob
+    ? CopyResult
+    : J extends SignJob
+      ? Uint8Array[]
+      : never;
 
 /**
  * Runs jobs on every core. Hashing is what reading and copying cost, and it runs synchronously

@@ -2,18 +2,16 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { syncChunks } from '../artifacts/open-file.js';
 import { readArtifact } from '../artifacts/scan.js';
-import type { Artifact, RpmHeaders } from '../artifacts/types.js';
+import type { Artifact } from '../artifacts/types.js';
 import { signDigestWith } from '../signing/digest-signer.js';
 import { prehashDigest } from '../signing/prehash.js';
 import type { CopyJob, CopyResult, Job } from './jobs.js';
 
 /** One job, on whichever thread calls it. */
-export async function runJob(job: Job): Promise<Artifact | RpmHeaders | CopyResult | Uint8Array[]> {
+export async function runJob(job: Job): Promise<Artifact | CopyResult | Uint8Array[]> {
   switch (job.type) {
     case 'read':
       return readArtifact(job.path, job.kind, job.opts);
-    case 'rpm-headers':
-      return (await import('../artifacts/read-rpm.js')).readRpmHeaders(job.path);
     case 'copy':
       return copyWithHead(job);
     case 'sign':

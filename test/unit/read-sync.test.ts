@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { openArtifact, syncChunks } from '../../src/artifacts/open-file.js';
+import { readRpmHeaders } from '../../src/artifacts/read-rpm.js';
 import { readArtifact } from '../../src/artifacts/scan.js';
 import type { ArtifactKind } from '../../src/artifacts/types.js';
 import { fixturesDir, scratchRoot } from '../support/paths.js';
@@ -37,6 +38,17 @@ async function outcome(path: string, kind: ArtifactKind, mainThread: boolean): P
   ctl.mainThread = mainThread;
   try {
     return { ok: await readArtifact(path, kind) };
+  } catch (err) {
+    return { error: (err as Error).message };
+  } finally {
+    ctl.mainThread = true;
+  }
+}
+
+async function headersOutcome(path: string, mainThread: boolean): Promise<Outcome> {
+  ctl.mainThread = mainThread;
+  try {
+    return { ok: await readRpmHeaders(path) };
   } catch (err) {
     return { error: (err as Error).message };
   } finally {
@@ -94,6 +106,27 @@ describe('synchronous reads (worker threads)', () => {
     }
     // Cut copies of packages must be refused, or this compares nothing but successes.
     expect(refused).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe('rpm headers alone', () => {
+  it('read the same synchronously as streamed, whole or cut', async () => {
+    const rpms = inputs.filter((i) => i.kind === 'rpm');
+    expect(rpms.length).toBeGreaterThanOrEqual(5);
+    let refused = 0;
+    for (const { path } of rpms) {
+      const bytes = await readFile(path);
+      const variants = [bytes, bytes.subarray(0, 700), bytes.subarray(0, bytes.length - 1)];
+      for (const [i, variant] of variants.entries()) {
+        const target = join(dir, `headers-${i}-${path.split('/').pop()}`);
+        await writeFile(target, variant);
+        const streamed = await headersOutcome(target, true);
+        if ('error' in streamed) refused++;
+        expect(await headersOutcome(target, false), `${target}`).toEqual(streamed);
+      }
+    }
+    // Both cut copies of every rpm must be refused, or this compares nothing but successes.
+    expect(refused).toBe(rpms.length * 2);
   });
 });
 
