@@ -52,7 +52,7 @@ export async function findArtifacts(inputs: string[]): Promise<{ path: string; k
   for (const input of inputs) {
     // Synchronous: a CI job names every file, and 500 stats as promises, one after the other,
     // were 35 ms of round trips through libuv's pool before the first read could start.
-    let st: Stats | undefined;
+    let st: Stats;
     try {
       st = statSync(input);
     } catch {
