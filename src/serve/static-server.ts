@@ -20,9 +20,13 @@ export function createStaticServer(root: string, log?: (line: string) => void): 
 
 async function handle(base: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed');
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  let url: URL;
   let path: string;
   try {
+    // Appended, not resolved against a base: `GET //` would otherwise read as a URL with an empty
+    // host and throw. A proxy's absolute form (GET http://host/path) is parsed as it is.
+    const raw = req.url ?? '/';
+    url = new URL(raw.startsWith('/') ? `http://localhost${raw}` : raw);
     path = decodeURIComponent(url.pathname);
   } catch {
     return send(res, 400, 'bad path');
