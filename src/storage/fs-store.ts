@@ -85,6 +85,17 @@ export class FsStore implements ObjectStore {
   async put(key: string, body: Body, opts: PutOptions = {}): Promise<ObjectInfo> {
     const dest = this.pathOf(key);
     const dir = dirname(dest);
+    if (this.opts.hardlink && 'file' in body && !body.movable && opts.ifMatch === undefined) {
+      // A new key: one link() makes it, complete and atomically, with no temp name to rename and
+      // remove. Anything else (the key exists, another file system) takes the path below.
+      let done: boolean;
+      try {
+        done = await withFolder(dir, () => linked(body.file, dest, ['EEXIST']));
+      } catch (err) {
+        throw new StorageError(`cannot write ${key} to ${this.description}`, { cause: err });
+      }
+      if (done) return this.written(key, opts);
+    }
     const tmp = join(dir, `${TMP_PREFIX}${this.tmpTag}-${(this.tmpCount++).toString(36)}`);
     try {
       if (opts.ifMatch) await this.checkIfMatch(key, opts.ifMatch);
@@ -113,6 +124,10 @@ export class FsStore implements ObjectStore {
       if (err instanceof ConflictError) throw err;
       throw new StorageError(`cannot write ${key} to ${this.description}`, { cause: err });
     }
+    return this.written(key, opts);
+  }
+
+  private async written(key: string, opts: PutOptions): Promise<ObjectInfo> {
     const info = await this.head(key);
     if (!info) throw new StorageError(`${key} vanished right after it was written to ${this.description}`);
     return opts.sha256 ? { ...info, sha256: opts.sha256 } : info;
@@ -263,24 +278,25 @@ async function moved(from: string, to: string): Promise<boolean> {
 }
 
 /** Runs `write` (which creates a file in `dir`), creating `dir` first if the write finds it missing. */
-async function withFolder(dir: string, write: () => Promise<void>): Promise<void> {
+async function withFolder<T>(dir: string, write: () => Promise<T>): Promise<T> {
   try {
-    await write();
+    return await write();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     await mkdir(dir, { recursive: true });
-    await write();
+    return await write();
   }
 }
 
-/** Hard-links when the file system allows it; false (nothing done) where it cannot. */
-async function linked(from: string, to: string): Promise<boolean> {
+/** Hard-links when the file system allows it; false (nothing done) where it cannot, or on `also`. */
+async function linked(from: string, to: string, also: string[] = []): Promise<boolean> {
   try {
     await link(from, to);
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (
+      also.includes(code ?? '') ||
       code === 'EXDEV' ||
       code === 'EPERM' ||
       code === 'EMLINK' ||

@@ -67,6 +67,26 @@ describe('FsStore with hardlink', () => {
     expect((await stat(body.file)).nlink).toBe(2);
   });
 
+  it('replaces what a key holds with a link to another input, atomically through a temp name', async () => {
+    const first = await input('in-d1.rpm', 'first');
+    const second = await input('in-d2.rpm', 'second');
+    const tree = join(root, 'hl-replace');
+    const store = new FsStore(tree, { hardlink: true });
+    await store.put('d.rpm', first);
+    await store.put('d.rpm', second);
+    expect(await readFile(join(tree, 'd.rpm'), 'utf8')).toBe('second');
+    expect((await stat(join(tree, 'd.rpm'))).ino).toBe((await stat(second.file)).ino);
+    expect((await stat(first.file)).nlink).toBe(1);
+    expect(await readdir(tree)).toEqual(['d.rpm']);
+  });
+
+  it('refuses a missing input with a storage error naming the key', async () => {
+    const store = new FsStore(join(root, 'hl-missing'), { hardlink: true });
+    await expect(store.put('e.rpm', { file: join(root, 'no-such-input.rpm'), size: 1 })).rejects.toThrow(
+      /cannot write e\.rpm/,
+    );
+  });
+
   it('copies when the input is on another file system (EXDEV)', async () => {
     let shm: string;
     try {
