@@ -42,8 +42,8 @@ export async function readRpm(path: string, prehash?: PrehashTemplate): Promise<
  * publish that signs an rpm hashes the signed copy it writes, so the input's own digest would be
  * a second pass over every byte for nothing.
  */
-export async function readRpmHeaders(path: string): Promise<RpmHeaders> {
-  const { parts, size } = await readPrefix(path);
+export async function readRpmHeaders(path: string, opts: { sync?: boolean } = {}): Promise<RpmHeaders> {
+  const { parts, size } = await readPrefix(path, undefined, opts.sync);
   return describeParts(path, parts, size);
 }
 
@@ -58,9 +58,9 @@ export async function readRpmHeadersAll(
 ): Promise<RpmHeaders[]> {
   const out: RpmHeaders[] = [];
   for (const path of paths) {
-    const { parts, size } = await readPrefix(path, undefined, true);
-    out.push(describeParts(path, parts, size));
-    onRead?.(out.at(-1)!);
+    const r = await readRpmHeaders(path, { sync: true });
+    out.push(r);
+    onRead?.(r);
   }
   return out;
 }

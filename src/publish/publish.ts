@@ -17,7 +17,12 @@ import { readAptState } from '../repos/apt/read-apt-state.js';
 import { buildYum, needsPkgid, selectYumChanges } from '../repos/yum/build-yum.js';
 import { readYumState, repodataPrefix } from '../repos/yum/read-yum-state.js';
 import { repomdPointerFiles } from '../repos/yum/sign-repomd.js';
-import { hashedRpms, type PreparedRpm, prepareSignedRpms, preparedAsIs } from '../repos/yum/sign-rpm-file.js';
+import {
+  hashedRpms,
+  type PreparedRpm,
+  prepareSignedRpms,
+  preparedAllAsIs,
+} from '../repos/yum/sign-rpm-file.js';
 import { yumRepoFile } from '../repos/yum/yum-extras.js';
 import type { Signer } from '../signing/signer.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -282,11 +287,7 @@ async function yumSection(
       step(`yum: signing ${selection.add.length} rpm(s)`);
       prepared = await prepareSignedRpms(selection.add, opts);
     } else {
-      const full = await hashedRpms(
-        selection.add.map((i) => i.rpm),
-        digests.template,
-      );
-      prepared = selection.add.map((i, n) => preparedAsIs(full[n]!, i.headerSha256));
+      prepared = await preparedAllAsIs(selection.add, digests.template);
     }
     for (const p of prepared) digests.add(p.sha256, p.signatureDigest);
     const yum = await buildYum({ cfg: req.cfg, state, selection, prepared, now });

@@ -55,6 +55,18 @@ export function preparedAsIs(rpm: RpmArtifact, headerSha256: string): PreparedRp
   };
 }
 
+/** preparedAsIs of each, reading in full those that were read for their headers only. */
+export async function preparedAllAsIs(
+  items: { rpm: RpmHeaders; headerSha256: string }[],
+  prehash?: PrehashTemplate,
+): Promise<PreparedRpm[]> {
+  const full = await hashedRpms(
+    items.map((i) => i.rpm),
+    prehash,
+  );
+  return items.map((i, n) => preparedAsIs(full[n]!, i.headerSha256));
+}
+
 /**
  * Each rpm with its digests: those read headers-only are read again, in full and on every core.
  * Their main header must still be the one read before (the file may have been replaced since).
@@ -116,11 +128,8 @@ export async function prepareSignedRpms(
   }
   const isMine = (i: { rpm: RpmHeaders }) => i.rpm.signature.signed && i.rpm.signature.keyId === mine;
   const kept = items.filter(isMine);
-  const keptFull = await hashedRpms(
-    kept.map((i) => i.rpm),
-    opts.prehash,
-  );
-  const asIs = new Map(kept.map((i, n) => [i, preparedAsIs(keptFull[n]!, i.headerSha256)]));
+  const keptPrepared = await preparedAllAsIs(kept, opts.prehash);
+  const asIs = new Map(kept.map((i, n) => [i, keptPrepared[n]!]));
 
   const toSign = await mapLimit(
     items.filter((i) => !isMine(i)),
