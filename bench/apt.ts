@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { time, timeAsync } from './timing.js';
 import { resolveConfig } from '../src/config/resolve.js';
-import { publish } from '../src/publish/publish.js';
+import { publish } from '../src/changes/publish.js';
 import { generateKeyPair } from '../src/signing/generate-key.js';
 import { loadSigner } from '../src/signing/load-key.js';
 import { FsStore } from '../src/storage/fs-store.js';

@@ -22,10 +22,11 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { DriverArtifact } from '../src/artifacts/types.js';
 import { resolveConfig } from '../src/config/resolve.js';
-import { driverSection } from '../src/publish/bin-drivers-sections.js';
-import { makePlan } from '../src/publish/plan.js';
-import { Spill } from '../src/publish/spill.js';
-import type { OutputFile } from '../src/publish/types.js';
+import { driversSection } from '../src/repos/drivers/drivers-section.js';
+import { SignatureDigests } from '../src/repos/sign-outputs.js';
+import { makePlan } from '../src/model/plan.js';
+import { Spill } from '../src/transaction/spill.js';
+import type { OutputFile } from '../src/model/tiers.js';
 import { buildListings, type ListingOutputs, rebuildAllListings } from '../src/site/build-site.js';
 import { FsStore } from '../src/storage/fs-store.js';
 
@@ -139,7 +140,7 @@ async function write(store: FsStore, files: OutputFile[], out: ListingOutputs): 
 }
 
 /**
- * The publish path for drivers: driverSection, each output spilled as publish() does, listings
+ * The publish path for drivers: the drivers section, each output spilled as publish() does, listings
  * built before anything is written (plan, then apply), then the writes. Returns the listing
  * outputs and the peak RSS right after the driver index.
  */
@@ -155,7 +156,23 @@ async function publishDrivers(
   try {
     const outputs = await timed(async () => {
       // The array is the caller's; publish() lets go of the read artifacts once sections are built.
-      const d = await driverSection({ inputs: [], store, cfg }, drivers.splice(0), now, spill.open);
+      const ctx = {
+        store,
+        cfg,
+        now,
+        force: false,
+        open: spill.open,
+        rpms: { sign: false, resign: false },
+        step: () => {},
+      };
+      const mine = drivers.splice(0);
+      const input = {
+        artifacts: mine,
+        rpmHeaders: [],
+        removals: [],
+        digests: new SignatureDigests(undefined),
+      };
+      const d = await driversSection.build(ctx, await driversSection.readState(ctx, mine), mine, input);
       await spill.files(d.outputs);
       return [...d.outputs, ...extra];
     });

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { hashFloor } from './hash-floor.js';
 import { time, timeAsync } from './timing.js';
 import { resolveConfig } from '../src/config/resolve.js';
-import { publish } from '../src/publish/publish.js';
+import { publish } from '../src/changes/publish.js';
 import { generateKeyPair } from '../src/signing/generate-key.js';
 import { loadSigner } from '../src/signing/load-key.js';
 import { FsStore } from '../src/storage/fs-store.js';

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import type { Reporter } from './commands/reporter.js';
 import { main } from './main.js';
+import { releaseAllLeases } from './transaction/lease.js';
 
 // The only place that writes to the process streams.
 const tty = Boolean(process.stderr.isTTY);
@@ -29,6 +30,16 @@ const reporter: Reporter = {
   },
   interactive: tty,
 };
+
+// A cancelled CI job gets SIGTERM (or SIGINT) first: give up the lease so the next run need not wait.
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const)
+  process.once(signal, () => {
+    const bounded = new Promise((r) => setTimeout(r, 5000).unref());
+    void Promise.race([releaseAllLeases(), bounded]).finally(() => process.exit(code));
+  });
 
 main(process.argv.slice(2), reporter).then((code) => {
   process.exitCode = code;

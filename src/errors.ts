@@ -60,10 +60,25 @@ export class StorageError extends PkgpubError {
   }
 }
 
-export class ConflictError extends PkgpubError {
+/**
+ * The target already holds this name with other bytes (a package version, a tarball, a driver):
+ * only the user can decide, with --force. Never retried.
+ */
+export class ContentConflictError extends PkgpubError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('conflict', message, options);
-    this.name = 'ConflictError';
+    this.name = 'ContentConflictError';
+  }
+}
+
+/**
+ * A conditional write found the object changed since it was read (or present when it was to be
+ * created): someone else committed first. The transaction re-reads the target and tries again.
+ */
+export class PreconditionError extends PkgpubError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('conflict', message, options);
+    this.name = 'PreconditionError';
   }
 }
 

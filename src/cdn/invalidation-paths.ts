@@ -1,5 +1,5 @@
-import type { Plan } from '../publish/plan.js';
-import type { Tier } from '../publish/types.js';
+import type { Plan } from '../model/plan.js';
+import type { Tier } from '../model/tiers.js';
 
 /**
  * Which cached paths a plan makes stale, as CloudFront wants them. Pure: no SDK, no I/O, so

@@ -1,4 +1,4 @@
-import type { Plan } from '../publish/plan.js';
+import type { Plan } from '../model/plan.js';
 import { invalidationPaths, staleKeys } from './invalidation-paths.js';
 
 /** The seam between publishing and a CDN: one invalidation request for a set of paths. */

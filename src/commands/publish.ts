@@ -1,14 +1,12 @@
 import { parseArgs } from 'node:util';
 import { CDN_OPTIONS, cdnFromSettings, reportCdn } from '../cdn/cdn-flags.js';
-import { plannedInvalidation } from '../cdn/invalidator.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
 import type { AptRemoval } from '../repos/apt/build-apt.js';
-import { describePlan } from '../publish/plan.js';
-import type { PublishResult } from '../publish/publish.js';
-import { publishLocked } from '../publish/publish-locked.js';
+import { type PublishResult, publish } from '../changes/publish.js';
+import { describePlan } from '../model/plan.js';
 import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
 import { signerFromEnv } from './signer-from-env.js';
@@ -94,7 +92,8 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     if (r.interactive) r.status(status);
     else r.info(plain);
   };
-  const result = await publishLocked({
+  const result = await publish({
+    command: mode,
     gcGraceMs: gcGrace * 1000,
     inputs: mode === 'publish' ? positionals : [],
     store,
@@ -129,10 +128,6 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
       onDelete: (key) => line(`delete ${key}`, `deleting ${key}`),
     },
   });
-  if (cdn && values['dry-run']) {
-    const planned = plannedInvalidation(cdn, result.plan);
-    if (planned) result.cdn = planned;
-  }
   report(result, values['dry-run'], values.json, store.description, r);
   reportCdn(result.cdn, r, values.json);
 }

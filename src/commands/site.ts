@@ -1,14 +1,11 @@
 import { parseArgs } from 'node:util';
 import { CDN_OPTIONS, cdnFromSettings, reportCdn } from '../cdn/cdn-flags.js';
-import { invalidateApplied, plannedInvalidation } from '../cdn/invalidator.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
-import { applyPlan } from '../publish/apply.js';
-import { describePlan, makePlan } from '../publish/plan.js';
-import { probeExisting } from '../publish/probe.js';
-import { rebuildAllListings } from '../site/build-site.js';
+import { rebuildSite } from '../changes/rebuild-site.js';
+import { describePlan } from '../model/plan.js';
 import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
 
@@ -45,22 +42,31 @@ export async function runSite(args: string[], r: Reporter): Promise<void> {
   const store = await openStore(values.to);
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   r.info(`listing ${store.description}`);
-  const out = await rebuildAllListings(store, cfg, new Date(), values.fingerprint?.replace(/ /g, ''));
-  const existing = await probeExisting(store, out.files);
-  const plan = makePlan(out.files, existing, out.deletes);
-  const writes = plan.tiers.reduce((n, t) => n + t.steps.length, 0);
+  const fingerprint = values.fingerprint?.replace(/ /g, '');
+  const result = await rebuildSite({
+    store,
+    cfg,
+    dryRun: values['dry-run'],
+    ...(fingerprint ? { fingerprint } : {}),
+    ...(concurrency ? { concurrency } : {}),
+    ...(cdn ? { cdn } : {}),
+    progress: { onStep: (l) => r.info(l) },
+  });
+  const { plan } = result;
+  const folders = result.report.folders;
   if (values['dry-run']) {
+    const writes = plan.tiers.reduce((n, t) => n + t.steps.length, 0);
     r.out(
-      `dry run: ${out.folders.length} folders; ${writes} writes and ${plan.deletes.length} deletes would be made in ${store.description}`,
+      `dry run: ${folders} folders; ${writes} writes and ${plan.deletes.length} deletes would be made in ${store.description}`,
     );
     for (const l of describePlan(plan)) r.out(l);
-    reportCdn(cdn && plannedInvalidation(cdn, plan), r, false);
+    reportCdn(result.cdn, r, false);
     return;
   }
-  const applied = await applyPlan(plan, store, { concurrency });
+  const applied = result.applied ?? { written: 0, deleted: 0, bytes: 0 };
   r.out(
-    `rebuilt listings of ${out.folders.length} folders in ${store.description}: ${applied.written} written (${formatBytes(applied.bytes)}), ` +
+    `rebuilt listings of ${folders} folders in ${store.description}: ${applied.written} written (${formatBytes(applied.bytes)}), ` +
       `${applied.deleted} deleted, ${plan.skipped} unchanged`,
   );
-  reportCdn(cdn && (await invalidateApplied(cdn, plan)), r, false);
+  reportCdn(result.cdn, r, false);
 }

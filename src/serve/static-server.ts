@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, normalize, resolve, sep } from 'node:path';
-import { contentTypeFor } from '../publish/output-file.js';
+import { contentTypeFor } from '../model/output-file.js';
 
 /**
  * `pkgpub serve DIR`: a static server for a published tree. Keys may hold a literal '+'

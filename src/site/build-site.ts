@@ -1,9 +1,9 @@
 import { mapLimit } from '../map-limit.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import { bytesFile } from '../publish/output-file.js';
-import type { Plan } from '../publish/plan.js';
-import { memoryOutput, type OpenOutput, type TextSink, writeOutput } from '../publish/text-output.js';
-import type { OutputFile } from '../publish/types.js';
+import { bytesFile } from '../model/output-file.js';
+import type { Plan } from '../model/plan.js';
+import { memoryOutput, type OpenOutput, type TextSink, writeOutput } from '../model/text-output.js';
+import type { OutputFile } from '../model/tiers.js';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
 import {
   type AppliedListings,

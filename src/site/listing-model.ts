@@ -1,6 +1,6 @@
 import { parseLinedDocument } from '../formats/lined-json.js';
-import type { TextSink } from '../publish/text-output.js';
-import { Utf8Sink } from './utf8-sink.js';
+import type { TextSink } from '../model/text-output.js';
+import { Utf8Sink } from '../model/utf8-sink.js';
 
 /**
  * The listing of one folder as `listing.json` stores it. The published tree keeps these files

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import ejs from 'ejs';
 import { sha256Hex } from '../artifacts/checksums.js';
 import { formatBytes } from '../format-bytes.js';
-import type { TextSink } from '../publish/text-output.js';
+import type { TextSink } from '../model/text-output.js';
 import { packageRoot } from '../repos/templates.js';
 import {
   ASSETS_DIR,
@@ -12,7 +12,7 @@ import {
   type Listing,
   type ListingEntry,
 } from './listing-model.js';
-import { Utf8Sink } from './utf8-sink.js';
+import { Utf8Sink } from '../model/utf8-sink.js';
 
 /** Rows per HTML page; bigger folders are split into index.html, index-2.html, ... */
 export const PAGE_SIZE = 2000;

@@ -4,7 +4,7 @@ import { constants, type Stats, statSync } from 'node:fs';
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ConflictError, StorageError } from '../errors.js';
+import { PreconditionError, StorageError } from '../errors.js';
 import {
   assertSafeKey,
   type Body,
@@ -108,7 +108,7 @@ export class FsStore implements ObjectStore {
           await link(tmp, dest);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === 'EEXIST')
-            throw new ConflictError(`${key} already exists in ${this.description}`);
+            throw new PreconditionError(`${key} already exists in ${this.description}`);
           throw err;
         } finally {
           await rm(tmp, { force: true });
@@ -121,7 +121,7 @@ export class FsStore implements ObjectStore {
       }
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => {});
-      if (err instanceof ConflictError) throw err;
+      if (err instanceof PreconditionError) throw err;
       throw new StorageError(`cannot write ${key} to ${this.description}`, { cause: err });
     }
     return this.written(key, opts);
@@ -159,7 +159,7 @@ export class FsStore implements ObjectStore {
     const cur = await this.head(key);
     const actual = cur?.etag ?? '';
     if (actual !== expected)
-      throw new ConflictError(`${key} changed in ${this.description} while publishing`);
+      throw new PreconditionError(`${key} changed in ${this.description} while publishing`);
   }
 
   /** Streams as the tree is walked, statting a batch of keys at a time (see statBatch). */

@@ -16,7 +16,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ConflictError, StorageError } from '../errors.js';
+import { PreconditionError, StorageError } from '../errors.js';
 import {
   assertSafeKey,
   type Body,
@@ -225,7 +225,7 @@ export class S3Store implements ObjectStore {
         const retried = ((err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) > 1;
         const now = retried ? await this.head(key) : undefined;
         if (now && now.etag === md5.toString('hex')) return { ...now, sha256 };
-        throw new ConflictError(
+        throw new PreconditionError(
           `${key} changed in ${this.description} while publishing (precondition failed)`,
           { cause: err },
         );
@@ -264,7 +264,7 @@ export class S3Store implements ObjectStore {
   private async checkIfMatch(key: string, expected: string): Promise<void> {
     const cur = await this.head(key);
     if ((cur?.etag ?? '') !== expected) {
-      throw new ConflictError(`${key} changed in ${this.description} while publishing`);
+      throw new PreconditionError(`${key} changed in ${this.description} while publishing`);
     }
   }
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError, StorageError } from '../../src/errors.js';
+import { PreconditionError, StorageError } from '../../src/errors.js';
 import type { ObjectInfo, ObjectStore } from '../../src/storage/object-store.js';
 import { scratchRoot } from '../support/paths.js';
 
@@ -297,18 +297,18 @@ export function objectStoreContract(
       const { store } = await fresh();
       const created = await store.put('ptr', { bytes: bytes('v1') }, { ifMatch: '' });
       await expect(store.put('ptr', { bytes: bytes('v1b') }, { ifMatch: '' })).rejects.toBeInstanceOf(
-        ConflictError,
+        PreconditionError,
       );
       const etag = (await store.head('ptr'))!.etag!;
       expect(etag).toBe(created.etag);
       const updated = await store.put('ptr', { bytes: bytes('v2') }, { ifMatch: etag });
       await expect(store.put('ptr', { bytes: bytes('v3') }, { ifMatch: etag })).rejects.toBeInstanceOf(
-        ConflictError,
+        PreconditionError,
       );
       expect(text(await store.get('ptr'))).toBe('v2');
       expect((await store.head('ptr'))?.etag).toBe(updated.etag);
       await expect(store.put('absent', { bytes: bytes('x') }, { ifMatch: etag })).rejects.toBeInstanceOf(
-        ConflictError,
+        PreconditionError,
       );
       expect(await store.head('absent')).toBeUndefined();
       if (opts.conditionalWrites !== undefined) {

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { ConflictError } from '../../src/errors.js';
-import { publishLocked } from '../../src/publish/publish-locked.js';
+import { PreconditionError } from '../../src/errors.js';
+import { publish } from '../../src/changes/publish.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import type { Signer } from '../../src/signing/signer.js';
 import { ForwardingStore } from '../../src/storage/forwarding-store.js';
@@ -54,7 +54,7 @@ objectStoreContract('s3rver behind a proxy enforcing If-Match', async (ns) => ({
 });
 
 describe('S3Store conditional writes on an endpoint that enforces them', () => {
-  it('sends If-None-Match: * / If-Match and turns 412 into ConflictError', async () => {
+  it('sends If-None-Match: * / If-Match and turns 412 into PreconditionError', async () => {
     const store = storeAt('cond-headers');
     const before = proxy.requests.length;
     const first = await store.put('Release', { bytes: new TextEncoder().encode('r1') }, { ifMatch: '' });
@@ -64,7 +64,7 @@ describe('S3Store conditional writes on an endpoint that enforces them', () => {
         { bytes: new TextEncoder().encode('r2') },
         { ifMatch: 'ffffffffffffffffffffffffffffffff' },
       ),
-    ).rejects.toThrow(ConflictError);
+    ).rejects.toThrow(PreconditionError);
     await store.put('Release', { bytes: new TextEncoder().encode('r2') }, { ifMatch: first.etag! });
     const puts = proxy.requests
       .slice(before)
@@ -105,7 +105,7 @@ describe('S3Store conditional writes on an endpoint that enforces them', () => {
     // A real conflict is still one.
     await expect(
       store.put('InRelease', { bytes: new TextEncoder().encode('other') }, { ifMatch: '' }),
-    ).rejects.toThrow(ConflictError);
+    ).rejects.toThrow(PreconditionError);
   });
 });
 
@@ -153,13 +153,13 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
     // A has read the (empty) state, built and uploaded its packages; before it writes its first
     // index, B publishes completely; then A goes on and meets B's commit.
     const b = () =>
-      publishLocked({
+      publish({
         inputs: [deb('epochpkg_2.0-1_amd64.deb'), rpm('falcoctl-1.0~rc1-2.el9.noarch.rpm')],
         store: storeAt(prefix),
         cfg,
         signer,
       });
-    const a = await publishLocked({
+    const a = await publish({
       inputs: [deb('falco_0.38.1_amd64.deb'), rpm('falco-0.39.0-1.x86_64.rpm')],
       store: new PauseBeforeWrite(storeAt(prefix), '/Packages', b),
       cfg,
@@ -182,11 +182,11 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
     const prefix = 'optimistic-listing';
     const steps: string[] = [];
     const b = () =>
-      publishLocked({ inputs: [deb('epochpkg_2.0-1_amd64.deb')], store: storeAt(prefix), cfg, signer });
+      publish({ inputs: [deb('epochpkg_2.0-1_amd64.deb')], store: storeAt(prefix), cfg, signer });
     // The pool folder already has a listing.json, which both publishers read and extend.
-    await publishLocked({ inputs: [deb('falco_0.39.0_amd64.deb')], store: storeAt(prefix), cfg, signer });
+    await publish({ inputs: [deb('falco_0.39.0_amd64.deb')], store: storeAt(prefix), cfg, signer });
     // A's repository commit is complete; B publishes before A writes the pool folder's listing.
-    await publishLocked({
+    await publish({
       inputs: [deb('falco_0.38.1_amd64.deb')],
       store: new PauseBeforeWrite(storeAt(prefix), 'packages/deb/stable/listing.json', b),
       cfg,
@@ -210,13 +210,13 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
     for (let round = 0; round < 10; round++) {
       const prefix = `optimistic-race${round}`;
       await Promise.all([
-        publishLocked({
+        publish({
           inputs: [deb('falco_0.38.1_amd64.deb'), rpm('falco-0.39.0-1.x86_64.rpm')],
           store: storeAt(prefix),
           cfg,
           signer,
         }),
-        publishLocked({
+        publish({
           inputs: [deb('epochpkg_2.0-1_amd64.deb'), rpm('falcoctl-1.0~rc1-2.el9.noarch.rpm')],
           store: storeAt(prefix),
           cfg,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { publish } from '../../src/publish/publish.js';
+import { publish } from '../../src/changes/publish.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import { FsStore } from '../../src/storage/fs-store.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ResolvedConfig, resolveConfig } from '../../src/config/resolve.js';
-import { bytesFile } from '../../src/publish/output-file.js';
-import type { OutputFile } from '../../src/publish/types.js';
+import { bytesFile } from '../../src/model/output-file.js';
+import type { OutputFile } from '../../src/model/tiers.js';
 import { driverDownloadUrl } from '../../src/repos/drivers/build-drivers.js';
 import {
   type DriverEntry,

@@ -7,10 +7,7 @@ import { readDriver } from '../../src/artifacts/read-driver.js';
 import { runDrivers } from '../../src/commands/drivers.js';
 import { recordingReporter } from '../../src/commands/reporter.js';
 import { type ResolvedConfig, resolveConfig } from '../../src/config/resolve.js';
-import { applyPlan } from '../../src/publish/apply.js';
-import { makePlan } from '../../src/publish/plan.js';
-import { probeExisting } from '../../src/publish/probe.js';
-import { addListings } from '../../src/publish/with-listings.js';
+import { runTransaction } from '../../src/transaction/transaction.js';
 import { buildDrivers } from '../../src/repos/drivers/build-drivers.js';
 import { readDriverState } from '../../src/repos/drivers/read-driver-state.js';
 import { driverSiteFiles } from '../../src/repos/drivers/site-files.js';
@@ -40,20 +37,26 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
-/** One publish of driver files the way publish.ts wires it: state, builder, site, plan, listings, apply. */
+/** One publish of driver files through the transaction, with the drivers section's state and builder. */
 async function publishDrivers(paths: string[]) {
   const store = new FsStore(repo);
   const drivers = await Promise.all(paths.map((p) => readDriver(p)));
-  const state = await readDriverState(store, cfg, new Set(drivers.map((d) => d.driverVersion)));
-  const res = buildDrivers({ cfg, state, drivers, now: new Date() });
-  const outputs = [
-    ...res.blobs,
-    ...res.files,
-    ...(res.changed ? await driverSiteFiles(cfg, res.versions) : []),
-  ];
-  const plan = makePlan(outputs, await probeExisting(store, outputs), res.garbage);
-  await addListings(plan, { store, cfg, now: new Date() });
-  return { res, applied: await applyPlan(plan, store) };
+  const tx = await runTransaction(
+    { store, cfg, command: 'test publish' },
+    {
+      async describe(ctx) {
+        const state = await readDriverState(ctx.store, cfg, new Set(drivers.map((d) => d.driverVersion)));
+        const res = buildDrivers({ cfg, state, drivers, now: ctx.now });
+        const outputs = [
+          ...res.blobs,
+          ...res.files,
+          ...(res.changed ? await driverSiteFiles(cfg, res.versions) : []),
+        ];
+        return { outputs, garbage: res.garbage, report: res };
+      },
+    },
+  );
+  return { res: tx.report, applied: tx.applied! };
 }
 
 async function getJson<T>(path: string): Promise<T> {

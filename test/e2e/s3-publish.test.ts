@@ -2,8 +2,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { publish } from '../../src/publish/publish.js';
-import { publishLocked } from '../../src/publish/publish-locked.js';
+import { publish } from '../../src/changes/publish.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import type { Signer } from '../../src/signing/signer.js';
 import { S3Store } from '../../src/storage/s3-store.js';
@@ -79,7 +78,7 @@ describe('publishing to s3rver', () => {
       ...(await readdir(join(fixturesDir, 'deb'))).filter((f) => f.endsWith('.deb')).map(deb),
       ...rpms,
     ];
-    const first = await publishLocked({ inputs, store, cfg, signer });
+    const first = await publish({ inputs, store, cfg, signer });
     expect(first.applied!.written).toBeGreaterThan(20);
     const { apt, problems } = await aptFrom(publicUrl('main'));
     expect(problems).toEqual([]);
@@ -89,7 +88,7 @@ describe('publishing to s3rver', () => {
     await dnfInstallsFrom(publicUrl('main'));
     const info = await store.head('packages/deb/dists/stable/InRelease');
     expect(info?.sha256).toMatch(/^[0-9a-f]{64}$/);
-    const again = await publishLocked({ inputs, store, cfg, signer });
+    const again = await publish({ inputs, store, cfg, signer });
     expect(again.plan.tiers).toEqual([]);
     expect(again.applied!.written).toBe(0);
   });
@@ -175,13 +174,13 @@ describe('publishing to s3rver', () => {
   it('two publishers at once never lose each other’s packages (20 rounds)', async () => {
     for (let round = 0; round < 20; round++) {
       const prefix = `race${round}`;
-      const a = publishLocked({
+      const a = publish({
         inputs: [deb('falco_0.38.1_amd64.deb')],
         store: s3(srv, prefix),
         cfg,
         signer,
       });
-      const b = publishLocked({
+      const b = publish({
         inputs: [deb('epochpkg_2.0-1_amd64.deb')],
         store: s3(srv, prefix),
         cfg,
@@ -237,7 +236,7 @@ describe('publishing to s3rver', () => {
         credentials: srv.credentials,
       });
       const inputs = (await readdir(join(fixturesDir, 'deb'))).filter((f) => f.endsWith('.deb')).map(deb);
-      await publishLocked({ inputs, store, cfg, signer });
+      await publish({ inputs, store, cfg, signer });
       expect(Object.values(proxy.injected).reduce((a, b) => a + b, 0)).toBeGreaterThan(3);
       const { apt, problems } = await aptFrom(publicUrl('faults'));
       expect(problems).toEqual([]);
@@ -260,7 +259,7 @@ describe('publishing to OpenStack Swift (s3api)', async () => {
   it.skipIf(Boolean(missing))('apt and dnf install from it over plain HTTP', async () => {
     const store = s3(sw, 'swift');
     const inputs = [deb('falco_0.39.0_amd64.deb'), deb('docs-all_3.1-2_all.deb'), ...rpms];
-    await publishLocked({ inputs, store, cfg, signer });
+    await publish({ inputs, store, cfg, signer });
     const { apt, problems } = await aptFrom(`${sw.publicBase}/${sw.bucket}/swift`);
     expect(problems).toEqual([]);
     expect(await aptVersions(apt, 'docs-all')).toEqual(['3.1-2']);

@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/artifacts/checksums.js';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { publish } from '../../src/publish/publish.js';
+import { publish } from '../../src/changes/publish.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import type { Signer } from '../../src/signing/signer.js';
 import { FsStore } from '../../src/storage/fs-store.js';

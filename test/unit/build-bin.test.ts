@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTarball } from '../../src/artifacts/read-tarball.js';
 import type { TarballArtifact } from '../../src/artifacts/types.js';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { ConflictError } from '../../src/errors.js';
-import { applyPlan } from '../../src/publish/apply.js';
-import { makePlan } from '../../src/publish/plan.js';
-import { probeExisting } from '../../src/publish/probe.js';
-import type { OutputFile } from '../../src/publish/types.js';
+import { ContentConflictError } from '../../src/errors.js';
+import { applyPlan } from '../../src/transaction/apply.js';
+import { makePlan } from '../../src/model/plan.js';
+import { probeExisting } from '../../src/transaction/probe.js';
+import type { OutputFile } from '../../src/model/tiers.js';
 import { type BinState, binSumsSignatures, buildBin } from '../../src/repos/bin/build-bin.js';
 import { readBinState } from '../../src/repos/bin/read-bin-state.js';
 import { parseSha256Sums } from '../../src/repos/bin/sha256sums.js';
@@ -157,7 +157,7 @@ describe('buildBin', () => {
     const state: BinState = { sums: new Map([['x86_64', new Map([[original.fileName, original.sha256]])]]) };
     const other = await readTarball(rebuilt(original.fileName));
     expect(other.sha256).not.toBe(original.sha256);
-    expect(() => buildBin({ cfg, state, tarballs: [other], now })).toThrow(ConflictError);
+    expect(() => buildBin({ cfg, state, tarballs: [other], now })).toThrow(ContentConflictError);
     expect(() => buildBin({ cfg, state, tarballs: [other], now })).toThrow(/--force/);
 
     const forced = buildBin({ cfg, state, tarballs: [other], force: true, now });
@@ -169,7 +169,7 @@ describe('buildBin', () => {
     const original = byName('falco-0.39.0-x86_64.tar.gz');
     const other = await readTarball(rebuilt(original.fileName));
     expect(() => buildBin({ cfg, state: empty, tarballs: [original, other], force: true, now })).toThrow(
-      ConflictError,
+      ContentConflictError,
     );
     const twins = buildBin({
       cfg,

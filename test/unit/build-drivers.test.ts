@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDriver } from '../../src/artifacts/read-driver.js';
 import type { DriverArtifact } from '../../src/artifacts/types.js';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { ConflictError } from '../../src/errors.js';
-import { applyPlan } from '../../src/publish/apply.js';
-import { makePlan } from '../../src/publish/plan.js';
-import { probeExisting } from '../../src/publish/probe.js';
-import type { OutputFile } from '../../src/publish/types.js';
+import { ContentConflictError } from '../../src/errors.js';
+import { applyPlan } from '../../src/transaction/apply.js';
+import { makePlan } from '../../src/model/plan.js';
+import { probeExisting } from '../../src/transaction/probe.js';
+import type { OutputFile } from '../../src/model/tiers.js';
 import { buildDrivers, type DriverState } from '../../src/repos/drivers/build-drivers.js';
 import { compareDriverVersions, sortDriverVersions } from '../../src/repos/drivers/driver-version.js';
 import { planPrune } from '../../src/repos/drivers/prune.js';
@@ -245,7 +245,7 @@ describe('buildDrivers', () => {
       versions: ['7.0.0+driver'],
       docs: new Map([['7.0.0+driver', json(first.files[0]!) as never]]),
     };
-    expect(() => buildDrivers({ cfg, state, drivers: [other], now: t2 })).toThrow(ConflictError);
+    expect(() => buildDrivers({ cfg, state, drivers: [other], now: t2 })).toThrow(ContentConflictError);
     expect(() => buildDrivers({ cfg, state, drivers: [other], now: t2 })).toThrow(
       /already published with other bytes.*--force/,
     );
@@ -261,7 +261,7 @@ describe('buildDrivers', () => {
     // The same conflict inside one publish is refused even with --force: there is no right answer.
     expect(() =>
       buildDrivers({ cfg, state: empty, drivers: [original, other], force: true, now: t1 }),
-    ).toThrow(ConflictError);
+    ).toThrow(ContentConflictError);
   });
 
   it('relists a version whose index landed but whose index.json did not (an interrupted publish)', () => {

@@ -6,9 +6,9 @@ import {
   staleKeys,
 } from '../../src/cdn/invalidation-paths.js';
 import { invalidateApplied, plannedInvalidation } from '../../src/cdn/invalidator.js';
-import { bytesFile } from '../../src/publish/output-file.js';
-import { makePlan } from '../../src/publish/plan.js';
-import type { Tier } from '../../src/publish/types.js';
+import { bytesFile } from '../../src/model/output-file.js';
+import { makePlan } from '../../src/model/plan.js';
+import type { Tier } from '../../src/model/tiers.js';
 
 const file = (key: string, tier: Tier, body = key, immutable = false) => ({
   ...bytesFile(key, tier, body),

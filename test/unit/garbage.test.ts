@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePendingGarbage, renderPendingGarbage, scheduleGarbage } from '../../src/publish/garbage.js';
+import { parsePendingGarbage, renderPendingGarbage, scheduleGarbage } from '../../src/transaction/garbage.js';
 
 const t0 = new Date('2026-11-24T10:00:00Z');
 const at = (min: number) => new Date(t0.getTime() + min * 60_000);

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { bytesFile } from '../../src/publish/output-file.js';
-import { makePlan, type Plan } from '../../src/publish/plan.js';
+import { bytesFile } from '../../src/model/output-file.js';
+import { makePlan, type Plan } from '../../src/model/plan.js';
 import { buildListings, rebuildAllListings } from '../../src/site/build-site.js';
 import {
   applyChanges,

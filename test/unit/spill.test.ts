@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bytesFile } from '../../src/publish/output-file.js';
-import { SPILL_THRESHOLD, Spill } from '../../src/publish/spill.js';
-import { writeOutput } from '../../src/publish/text-output.js';
-import type { OutputFile } from '../../src/publish/types.js';
+import { bytesFile } from '../../src/model/output-file.js';
+import { SPILL_THRESHOLD, Spill } from '../../src/transaction/spill.js';
+import { writeOutput } from '../../src/model/text-output.js';
+import type { OutputFile } from '../../src/model/tiers.js';
 
 /** Text in pieces of every UTF-8 length, so pieces straddle the encoding buffer's end. */
 function pieces(bytes: number): string[] {

@@ -2,10 +2,10 @@ import type { Digests } from '../../artifacts/checksums.js';
 import { digestsOf, sha256Hex } from '../../artifacts/checksums.js';
 import type { DebArtifact } from '../../artifacts/types.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
-import { ConflictError, PkgpubError } from '../../errors.js';
+import { ContentConflictError, PkgpubError } from '../../errors.js';
 import { gzipAsync, xz } from '../../formats/compress.js';
-import { bytesFile, contentTypeFor } from '../../publish/output-file.js';
-import type { ChangeSummary, OutputFile } from '../../publish/types.js';
+import { bytesFile, contentTypeFor } from '../../model/output-file.js';
+import type { ChangeSummary, OutputFile } from '../../model/tiers.js';
 import { type AptEntry, entryFromDeb, entryKey, renderPackagesIndex } from './packages-index.js';
 import { type ReleaseIndex, renderRelease } from './release.js';
 
@@ -109,11 +109,11 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
     }
     if (!input.force) {
       if (current)
-        throw new ConflictError(
+        throw new ContentConflictError(
           `${deb.path}: ${label} is already published with other bytes (sha256 ${current.sha256.slice(0, 12)}…); use --force to replace it`,
         );
       if (sameFile && sameFile.sha256 !== entry.sha256)
-        throw new ConflictError(
+        throw new ContentConflictError(
           `${deb.path}: ${entry.filename} is already published with other bytes; use --force`,
         );
     }

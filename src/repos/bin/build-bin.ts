@@ -1,8 +1,8 @@
 import type { TarballArtifact } from '../../artifacts/types.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
-import { ConflictError, PkgpubError } from '../../errors.js';
-import { bytesFile, contentTypeFor } from '../../publish/output-file.js';
-import type { ChangeSummary, OutputFile } from '../../publish/types.js';
+import { ContentConflictError, PkgpubError } from '../../errors.js';
+import { bytesFile, contentTypeFor } from '../../model/output-file.js';
+import type { ChangeSummary, OutputFile } from '../../model/tiers.js';
 import type { Signer } from '../../signing/signer.js';
 import { renderSha256Sums } from './sha256sums.js';
 
@@ -65,7 +65,7 @@ export function buildBin(input: BinBuildInput): BinBuildResult {
     const twin = inThisRun.get(label);
     if (twin) {
       if (twin.sha256 !== t.sha256)
-        throw new ConflictError(`${t.path} and ${twin.path} both claim ${label} with different bytes`);
+        throw new ContentConflictError(`${t.path} and ${twin.path} both claim ${label} with different bytes`);
       continue;
     }
     inThisRun.set(label, t);
@@ -80,7 +80,7 @@ export function buildBin(input: BinBuildInput): BinBuildResult {
       continue;
     }
     if (current !== undefined && !input.force)
-      throw new ConflictError(
+      throw new ContentConflictError(
         `${t.path}: ${label} is already published with other bytes (sha256 ${current.slice(0, 12)}…); use --force to replace it`,
       );
     folder.set(t.fileName, t.sha256);

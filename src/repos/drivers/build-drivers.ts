@@ -1,10 +1,10 @@
 import type { DriverArtifact } from '../../artifacts/types.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
-import { ConflictError } from '../../errors.js';
+import { ContentConflictError } from '../../errors.js';
 import { formatBytes } from '../../format-bytes.js';
-import { bytesFile, contentTypeFor } from '../../publish/output-file.js';
-import { memoryOutput, type OpenOutput, writeOutput } from '../../publish/text-output.js';
-import type { ChangeSummary, OutputFile } from '../../publish/types.js';
+import { bytesFile, contentTypeFor } from '../../model/output-file.js';
+import { memoryOutput, type OpenOutput, writeOutput } from '../../model/text-output.js';
+import type { ChangeSummary, OutputFile } from '../../model/tiers.js';
 import { type DriverEntry, encodePendingDoc, renderVersionList } from './driver-index.js';
 import { compareDrivers, mergeDrivers, publishedInOrder } from './driver-order.js';
 import { sortDriverVersions } from './driver-version.js';
@@ -155,7 +155,7 @@ export function buildDrivers(input: DriverBuildInput): DriverBuildResult {
     }
     ranges.set(v, { from, to: k, published });
   }
-  if (conflict) throw new ConflictError(conflict.message);
+  if (conflict) throw new ContentConflictError(conflict.message);
 
   // Summaries and blobs in the order the files were given.
   const changes: ChangeSummary = { added: [], removed: [], unchanged: [] };

@@ -1,8 +1,8 @@
 import type { DriverArtifact } from '../../artifacts/types.js';
 import { StorageError } from '../../errors.js';
 import { parseLinedDocument } from '../../formats/lined-json.js';
-import type { TextSink } from '../../publish/text-output.js';
-import { Utf8Sink } from '../../site/utf8-sink.js';
+import type { TextSink } from '../../model/text-output.js';
+import { Utf8Sink } from '../../model/utf8-sink.js';
 import { compareDrivers, type DriverItem } from './driver-order.js';
 
 /**

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ejs from 'ejs';
 import type { ResolvedConfig } from '../../config/resolve.js';
-import { bytesFile } from '../../publish/output-file.js';
-import type { OutputFile } from '../../publish/types.js';
+import { bytesFile } from '../../model/output-file.js';
+import type { OutputFile } from '../../model/tiers.js';
 import { packageRoot } from '../templates.js';
 import { driverSitePrefix } from './build-drivers.js';
 

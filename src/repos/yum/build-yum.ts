@@ -1,9 +1,9 @@
 import { sha256Hex } from '../../artifacts/checksums.js';
 import type { RpmHeaders } from '../../artifacts/types.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
-import { ConflictError } from '../../errors.js';
-import { bytesFile, contentTypeFor } from '../../publish/output-file.js';
-import type { ChangeSummary, OutputFile } from '../../publish/types.js';
+import { ContentConflictError } from '../../errors.js';
+import { bytesFile, contentTypeFor } from '../../model/output-file.js';
+import type { ChangeSummary, OutputFile } from '../../model/tiers.js';
 import { compressedSuffix, compressXml } from './compress-xml.js';
 import { FILELISTS_CLOSE, FILELISTS_OPEN, filelistsPackageXml } from './filelists-xml.js';
 import { OTHER_CLOSE, OTHER_OPEN, otherPackageXml } from './other-xml.js';
@@ -111,7 +111,7 @@ export function selectYumChanges(input: {
         continue;
       }
       if (!input.force)
-        throw new ConflictError(
+        throw new ContentConflictError(
           `${rpm.path}: ${l} is already published with other contents (${'rpm' in cur ? `from ${cur.rpm.path}` : `pkgid ${cur.pkgid.slice(0, 12)}…`}); use --force to replace it`,
         );
       if (!('rpm' in cur)) dropped.push(cur);
@@ -119,7 +119,9 @@ export function selectYumChanges(input: {
     }
     const owner = hrefOwner.get(rpm.fileName);
     if (owner !== undefined && owner !== nevra && !input.force)
-      throw new ConflictError(`${rpm.path}: ${rpm.fileName} is already published as ${owner}; use --force`);
+      throw new ContentConflictError(
+        `${rpm.path}: ${rpm.fileName} is already published as ${owner}; use --force`,
+      );
     if (owner !== undefined && owner !== nevra) {
       const other = byNevra.get(owner);
       if (other && !('rpm' in other)) dropped.push(other);

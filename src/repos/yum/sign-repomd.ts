@@ -1,5 +1,5 @@
-import { bytesFile } from '../../publish/output-file.js';
-import type { OutputFile } from '../../publish/types.js';
+import { bytesFile } from '../../model/output-file.js';
+import type { OutputFile } from '../../model/tiers.js';
 import type { Signer } from '../../signing/signer.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../../config/resolve.js';
-import { bytesFile } from '../../publish/output-file.js';
-import type { OutputFile } from '../../publish/types.js';
+import { bytesFile } from '../../model/output-file.js';
+import type { OutputFile } from '../../model/tiers.js';
 import { renderRepoTemplate } from '../templates.js';
 
 /** The repository id users see in dnf: the dev channel gets its own, so both can be enabled. */

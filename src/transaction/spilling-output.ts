@@ -1,8 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { bytesFile, contentTypeFor } from './output-file.js';
-import type { TextOutput } from './text-output.js';
-import type { OutputFile, Tier } from './types.js';
+import { bytesFile, contentTypeFor } from '../model/output-file.js';
+import type { TextOutput } from '../model/text-output.js';
+import type { OutputFile, Tier } from '../model/tiers.js';
 
 export interface SpillingOptions {
   /** Encoding buffer, at least `threshold` bytes; handed back through `done`. */

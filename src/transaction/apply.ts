@@ -1,6 +1,6 @@
 import type { ObjectStore } from '../storage/object-store.js';
-import type { Plan } from './plan.js';
-import type { Tier } from './types.js';
+import type { Plan } from '../model/plan.js';
+import type { Tier } from '../model/tiers.js';
 
 const CACHE_CONTROL: Record<Tier, string> = {
   blob: 'public, max-age=31536000, immutable',
@@ -9,6 +9,12 @@ const CACHE_CONTROL: Record<Tier, string> = {
   pointer: 'public, max-age=60',
   listing: 'public, max-age=300',
 };
+
+export interface Applied {
+  written: number;
+  deleted: number;
+  bytes: number;
+}
 
 export interface ApplyProgress {
   onWrite?(key: string, bytes: number): void;
@@ -23,14 +29,20 @@ export interface ApplyProgress {
 export async function applyPlan(
   plan: Plan,
   store: ObjectStore,
-  opts: { concurrency?: number; progress?: ApplyProgress } = {},
-): Promise<{ written: number; deleted: number; bytes: number }> {
+  opts: {
+    concurrency?: number;
+    progress?: ApplyProgress;
+    /** Called before the first pointer is written and before anything is deleted; throwing stops the apply there. */
+    beforeCommit?(): void;
+  } = {},
+): Promise<Applied> {
   const concurrency = Math.max(1, opts.concurrency ?? store.preferredWriteConcurrency ?? 4);
   let written = 0;
   let bytes = 0;
   for (const { tier, steps } of plan.tiers) {
     // Ordered tiers (pointers) go one by one: Release before InRelease, .asc before repomd.xml.
     const width = tier === 'pointer' ? 1 : concurrency;
+    if (tier === 'pointer') opts.beforeCommit?.();
     let next = 0;
     const worker = async () => {
       while (next < steps.length) {
@@ -49,6 +61,7 @@ export async function applyPlan(
     await Promise.all(Array.from({ length: Math.min(width, steps.length) }, worker));
   }
   if (plan.deletes.length) {
+    opts.beforeCommit?.();
     await store.delete(plan.deletes);
     for (const k of plan.deletes) opts.progress?.onDelete?.(k);
   }

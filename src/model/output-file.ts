@@ -1,5 +1,5 @@
 import { sha256Hex } from '../artifacts/checksums.js';
-import type { OutputFile, Tier } from './types.js';
+import type { OutputFile, Tier } from './tiers.js';
 
 const CONTENT_TYPES: [RegExp, string][] = [
   [/\.deb$/, 'application/vnd.debian.binary-package'],

@@ -1,6 +1,6 @@
-import { Utf8Sink } from '../site/utf8-sink.js';
+import { Utf8Sink } from './utf8-sink.js';
 import { bytesFile } from './output-file.js';
-import type { OutputFile, Tier } from './types.js';
+import type { OutputFile, Tier } from './tiers.js';
 
 /** Where a generated document's text goes, piece by piece. */
 export interface TextSink {

@@ -7,7 +7,7 @@ import type { Body, ObjectInfo, ObjectStore, PutOptions } from '../storage/objec
  * the version read (absent ones as ''), and every later write of such an object is conditional on
  * that etag. A publish's state files (InRelease, repomd.xml, the driver json, listing.json) are
  * exactly what it reads and then rewrites, so a write that would drop another publisher's commit
- * fails with ConflictError instead; the caller re-reads and merges (publish-locked.ts). Objects
+ * fails with PreconditionError instead; the caller re-reads and merges (publish-locked.ts). Objects
  * never read (packages, content-addressed files) are written as they are.
  */
 export class GuardedStore extends ForwardingStore {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { mapLimit } from '../map-limit.js';
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
-import type { Existing } from './plan.js';
-import type { OutputFile } from './types.js';
+import type { Existing } from '../model/plan.js';
+import type { OutputFile } from '../model/tiers.js';
 
 /**
  * Finds which of the wanted keys the target already has, and with which sha256 (or a stand-in

@@ -1,5 +1,5 @@
-import { ConflictError } from '../errors.js';
-import { TIERS, type OutputFile, type Tier } from './types.js';
+import { ContentConflictError } from '../errors.js';
+import { TIERS, type OutputFile, type Tier } from './tiers.js';
 
 /** What the target holds for a key the publish wants to write. */
 export interface Existing {
@@ -46,7 +46,7 @@ export function makePlan(
         continue;
       }
       if (file.immutable && !opts.force)
-        throw new ConflictError(
+        throw new ContentConflictError(
           `${file.key} is already published with other bytes; use --force to replace it`,
         );
       reason = file.immutable ? 'forced' : 'changed';
@@ -72,4 +72,23 @@ export function describePlan(plan: Plan): string[] {
   }
   for (const d of plan.deletes) lines.push(`DELETE ${d}`);
   return lines;
+}
+
+/** A new plan with `extra`'s writes after `base`'s in each tier and both plans' deletes; neither is changed. */
+export function mergePlans(base: Plan, extra: Plan): Plan {
+  const tiers = TIERS.map((tier) => ({
+    tier,
+    steps: [
+      ...(base.tiers.find((t) => t.tier === tier)?.steps ?? []),
+      ...(extra.tiers.find((t) => t.tier === tier)?.steps ?? []),
+    ],
+  })).filter((t) => t.steps.length > 0);
+  // A folder that empties out is in both: the caller's delete and the listing's.
+  const deletes = [...new Set([...base.deletes, ...extra.deletes])].sort(cmp);
+  return { tiers, deletes, skipped: base.skipped + extra.skipped };
+}
+
+/** True when applying the plan would change nothing. */
+export function isEmptyPlan(plan: Plan): boolean {
+  return plan.tiers.length === 0 && plan.deletes.length === 0;
 }

@@ -3,8 +3,8 @@ import { open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SpillingOutput } from './spilling-output.js';
-import type { TextOutput } from './text-output.js';
-import type { OutputFile, Tier } from './types.js';
+import type { TextOutput } from '../model/text-output.js';
+import type { OutputFile, Tier } from '../model/tiers.js';
 
 /**
  * Generated bodies at least this big go to a temp file as soon as they exist. A 2,000-row listing

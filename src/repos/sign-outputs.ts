@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { PrehashTemplate } from '../signing/prehash.js';
 import type { Signer } from '../signing/signer.js';
-import { bytesFile } from './output-file.js';
-import type { OutputFile } from './types.js';
+import { bytesFile } from '../model/output-file.js';
+import type { OutputFile } from '../model/tiers.js';
 
 /**
  * Release, Release.gpg and InRelease, ordered so a client never meets an InRelease whose

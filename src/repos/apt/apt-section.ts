@@ -1,0 +1,44 @@
+import type { DebArtifact } from '../../artifacts/types.js';
+import type { Section } from '../section.js';
+import { blobSignatures, signedReleaseFiles } from '../sign-outputs.js';
+import { aptSnippets } from './apt-extras.js';
+import { type AptRemoval, type AptState, buildApt, distsPrefix } from './build-apt.js';
+import { readAptState } from './read-apt-state.js';
+
+interface AptScope {
+  debs: DebArtifact[];
+  removals: AptRemoval[];
+}
+
+/** The apt repository: pool debs + .asc, Packages and by-hash, Release → Release.gpg → InRelease. */
+export const aptSection: Section<AptScope, AptState> = {
+  kind: 'apt',
+  scope(input) {
+    const debs = input.artifacts.filter((a): a is DebArtifact => a.kind === 'deb');
+    return debs.length > 0 || input.removals.length > 0 ? { debs, removals: [...input.removals] } : undefined;
+  },
+  async readState(ctx) {
+    ctx.step(`reading apt state from ${ctx.store.description}`);
+    return readAptState(ctx.store, ctx.cfg);
+  },
+  async build(ctx, state, scope, input) {
+    const apt = await buildApt({
+      cfg: ctx.cfg,
+      state,
+      debs: scope.debs,
+      removals: scope.removals,
+      force: ctx.force,
+      now: ctx.now,
+    });
+    if (!apt.changed) {
+      ctx.step('apt: nothing changed');
+      return { changes: apt.changes, outputs: [], garbage: [] };
+    }
+    ctx.step(`apt: ${apt.changes.added.length} added, ${apt.changes.removed.length} removed`);
+    const outputs = [...apt.blobs, ...apt.files];
+    if (ctx.signer) outputs.push(...(await blobSignatures(apt.blobs, ctx.signer, input.digests)));
+    outputs.push(...(await signedReleaseFiles(distsPrefix(ctx.cfg), apt.release!, ctx.signer)));
+    outputs.push(...(await aptSnippets(ctx.cfg, Boolean(ctx.signer))));
+    return { changes: apt.changes, outputs, garbage: apt.garbage };
+  },
+};

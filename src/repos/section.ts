@@ -1,0 +1,64 @@
+import type { Artifact, RpmHeaders } from '../artifacts/types.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import type { OpenOutput } from '../model/text-output.js';
+import type { ChangeSummary, OutputFile } from '../model/tiers.js';
+import type { Signer } from '../signing/signer.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { AptRemoval } from './apt/build-apt.js';
+import type { SignatureDigests } from './sign-outputs.js';
+
+/** The kinds of repository a tree holds; each is one folder under repos/ with one Section. */
+export type SectionKind = 'apt' | 'yum' | 'bin' | 'drivers';
+
+/** What a run was asked to change. Read once per run: an attempt that is retried reuses it. */
+export interface SectionInput {
+  artifacts: readonly Artifact[];
+  /** Rpms that will be signed, read for their lead and headers only (hashed as the signed copy is written). */
+  rpmHeaders: readonly RpmHeaders[];
+  /** `pkgpub remove NAME[=VERSION]`: apt and yum drop these. */
+  removals: readonly AptRemoval[];
+  /** Signature digests the read pass computed, keyed by the sha256 of the bytes they cover. */
+  digests: SignatureDigests;
+}
+
+/** One attempt's view of the target, and the run's settings. */
+export interface SectionContext {
+  /** The attempt's store: on an optimistic target, every state file read here is written back conditionally. */
+  store: ObjectStore;
+  cfg: ResolvedConfig;
+  /** One time for the whole run: Release Date, repomd revision, driver index times. */
+  now: Date;
+  /** Absent only for --unsigned. */
+  signer?: Signer;
+  force: boolean;
+  /** Where big generated documents are written as they are encoded (the transaction's spill). */
+  open: OpenOutput;
+  /** yum: sign each rpm with the project key; replace another key's rpm signature. */
+  rpms: { sign: boolean; resign: boolean };
+  step(line: string): void;
+}
+
+export interface SectionResult {
+  changes: ChangeSummary;
+  /** Every object the section wants in the tree, its signatures and pointers included. */
+  outputs: OutputFile[];
+  /** Keys this section's new state no longer references (deleted after the garbage grace). */
+  garbage: string[];
+  /** Removes temp files the outputs point at, once they are applied (or the attempt failed). */
+  cleanup?(): Promise<void>;
+}
+
+export const NO_CHANGES = (): ChangeSummary => ({ added: [], removed: [], unchanged: [] });
+
+/**
+ * One kind of repository. The transaction asks each section, in turn, which part of the input is
+ * its own, reads its state through its pointer (so a half-finished earlier run is never taken for
+ * the state), and builds: merged indexes, signatures, pointers, garbage. A section never writes.
+ */
+export interface Section<Scope = unknown, State = unknown> {
+  readonly kind: SectionKind;
+  /** This section's part of the input; undefined when it has nothing to do in this run. */
+  scope(input: SectionInput): Scope | undefined;
+  readState(ctx: SectionContext, scope: Scope): Promise<State>;
+  build(ctx: SectionContext, state: State, scope: Scope, input: SectionInput): Promise<SectionResult>;
+}

@@ -1,0 +1,228 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type CdnInvalidator,
+  type CdnOutcome,
+  invalidateApplied,
+  plannedInvalidation,
+} from '../cdn/invalidator.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import { PreconditionError } from '../errors.js';
+import { bytesFile } from '../model/output-file.js';
+import { makePlan, mergePlans, type Plan } from '../model/plan.js';
+import type { OpenOutput } from '../model/text-output.js';
+import type { OutputFile } from '../model/tiers.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import { type Applied, type ApplyProgress, applyPlan } from './apply.js';
+import { GARBAGE_KEY, parsePendingGarbage, renderPendingGarbage, scheduleGarbage } from './garbage.js';
+import { GuardedStore } from './guarded-store.js';
+import { acquireLease, type Lease, type LeaseOptions } from './lease.js';
+import { listingPlan } from './listings.js';
+import { probeExisting } from './probe.js';
+import { Spill } from './spill.js';
+
+export interface TransactionProgress extends ApplyProgress {
+  onStep?(line: string): void;
+}
+
+export interface TransactionOptions {
+  store: ObjectStore;
+  cfg: ResolvedConfig;
+  /** What the change is ("publish", "drivers prune"): shown to a command that waits for this one. */
+  command: string;
+  /** Writes nothing, takes no lease: the plan is what a real run would do now. */
+  dryRun?: boolean;
+  /** Replace blobs that exist with other bytes instead of failing. */
+  force?: boolean;
+  /** The one time of the run (default: when it starts). */
+  now?: Date;
+  /** Unreferenced objects are deleted once they have been garbage this long (0: at once). */
+  gcGraceMs?: number;
+  concurrency?: number;
+  /** Shown on the root page (the signing key's fingerprint). */
+  fingerprint?: string;
+  /** After the apply, the paths it changed in place are invalidated here (a failure is reported, not thrown). */
+  cdn?: CdnInvalidator;
+  lease?: Pick<LeaseOptions, 'ttlMs' | 'renewMs' | 'waitMs' | 'settleMs'>;
+  progress?: TransactionProgress;
+}
+
+/** What a command that is not a publish takes: everything but what the transaction fills in. */
+export type ChangeOptions = Omit<TransactionOptions, 'command' | 'gcGraceMs' | 'force'>;
+
+/** What one attempt sees: the target (guarded on an optimistic target) and the run's settings. */
+export interface AttemptContext {
+  store: ObjectStore;
+  cfg: ResolvedConfig;
+  now: Date;
+  force: boolean;
+  /** Where big generated documents go as they are encoded (temp files past 256 KiB). */
+  open: OpenOutput;
+  step(line: string): void;
+}
+
+/** What a command changes, described against the state an attempt reads. */
+export interface Change<R> {
+  describe(ctx: AttemptContext): Promise<Intent<R>>;
+}
+
+export interface Intent<R> {
+  /** Every object the tree should hold that this change writes (unchanged ones are skipped by the plan). */
+  outputs: OutputFile[];
+  /** Keys no longer referenced: deleted once the garbage grace has passed. */
+  garbage?: string[];
+  /** Keys to delete in this run. */
+  deletes?: string[];
+  /** The outputs are the listings themselves (site rebuild): no listing tier is added. */
+  ownListings?: boolean;
+  /** What the command reports; returned as it is. */
+  report: R;
+  /** Removes temp files the outputs point at, once applied (or the attempt failed). */
+  cleanup?(): Promise<void>;
+}
+
+export interface TransactionResult<R> {
+  report: R;
+  plan: Plan;
+  applied?: Applied;
+  /** Absent when no CDN is configured or nothing cached went stale. */
+  cdn?: CdnOutcome;
+  /** Attempts an optimistic run needed (1 unless another command committed first). */
+  attempts: number;
+}
+
+/** How long a run keeps re-reading and retrying after other commands committed first. */
+const RETRY_WINDOW_MS = 10 * 60_000;
+const MAX_ATTEMPTS = 100;
+
+/**
+ * The one way anything changes a tree. Takes the target's lease, or on a target that compares and
+ * swaps runs without one and re-reads on a conflict; asks the change what it wants against the
+ * state it reads; plans (a value); applies the plan tier by tier with the listings of the folders
+ * it touches and the garbage it schedules; invalidates the CDN. Dry runs stop at the plan.
+ */
+export async function runTransaction<R>(
+  opts: TransactionOptions,
+  change: Change<R>,
+): Promise<TransactionResult<R>> {
+  const now = opts.now ?? new Date();
+  const run = new Run(opts, change, now);
+  if (opts.dryRun) return run.attempt(opts.store, []);
+  const { store } = opts;
+  if (store.getVersioned && (await store.conditionalWrites?.())) return run.optimistic();
+  const lease = await acquireLease(store, {
+    ...opts.lease,
+    command: opts.command,
+    onWait: (l) => opts.progress?.onStep?.(l),
+  });
+  try {
+    return await run.attempt(store, [], lease);
+  } finally {
+    await lease.release();
+  }
+}
+
+class Run<R> {
+  /** The plan the last attempt was applying when it failed: its writes may be in place. */
+  private applying: Plan | undefined;
+  private attempts = 0;
+
+  constructor(
+    private readonly opts: TransactionOptions,
+    private readonly change: Change<R>,
+    private readonly now: Date,
+  ) {}
+
+  /**
+   * Without a lease: every state file an attempt reads is written back only if it is still the
+   * version read, so a conflict means someone else committed first; the next attempt re-reads
+   * and merges. What is already uploaded is found by the probe and skipped.
+   */
+  async optimistic(): Promise<TransactionResult<R>> {
+    const earlier: Plan[] = [];
+    const giveUp = Date.now() + (this.opts.lease?.waitMs ?? RETRY_WINDOW_MS);
+    for (;;) {
+      try {
+        return await this.attempt(new GuardedStore(this.opts.store), earlier);
+      } catch (err) {
+        if (!(err instanceof PreconditionError) || this.attempts >= MAX_ATTEMPTS || Date.now() > giveUp)
+          throw err;
+        // A conflict in the listing tier comes after the pointers committed: the next attempt then
+        // finds nothing to do, and must still re-render the folders this one had changed.
+        if (this.applying) earlier.push(this.applying);
+        this.opts.progress?.onStep?.(
+          `${err.message}; re-reading the target and merging (attempt ${this.attempts + 1})`,
+        );
+        // Jittered and growing, so publishers that collided spread out instead of colliding again.
+        await sleep(Math.random() * Math.min(250 * this.attempts, 3000));
+      }
+    }
+  }
+
+  async attempt(store: ObjectStore, earlier: readonly Plan[], lease?: Lease): Promise<TransactionResult<R>> {
+    this.attempts++;
+    this.applying = undefined;
+    const { opts, now } = this;
+    const spill = new Spill();
+    let intent: Intent<R> | undefined;
+    try {
+      intent = await this.change.describe({
+        store,
+        cfg: opts.cfg,
+        now,
+        force: opts.force ?? false,
+        open: spill.open,
+        step: (l) => opts.progress?.onStep?.(l),
+      });
+      const outputs = [...intent.outputs];
+      const deletes = [...(intent.deletes ?? [])];
+      const garbage = intent.garbage ?? [];
+      const grace = opts.gcGraceMs ?? 0;
+      if (grace > 0 && (outputs.length > 0 || garbage.length > 0)) {
+        const pending = parsePendingGarbage(await store.get(GARBAGE_KEY));
+        const referenced = new Set(outputs.map((o) => o.key));
+        const due = scheduleGarbage(pending, garbage, referenced, now, grace);
+        deletes.push(...due.deleteNow);
+        if (renderPendingGarbage(due.pending) !== renderPendingGarbage(pending))
+          outputs.push(bytesFile(GARBAGE_KEY, 'listing', renderPendingGarbage(due.pending)));
+      } else {
+        deletes.push(...garbage);
+      }
+      // Big outputs wait for apply on disk, not in memory.
+      await spill.files(outputs);
+      const core = makePlan(outputs, await probeExisting(store, outputs), deletes, {
+        force: opts.force ?? false,
+      });
+      const listings = intent.ownListings
+        ? undefined
+        : await listingPlan(core, {
+            store,
+            cfg: opts.cfg,
+            now,
+            earlier,
+            open: spill.open,
+            ...(opts.fingerprint ? { fingerprint: opts.fingerprint } : {}),
+          });
+      const plan = listings ? mergePlans(core, listings) : core;
+      const result: TransactionResult<R> = { report: intent.report, plan, attempts: this.attempts };
+      if (opts.dryRun) {
+        const planned = opts.cdn && plannedInvalidation(opts.cdn, plan);
+        if (planned) result.cdn = planned;
+        return result;
+      }
+      this.applying = plan;
+      result.applied = await applyPlan(plan, store, {
+        ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+        ...(opts.progress ? { progress: opts.progress } : {}),
+        // A lease lost while writing (its holder stalled past the ttl) stops the run before it commits.
+        ...(lease ? { beforeCommit: () => lease.assertHeld() } : {}),
+      });
+      this.applying = undefined;
+      const cdn = opts.cdn && (await invalidateApplied(opts.cdn, plan, earlier));
+      if (cdn) result.cdn = cdn;
+      return result;
+    } finally {
+      await spill.cleanup();
+      await intent?.cleanup?.();
+    }
+  }
+}
