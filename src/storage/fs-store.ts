@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { constants, type Stats, statSync } from 'node:fs';
-import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { PreconditionError, StorageError } from '../errors.js';
 import {
@@ -223,12 +223,28 @@ export class FsStore implements ObjectStore {
   }
 
   async delete(keys: string[]): Promise<void> {
+    const folders = new Set<string>();
     for (const key of keys) {
       try {
         await unlink(this.pathOf(key));
       } catch (err) {
         if (!isMissing(err))
           throw new StorageError(`cannot delete ${key} from ${this.description}`, { cause: err });
+      }
+      folders.add(dirname(this.pathOf(key)));
+    }
+    // An object store has no folders: one left empty would still be served (an empty page or a 403).
+    // Deepest first; a folder someone is writing into holds a temp file, so rmdir leaves it.
+    for (const dir of [...folders].sort((a, b) => b.length - a.length)) await this.removeEmpty(dir);
+  }
+
+  private async removeEmpty(dir: string): Promise<void> {
+    const top = `${resolve(this.root)}${sep}`;
+    for (let d = resolve(dir); d.startsWith(top); d = dirname(d)) {
+      try {
+        await rmdir(d);
+      } catch {
+        return;
       }
     }
   }

@@ -1,15 +1,18 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { PreconditionError } from '../../src/errors.js';
+import { ContentConflictError, PreconditionError } from '../../src/errors.js';
 import { publish } from '../../src/changes/publish.js';
+import { pruneDrivers } from '../../src/changes/prune-drivers.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import type { Signer } from '../../src/signing/signer.js';
 import { ForwardingStore } from '../../src/storage/forwarding-store.js';
-import type { Body, ObjectInfo, PutOptions } from '../../src/storage/object-store.js';
+import type { Body, ObjectInfo, ObjectStore, PutOptions } from '../../src/storage/object-store.js';
 import { S3Store } from '../../src/storage/s3-store.js';
 import { makeTestKey } from '../support/keys.js';
-import { fixturesDir } from '../support/paths.js';
+import { driverVersionFolder } from '../support/driver-versions.js';
+import { fixturesDir, scratchRoot } from '../support/paths.js';
 import { type Fault, type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
 import { objectStoreContract } from './object-store.contract.js';
@@ -113,7 +116,7 @@ describe('S3Store conditional writes on an endpoint that enforces them', () => {
 class PauseBeforeWrite extends ForwardingStore {
   #armed = true;
   constructor(
-    inner: S3Store,
+    inner: ObjectStore,
     private readonly suffix: string,
     private readonly before: () => Promise<unknown>,
   ) {
@@ -206,8 +209,10 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
     expect(page).toContain('epochpkg_2.0-1_amd64.deb');
   });
 
-  it('two publishers started together keep every package (10 rounds)', async () => {
-    for (let round = 0; round < 10; round++) {
+  // One round per test, so each stays far inside its timeout on a busy machine.
+  it.each(Array.from({ length: 10 }, (_, i) => i))(
+    'two publishers started together keep every package (round %i)',
+    async (round) => {
       const prefix = `optimistic-race${round}`;
       await Promise.all([
         publish({
@@ -224,9 +229,95 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
         }),
       ]);
       const packages = await packagesOf(storeAt(prefix));
-      expect(packages, `round ${round}`).toContain('Package: falco\n');
-      expect(packages, `round ${round}`).toContain('Package: epochpkg\n');
-      expect(await primaryNames(storeAt(prefix)), `round ${round}`).toEqual(['falco', 'falcoctl']);
+      expect(packages).toContain('Package: falco\n');
+      expect(packages).toContain('Package: epochpkg\n');
+      expect(await primaryNames(storeAt(prefix))).toEqual(['falco', 'falcoctl']);
+    },
+  );
+
+  it('a content conflict (needs --force) fails in one attempt, with the inputs read once', async () => {
+    const prefix = 'optimistic-content';
+    const inputs = mkdtempSync(join(scratchRoot, 'content-conflict-'));
+    try {
+      await publish({
+        inputs: [driverVersionFolder(inputs, '5.0.0+driver', { count: 2 })],
+        store: storeAt(prefix),
+        cfg,
+      });
+      const other = driverVersionFolder(join(inputs, 'other'), '5.0.0+driver', { count: 2, salt: 'rebuilt' });
+      const reads: string[] = [];
+      const steps: string[] = [];
+      const before = proxy.requests.length;
+      const t0 = Date.now();
+      const err = await publish({
+        inputs: [other],
+        store: storeAt(prefix),
+        cfg,
+        progress: { onRead: (a) => reads.push(a.path), onStep: (l) => steps.push(l) },
+      }).catch((e) => e);
+      const ms = Date.now() - t0;
+      expect(err).toBeInstanceOf(ContentConflictError);
+      expect(String(err)).toMatch(/already published with other bytes.*--force/);
+      expect(reads).toHaveLength(2);
+      expect(steps.filter((l) => /re-reading/.test(l))).toEqual([]);
+      // One read of the version's state, no second attempt, nothing written (but the store's
+      // one-time check that the endpoint compares and swaps).
+      const mine = proxy.requests.slice(before);
+      expect(
+        mine.filter(
+          (r) => r.startsWith('GET') && r.includes('/optimistic-content/driver/site/5.0.0%2Bdriver.json'),
+        ),
+      ).toHaveLength(1);
+      expect(mine.filter((r) => /^(PUT|DELETE|POST)/.test(r) && !r.includes('/.pkgpub-probe-'))).toEqual([]);
+      expect(ms).toBeLessThan(10_000);
+    } finally {
+      rmSync(inputs, { recursive: true, force: true });
+    }
+  });
+
+  it('a drivers prune racing a publish: the prune re-reads and keeps the published version', async () => {
+    const prefix = 'optimistic-prune';
+    const inputs = mkdtempSync(join(scratchRoot, 'prune-race-'));
+    try {
+      const old = ['1.0.0+driver', '2.0.0+driver', '3.0.0+driver'].map((v) =>
+        driverVersionFolder(inputs, v, { count: 2 }),
+      );
+      await publish({ inputs: old, store: storeAt(prefix), cfg });
+      const v4 = driverVersionFolder(inputs, '4.0.0+driver', { count: 2 });
+      const steps: string[] = [];
+      // The prune has read the version list and is about to replace it; the publish lands first.
+      const pruned = await pruneDrivers({
+        store: new PauseBeforeWrite(storeAt(prefix), 'driver/site/index.json', () =>
+          publish({ inputs: [v4], store: storeAt(prefix), cfg }),
+        ),
+        cfg,
+        keep: 2,
+        progress: { onStep: (l) => steps.push(l) },
+      });
+      expect(steps.some((l) => /index\.json changed .*re-reading the target/.test(l))).toBe(true);
+      expect(pruned.attempts).toBe(2);
+      expect(pruned.report.keep).toEqual(['4.0.0+driver', '3.0.0+driver']);
+      expect(pruned.report.remove).toEqual(['2.0.0+driver', '1.0.0+driver']);
+      const store = storeAt(prefix);
+      const versions = JSON.parse(new TextDecoder().decode(await store.get('driver/site/index.json')));
+      expect(versions).toEqual(['4.0.0+driver', '3.0.0+driver']);
+      expect(await store.head('driver/site/4.0.0+driver.json')).toBeDefined();
+      const listing = JSON.parse(new TextDecoder().decode(await store.get('driver/listing.json'))) as {
+        entries: { name: string }[];
+      };
+      expect(listing.entries.map((e) => e.name).sort()).toEqual(['3.0.0+driver', '4.0.0+driver', 'site']);
+      const left: string[] = [];
+      for await (const o of store.list('driver/')) left.push(o.key);
+      expect(
+        left.some((k) => k.startsWith('driver/1.0.0+driver/') || k.startsWith('driver/2.0.0+driver/')),
+      ).toBe(false);
+      expect(
+        left.filter(
+          (k) => (k.startsWith('driver/4.0.0+driver/x86_64/') && k.endsWith('.ko')) || k.endsWith('.o'),
+        ).length,
+      ).toBeGreaterThan(0);
+    } finally {
+      rmSync(inputs, { recursive: true, force: true });
     }
   });
 });
