@@ -248,14 +248,12 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
       const reads: string[] = [];
       const steps: string[] = [];
       const before = proxy.requests.length;
-      const t0 = Date.now();
       const err = await publish({
         inputs: [other],
         store: storeAt(prefix),
         cfg,
         progress: { onRead: (a) => reads.push(a.path), onStep: (l) => steps.push(l) },
       }).catch((e) => e);
-      const ms = Date.now() - t0;
       expect(err).toBeInstanceOf(ContentConflictError);
       expect(String(err)).toMatch(/already published with other bytes.*--force/);
       expect(reads).toHaveLength(2);
@@ -269,7 +267,6 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
         ),
       ).toHaveLength(1);
       expect(mine.filter((r) => /^(PUT|DELETE|POST)/.test(r) && !r.includes('/.pkgpub-probe-'))).toEqual([]);
-      expect(ms).toBeLessThan(10_000);
     } finally {
       rmSync(inputs, { recursive: true, force: true });
     }
@@ -312,9 +309,7 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
         left.some((k) => k.startsWith('driver/1.0.0+driver/') || k.startsWith('driver/2.0.0+driver/')),
       ).toBe(false);
       expect(
-        left.filter(
-          (k) => (k.startsWith('driver/4.0.0+driver/x86_64/') && k.endsWith('.ko')) || k.endsWith('.o'),
-        ).length,
+        left.filter((k) => k.startsWith('driver/4.0.0+driver/x86_64/') && /\.(ko|o)$/.test(k)).length,
       ).toBeGreaterThan(0);
     } finally {
       rmSync(inputs, { recursive: true, force: true });
