@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { CDN_OPTIONS, cdnFromSettings, reportCdn } from '../cdn/cdn-flags.js';
+import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';

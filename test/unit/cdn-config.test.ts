@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cdnFromSettings } from '../../src/cdn/cdn-flags.js';
+import { cdnFromSettings } from '../../src/commands/cdn-flags.js';
 import { parseConfig } from '../../src/config/parse-config.js';
 import { ConfigError, UsageError } from '../../src/errors.js';
 

@@ -1,8 +1,8 @@
-import type { Reporter } from '../commands/reporter.js';
+import type { Reporter } from './reporter.js';
 import type { ConfigFile } from '../config/schema.js';
 import { parseS3Url } from '../storage/parse-s3-url.js';
-import { cloudFrontInvalidator } from './cloudfront.js';
-import type { CdnInvalidator, CdnOutcome } from './invalidator.js';
+import { cloudFrontInvalidator } from '../cdn/cloudfront.js';
+import type { CdnInvalidator, CdnOutcome } from '../cdn/invalidator.js';
 
 /** parseArgs options shared by every command that writes to a target. */
 export const CDN_OPTIONS = { 'cloudfront-distribution': { type: 'string' } } as const;
