@@ -7,14 +7,13 @@ import { publish } from '../../src/changes/publish.js';
 import { pruneDrivers } from '../../src/changes/prune-drivers.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import type { Signer } from '../../src/signing/signer.js';
-import { ForwardingStore } from '../../src/storage/forwarding-store.js';
-import type { Body, ObjectInfo, ObjectStore, PutOptions } from '../../src/storage/object-store.js';
 import { S3Store } from '../../src/storage/s3-store.js';
 import { makeTestKey } from '../support/keys.js';
 import { driverVersionFolder } from '../support/driver-versions.js';
 import { fixturesDir, scratchRoot } from '../support/paths.js';
 import { type Fault, type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
+import { PauseBeforeWrite } from '../support/pause-store.js';
 import { objectStoreContract } from './object-store.contract.js';
 
 // Neither local server enforces conditional PUTs (s3rver ignores them, Swift answers 501), so the
@@ -111,25 +110,6 @@ describe('S3Store conditional writes on an endpoint that enforces them', () => {
     ).rejects.toThrow(PreconditionError);
   });
 });
-
-/** Runs `before` once, just ahead of the first write of a key ending in `suffix`. */
-class PauseBeforeWrite extends ForwardingStore {
-  #armed = true;
-  constructor(
-    inner: ObjectStore,
-    private readonly suffix: string,
-    private readonly before: () => Promise<unknown>,
-  ) {
-    super(inner);
-  }
-  override async put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
-    if (this.#armed && key.endsWith(this.suffix)) {
-      this.#armed = false;
-      await this.before();
-    }
-    return this.inner.put(key, body, opts);
-  }
-}
 
 describe('publishers without a lock on an endpoint that compares and swaps', () => {
   const cfg = resolveConfig({});

@@ -8,12 +8,11 @@ import { type PublishResult, publish } from '../../src/changes/publish.js';
 import { pruneDrivers } from '../../src/changes/prune-drivers.js';
 import { rebuildSite } from '../../src/changes/rebuild-site.js';
 import { resolveConfig } from '../../src/config/resolve.js';
-import { ForwardingStore } from '../../src/storage/forwarding-store.js';
 import { FsStore } from '../../src/storage/fs-store.js';
-import type { Body, ObjectInfo, ObjectStore, PutOptions } from '../../src/storage/object-store.js';
 import { acquireLease, LEASE_KEY } from '../../src/transaction/lease.js';
 import { driverVersionFolder } from '../support/driver-versions.js';
 import { scratchRoot } from '../support/paths.js';
+import { PauseBeforeWrite } from '../support/pause-store.js';
 
 let scratch: string;
 beforeAll(() => {
@@ -196,25 +195,6 @@ describe('the lease', () => {
   });
 });
 
-/** Runs `during` once, just before the first write of a key ending in `suffix`. */
-class PauseBeforeWrite extends ForwardingStore {
-  #armed = true;
-  constructor(
-    inner: ObjectStore,
-    private readonly suffix: string,
-    private readonly during: () => Promise<unknown>,
-  ) {
-    super(inner);
-  }
-  override async put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
-    if (this.#armed && key.endsWith(this.suffix)) {
-      this.#armed = false;
-      await this.during();
-    }
-    return this.inner.put(key, body, opts);
-  }
-}
-
 function versionsIn(repo: string): string[] {
   return JSON.parse(readFileSync(join(repo, 'driver/site/index.json'), 'utf8')) as string[];
 }
@@ -224,6 +204,19 @@ function listed(repo: string, folder: string): string[] {
     entries: { name: string }[];
   };
   return l.entries.map((e) => e.name);
+}
+
+/** A folder with one driver version published, whose lease a live command on another host holds. */
+async function heldByAnotherHost() {
+  const repo = freshRepo();
+  const store = new FsStore(repo);
+  await publish({
+    inputs: [driverVersionFolder(join(scratch, `in-${n}`), '1.0.0+driver', { count: 1 })],
+    store,
+    cfg,
+  });
+  writeLease(repo, leaseBody({ host: 'ci-runner-7', pid: 4242 }));
+  return { repo, store };
 }
 
 describe('every command that changes a folder takes its lease', () => {
@@ -265,14 +258,7 @@ describe('every command that changes a folder takes its lease', () => {
   });
 
   it('site rebuild waits for a held lease like every other command', async () => {
-    const repo = freshRepo();
-    const store = new FsStore(repo);
-    await publish({
-      inputs: [driverVersionFolder(join(scratch, `in-${n}`), '1.0.0+driver', { count: 1 })],
-      store,
-      cfg,
-    });
-    writeLease(repo, leaseBody({ host: 'ci-runner-7', pid: 4242 }));
+    const { repo, store } = await heldByAnotherHost();
     await expect(rebuildSite({ store, cfg, lease: { waitMs: 300 } })).rejects.toThrow(
       /held by pkgpub publish on ci-runner-7/,
     );
@@ -283,14 +269,7 @@ describe('every command that changes a folder takes its lease', () => {
   });
 
   it('a dry run takes no lease and writes nothing', async () => {
-    const repo = freshRepo();
-    const store = new FsStore(repo);
-    await publish({
-      inputs: [driverVersionFolder(join(scratch, `in-${n}`), '1.0.0+driver', { count: 1 })],
-      store,
-      cfg,
-    });
-    writeLease(repo, leaseBody({ host: 'ci-runner-7', pid: 4242 }));
+    const { repo, store } = await heldByAnotherHost();
     const before = readFileSync(join(repo, 'driver/site/index.json'), 'utf8');
     const dry = await pruneDrivers({ store, cfg, keep: 1, dryRun: true, lease: { waitMs: 100 } });
     expect(dry.applied).toBeUndefined();
