@@ -147,6 +147,7 @@ function report(res: PublishResult, dryRun: boolean, json: boolean, target: stri
           deletes: res.plan.deletes,
           unchanged: res.plan.skipped,
         },
+        attempts: res.attempts,
         ...(res.applied ? { applied: res.applied } : {}),
         ...(res.cdn ? { cdn: res.cdn } : {}),
       }),

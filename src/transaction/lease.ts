@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PreconditionError, StorageError } from '../errors.js';
@@ -8,6 +9,11 @@ export const LEASE_KEY = '.pkgpub-lock.json';
 
 interface LeaseBody {
   host: string;
+  /**
+   * The pid namespace the pid belongs to: containers sharing the host's name (--network host) have
+   * pids of their own, so only a holder in our namespace can be checked for being alive.
+   */
+  pidns: string;
   pid: number;
   /** Tells this holder's lease from an earlier one of the same process. */
   token: string;
@@ -44,6 +50,16 @@ export interface Lease {
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
 
+const PID_NAMESPACE = pidNamespace();
+
+function pidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Leases this process holds now, so a lease of this very process left behind by a failed release is known to be dead. */
 const live = new Map<string, Lease>();
 
@@ -67,6 +83,7 @@ export async function acquireLease(store: ObjectStore, opts: LeaseOptions = {}):
   const settle = opts.settleMs ?? (atomic ? 0 : 500);
   const fresh = (acquired = new Date()): LeaseBody => ({
     host: hostname(),
+    pidns: PID_NAMESPACE,
     pid: process.pid,
     token,
     command: opts.command ?? 'publish',
@@ -177,7 +194,7 @@ function startLease(
 function staleReason(body: Partial<LeaseBody>): string | undefined {
   const expires = Date.parse(body.expires ?? '');
   if (!(expires > 0)) return 'its lease file is unreadable';
-  if (body.host === hostname() && typeof body.pid === 'number') {
+  if (body.host === hostname() && body.pidns === PID_NAMESPACE && typeof body.pid === 'number') {
     if (body.pid === process.pid && !live.has(body.token ?? ''))
       return 'this process holds no such lease any more';
     if (!processExists(body.pid)) return `process ${body.pid} on this host is gone`;

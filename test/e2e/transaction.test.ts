@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,6 +32,7 @@ function leaseBody(over: Record<string, unknown>) {
   const now = Date.now();
   return {
     host: hostname(),
+    pidns: readlinkSync('/proc/self/ns/pid'),
     pid: process.pid,
     token: 'not-a-live-token',
     command: 'publish',
@@ -72,6 +73,15 @@ describe('the lease', () => {
     expect(body.pid).toBe(process.pid);
     await lease.release();
     expect(existsSync(join(repo, LEASE_KEY))).toBe(false);
+  });
+
+  it('of a process in another pid namespace under the same host name is not judged by pid', async () => {
+    const repo = freshRepo();
+    const store = new FsStore(repo);
+    await store.put('x', { bytes: new Uint8Array(1) });
+    // A container sharing the host's name (--network host): its pid means nothing here.
+    writeLease(repo, leaseBody({ pid: deadPid(), pidns: 'pid:[1]', token: 'container' }));
+    await expect(acquireLease(store, { waitMs: 300 })).rejects.toThrow(/held by pkgpub publish/);
   });
 
   it('left behind by this very process (a release that failed) is taken over at once', async () => {
