@@ -13,6 +13,7 @@ import {
   baseName,
   type FilePut,
   folderOf,
+  isBookkeeping,
   isListingOutput,
   LISTING_JSON,
   type Listing,
@@ -93,6 +94,8 @@ async function putsFromStore(
   const generated: string[] = [];
   const indexes: FilePut[] = [];
   for await (const info of objects) {
+    // pkgpub's bookkeeping (the lease, the garbage record, S3 probes) is neither content nor a page to delete.
+    if (isBookkeeping(info.key)) continue;
     if (isListingOutput(info.key)) {
       if (!info.key.startsWith(`${ASSETS_DIR}/`)) generated.push(info.key);
       continue;

@@ -65,10 +65,14 @@ export const ASSETS_DIR = '_site';
  */
 export function isListingOutput(key: string): boolean {
   if (key.startsWith(`${ASSETS_DIR}/`)) return true;
+  if (isBookkeeping(key)) return true;
   const name = baseName(key);
-  // pkgpub's own bookkeeping objects (the publish lock, S3 capability probes) are never content.
-  if (name.startsWith('.pkgpub')) return true;
   return name === LISTING_JSON || (GENERATED_PAGE.test(name) && name !== 'index.html');
+}
+
+/** pkgpub's own bookkeeping objects (the lease, the garbage record, S3 capability probes): never content. */
+export function isBookkeeping(key: string): boolean {
+  return baseName(key).startsWith('.pkgpub');
 }
 
 export function folderOf(key: string): string {

@@ -11,7 +11,7 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import { FsStore } from '../../src/storage/fs-store.js';
 import { acquireLease, LEASE_KEY } from '../../src/transaction/lease.js';
 import { driverVersionFolder } from '../support/driver-versions.js';
-import { scratchRoot } from '../support/paths.js';
+import { fixturesDir, scratchRoot } from '../support/paths.js';
 import { PauseBeforeWrite } from '../support/pause-store.js';
 
 let scratch: string;
@@ -276,6 +276,23 @@ describe('every command that changes a folder takes its lease', () => {
     const rebuilt = await rebuildSite({ store, cfg });
     expect(rebuilt.report.folders).toBeGreaterThan(3);
     expect(existsSync(join(repo, LEASE_KEY))).toBe(false);
+  });
+
+  it('site rebuild never deletes the bookkeeping: the garbage record, its own lease', async () => {
+    const repo = freshRepo();
+    const store = new FsStore(repo);
+    await publish({ inputs: [join(fixturesDir, 'deb', 'falco_0.38.1_amd64.deb')], store, cfg });
+    // Removing the package leaves it pending as garbage for the grace period.
+    await publish({ inputs: [], removals: [{ name: 'falco' }], store, cfg, gcGraceMs: 3_600_000 });
+    const garbage = readFileSync(join(repo, '.pkgpub-garbage.json'), 'utf8');
+    let leaseSeen = false;
+    const watching = new PauseBeforeWrite(store, 'listing.json', async () => {
+      leaseSeen = existsSync(join(repo, LEASE_KEY));
+    });
+    const rebuilt = await rebuildSite({ store: watching, cfg });
+    expect(leaseSeen).toBe(true);
+    expect(rebuilt.plan.deletes.filter((k) => k.includes('.pkgpub'))).toEqual([]);
+    expect(readFileSync(join(repo, '.pkgpub-garbage.json'), 'utf8')).toBe(garbage);
   });
 
   it('a dry run takes no lease and writes nothing', async () => {
