@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { enums, generateKey, readPrivateKey, revokeKey } from 'openpgp';
@@ -21,6 +20,7 @@ import {
   signaturePackets,
   sqv,
 } from '../support/gpg.js';
+import { scratchRoot } from '../support/paths.js';
 
 const DAY = 86_400_000;
 const STRONG_DIGESTS = [8, 9, 10]; // SHA256, SHA384, SHA512 in gpg --list-packets numbering
@@ -158,7 +158,7 @@ describe('generated keys', () => {
         passphrase: 'pp',
       });
       // rpm 4.18 refuses a key whose expiry subpacket is critical (what openpgp.js writes).
-      const db = mkdtempSync(join(tmpdir(), 'pkgpub-rpmdb-'));
+      const db = mkdtempSync(join(scratchRoot, 'rpmdb-'));
       const pubFile = home.file(`exp-${type}.asc`, pair.publicArmored);
       const imp = runTool('rpmkeys', ['--dbpath', db, '--import', pubFile]);
       rmSync(db, { recursive: true, force: true });
