@@ -20,10 +20,6 @@ export function runTool(cmd: string, args: string[], input?: string | Uint8Array
   return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
 }
 
-export function hasTool(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
-
 export interface GpgHome {
   dir: string;
   /** gpg --homedir DIR --batch --no-tty ARGS. */
