@@ -36,11 +36,11 @@ export default function setup(): () => Promise<void> {
 
 /**
  * Every gpg-agent a test starts must be stopped by that test's own cleanup (test/support/gpg.ts,
- * dnf.ts). One still running under test-artifacts/ when the run ends is a leak: stop it, and fail
+ * dnf.ts). One still running under test-artifacts/tmp when the run ends is a leak: stop it, and fail
  * the run naming it.
  */
 async function teardown(): Promise<void> {
-  const leaked = await stopAgentsUnder(join(repoRoot, 'test-artifacts'));
+  const leaked = await stopAgentsUnder(scratchRoot);
   if (leaked.length === 0) return;
   // vitest only logs an error thrown here; the exit status is what CI sees.
   process.exitCode = 1;
