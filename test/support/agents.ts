@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -81,4 +81,30 @@ export async function stopAgentsUnder(root: string): Promise<AgentProcess[]> {
   // Only once the agents are gone: a stopping agent still holds its sockets.
   for (const home of new Set(agents.map((a) => a.homedir))) await removeSocketDir(home);
   return agents;
+}
+
+/**
+ * `[cmd, args]` to run a tool that uses gpg behind the scenes with its own empty /run/user. When
+ * /run/user/UID exists, gpg puts the sockets of every non-default home in /run/user/UID/gnupg/d.*,
+ * and those folders outlive the tool: apt-get update leaves one per run (apt-key's temp home),
+ * dnf several (librepo even creates /run/user/UID, and its repo keyrings and dnf's temp
+ * key-import homes follow). As root, the tool runs in its own mount namespace with a tmpfs on
+ * /run/user, so they vanish with it; otherwise (no root, no /run/user) it runs as it is.
+ */
+export function privateRunUser(cmd: string, args: string[]): [string, string[]] {
+  if (process.getuid?.() !== 0 || !existsSync('/run/user')) return [cmd, args];
+  return [
+    'unshare',
+    [
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      'sh',
+      '-c',
+      'mount -t tmpfs -o mode=0755,size=1m pkgpub-test /run/user && exec "$0" "$@"',
+      cmd,
+      ...args,
+    ],
+  ];
 }

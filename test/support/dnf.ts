@@ -1,36 +1,11 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { stopAgentsUnder } from './agents.js';
+import { privateRunUser, stopAgentsUnder } from './agents.js';
 import { scratchRoot } from './paths.js';
 
 const run = promisify(execFile);
-
-/**
- * librepo (dnf's downloader) creates /run/user/UID when /run/user exists, and then every gpg
- * home it or dnf uses (repo keyrings, dnf's temp key-import homes) gets a socket folder
- * /run/user/UID/gnupg/d.*, left behind on the host. As root, run dnf in its own mount namespace
- * with an empty tmpfs on /run/user, so those folders vanish with it.
- */
-function privateRunUser(cmd: string, args: string[]): [string, string[]] {
-  if (process.getuid?.() !== 0 || !existsSync('/run/user')) return [cmd, args];
-  return [
-    'unshare',
-    [
-      '--mount',
-      '--propagation',
-      'private',
-      '--',
-      'sh',
-      '-c',
-      'mount -t tmpfs -o mode=0755,size=1m pkgpub-test /run/user && exec "$0" "$@"',
-      cmd,
-      ...args,
-    ],
-  ];
-}
 
 export interface DnfRoot {
   dir: string;
