@@ -1,16 +1,11 @@
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import { S3Store } from '../../src/storage/s3-store.js';
 import { type SwiftHandle, startSwift, swiftMissing } from '../support/swift.js';
+import { describeWithTools } from '../support/tools.js';
 import { objectStoreContract } from './object-store.contract.js';
 
-const missing = await swiftMissing();
-
-if (missing) {
-  describe('ObjectStore contract: OpenStack Swift s3api', () => {
-    it.skip(`skipped: ${missing}`, () => {});
-  });
-} else {
+describeWithTools('ObjectStore contract: OpenStack Swift s3api', swiftMissing(), () => {
   let server: SwiftHandle;
   let raw: S3Client;
   beforeAll(async () => {
@@ -62,4 +57,4 @@ if (missing) {
       multipartEtag: 'parts',
     },
   );
-}
+});

@@ -6,10 +6,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { publish } from '../../src/changes/publish.js';
 import { loadSigner } from '../../src/signing/load-key.js';
+import type { Signer } from '../../src/signing/signer.js';
 import { FsStore } from '../../src/storage/fs-store.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
 import { aptProblems, aptVersions, makeAptRoot } from '../support/apt.js';
 import { pkgpub } from '../support/cli.js';
+import { CrashPoints } from '../support/crash-points.js';
 import { CrashAfterStore } from '../support/failing-store.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
 import { tree } from '../support/tree.js';
@@ -105,6 +107,8 @@ describe('incremental and safe apt publishing', () => {
     const res = await publish({ inputs: [deb('falco_0.39.0_amd64.deb')], store: spy, cfg, signer });
     expect(res.changes.apt.added).toEqual(['falco 0.39.0 amd64']);
     expect(reads.filter((k) => k.endsWith('.deb'))).toEqual([]);
+    // The spy does see the publish's reads: the published index it adds to.
+    expect(reads.some((k) => k.startsWith('packages/deb/dists/stable/'))).toBe(true);
   });
 
   it('remove drops a package from the index; dry-run prints the plan and writes nothing', async () => {
@@ -153,35 +157,50 @@ describe('incremental and safe apt publishing', () => {
     await expect(stat(removedDeb)).rejects.toThrow();
   });
 
-  it('a publish killed after each single write leaves a repo apt reads, and the next publish completes it', async () => {
-    const base = join(work, 'crash-base');
-    expect((await pub(base, deb('falco_0.38.1_amd64.deb'), deb('falco_0.39.0_arm64.deb'))).code).toBe(0);
+  describe('a publish killed after each single write leaves a repo apt reads, and the next publish completes it', () => {
+    const points = new CrashPoints(12);
     const cfg = resolveConfig({});
-    const { signer } = await loadSigner({ keyFile: key.secretFile });
     const inputs = [deb('falco_0.39.0_amd64.deb'), deb('docs-all_3.1-2_all.deb')];
-    const dry = await publish({ inputs, store: new FsStore(base), cfg, signer, dryRun: true });
-    const total = dry.plan.tiers.reduce((n, t) => n + t.steps.length, 0) + (dry.plan.deletes.length ? 1 : 0);
-    expect(total).toBeGreaterThan(20);
-    const keyFile = join(base, 'keys/falco-packages.asc');
-    for (let k = 0; k < total; k++) {
-      const repo = join(work, `crash-${k}`);
-      await cp(base, repo, { recursive: true });
-      const crashing = new CrashAfterStore(new FsStore(repo), k);
-      await expect(publish({ inputs, store: crashing, cfg, signer, concurrency: 1 })).rejects.toThrow(
-        /injected crash/,
-      );
-      const mid = await aptSees(repo, keyFile);
-      expect(mid.problems, `after ${k} writes`).toEqual([]);
-      expect(await aptVersions(mid.apt, 'falco'), `after ${k} writes`).toContain('0.38.1');
-      await publish({ inputs, store: new FsStore(repo), cfg, signer });
-      const done = await aptSees(repo, keyFile);
-      expect(done.problems).toEqual([]);
-      expect(await aptVersions(done.apt, 'falco'), `completed after crash at ${k}`).toEqual([
-        '0.39.0',
-        '0.38.1',
-      ]);
-      await rm(repo, { recursive: true });
-    }
+    let base: string;
+    let keyFile: string;
+    let signer: Signer;
+    beforeAll(async () => {
+      base = join(work, 'crash-base');
+      expect((await pub(base, deb('falco_0.38.1_amd64.deb'), deb('falco_0.39.0_arm64.deb'))).code).toBe(0);
+      ({ signer } = await loadSigner({ keyFile: key.secretFile }));
+      keyFile = join(base, 'keys/falco-packages.asc');
+    });
+
+    it.each(points.shardIds)(`crash points k ≡ %i (mod ${points.shards})`, async (shard) => {
+      await points.run(shard, async (k) => {
+        const repo = join(work, `crash-${k}`);
+        await cp(base, repo, { recursive: true });
+        const crashing = new CrashAfterStore(new FsStore(repo), k);
+        const crash = await publish({ inputs, store: crashing, cfg, signer, concurrency: 1 }).then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+        if (crash) {
+          expect(crash.message, `after ${k} writes`).toMatch(/injected crash/);
+          const mid = await aptSees(repo, keyFile);
+          expect(mid.problems, `after ${k} writes`).toEqual([]);
+          expect(await aptVersions(mid.apt, 'falco'), `after ${k} writes`).toContain('0.38.1');
+          await publish({ inputs, store: new FsStore(repo), cfg, signer });
+        }
+        const done = await aptSees(repo, keyFile);
+        expect(done.problems).toEqual([]);
+        expect(await aptVersions(done.apt, 'falco'), `completed after crash at ${k}`).toEqual([
+          '0.39.0',
+          '0.38.1',
+        ]);
+        await rm(repo, { recursive: true });
+        return crash ? undefined : crashing.writes;
+      });
+    });
+
+    it('the shards together crashed it after every single write', () => {
+      points.expectAllCovered(20);
+    });
   });
 
   it('keeps the last N by-hash generations so an older InRelease still finds its indexes', async () => {

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ResolvedConfig, resolveConfig } from '../../src/config/resolve.js';
 import { bytesFile } from '../../src/model/output-file.js';
 import type { OutputFile } from '../../src/model/tiers.js';
@@ -17,6 +17,7 @@ import { driverSiteFiles } from '../../src/repos/drivers/site-files.js';
 import { createStaticServer } from '../../src/serve/static-server.js';
 import { FsStore } from '../../src/storage/fs-store.js';
 import { repoRoot, scratchRoot } from '../support/paths.js';
+import { describeWithTools, toolsMissing } from '../support/tools.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const BIG = '9.0.0+driver';
@@ -72,10 +73,10 @@ async function statusOf(p: Page): Promise<Record<string, string>> {
   return (await p.evaluate("({ ...document.getElementById('status').dataset })")) as Record<string, string>;
 }
 
-const haveChromium = existsSync(CHROMIUM);
+const chromiumMissing = toolsMissing([CHROMIUM], 'apt-get install chromium');
 
 beforeAll(async () => {
-  if (!haveChromium) return;
+  if (chromiumMissing) return;
   mkdirSync(scratchRoot, { recursive: true });
   mkdirSync(shots, { recursive: true });
   scratch = mkdtempSync(join(scratchRoot, 'driver-browser-'));
@@ -130,7 +131,7 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-describe.skipIf(!haveChromium)('driver browser in Chromium', () => {
+describeWithTools('driver browser in Chromium', chromiumMissing, () => {
   it('loads 100,000 drivers, filters to one kernel in well under 2 s, and shares the view in the URL', async () => {
     const t0 = Date.now();
     await page.goto(`${base}/driver/site/`);

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRpm } from '../../src/artifacts/read-rpm.js';
 import { pkgpub } from '../support/cli.js';
-import { dnfNevras, makeDnfRoot, rpmCheckSig } from '../support/dnf.js';
+import { dnfNevras, makeDnfRoot, rpmCheckSig, rpmdbKeyIds } from '../support/dnf.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
 import { fixturesDir, scratchRoot } from '../support/paths.js';
 import { buildRpms } from '../support/rpmbuild.js';
@@ -127,6 +127,7 @@ describe('a published yum repository, judged by real dnf and rpm', () => {
   it('every published rpm carries a header signature rpmkeys accepts, and its payload is unchanged', async () => {
     const published = await rpmFiles(rpmDir);
     expect(published.length).toBe(inputs.length);
+    expect(published.length).toBeGreaterThanOrEqual(3);
     const db = join(work, 'rpmdb-good');
     const wrongDb = join(work, 'rpmdb-wrong');
     const keyId = key.fingerprint.slice(-8).toLowerCase();
@@ -134,8 +135,10 @@ describe('a published yum repository, judged by real dnf and rpm', () => {
       const ok = await rpmCheckSig(db, join(repo, 'keys/falco-packages.asc'), f);
       expect(ok.code, ok.out).toBe(0);
       expect(ok.out, f).toMatch(new RegExp(`Header V4 EdDSA/SHA\\d+ Signature, key ID ${keyId}: OK`));
+      // The other key is imported (rpmCheckSig throws otherwise), so NOKEY is the signature's doing.
       const wrong = await rpmCheckSig(wrongDb, otherKey.publicFile, f);
-      expect(wrong.out, f).toMatch(/NOKEY/);
+      expect(wrong.code, wrong.out).not.toBe(0);
+      expect(wrong.out, f).toMatch(new RegExp(`Signature, key ID ${keyId}: NOKEY`));
       const input = inputs.find((i) => i.endsWith(`/${f.split('/').pop()}`))!;
       expect(await payloadSha(f)).toBe(await payloadSha(input));
       // Main header and payload are the input's bytes, untouched (only the signature header changed).
@@ -148,6 +151,9 @@ describe('a published yum repository, judged by real dnf and rpm', () => {
       expect(tail(a)).toBe(tail(b));
       expect(a.length).toBe(b.length);
     }
+    // Each database holds exactly the key it was given: the wrong-key check had a key, just not ours.
+    expect(await rpmdbKeyIds(db)).toEqual([keyId]);
+    expect(await rpmdbKeyIds(wrongDb)).toEqual([otherKey.fingerprint.slice(-8).toLowerCase()]);
   });
 
   it('primary, filelists and other equal createrepo_c output for the same signed rpms, field by field', async () => {

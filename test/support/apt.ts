@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { privateRunUser } from './agents.js';
 import { scratchRoot } from './paths.js';
 
 const run = promisify(execFile);
@@ -59,7 +60,9 @@ export async function makeAptRoot(sourcesLine: string, arch = 'amd64'): Promise<
     dir,
     async apt(tool, args, extra = []) {
       try {
-        const { stdout, stderr } = await run(tool, [...opts, ...extra.flatMap((o) => ['-o', o]), ...args], {
+        const argv = [...opts, ...extra.flatMap((o) => ['-o', o]), ...args];
+        // apt-key's temp gpg home would leave a /run/user/UID/gnupg/d.* folder per run (agents.ts).
+        const { stdout, stderr } = await run(...privateRunUser(tool, argv), {
           cwd: join(dir, 'dl'),
           maxBuffer: 64 * 1024 * 1024,
           env: { ...process.env, LC_ALL: 'C' },

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { privateRunUser, stopAgentsUnder } from './agents.js';
 import { scratchRoot } from './paths.js';
 
 const run = promisify(execFile);
@@ -21,9 +22,13 @@ export interface DnfRepoOptions {
 }
 
 /**
- * A throw-away dnf setup (FIELD-NOTES): private installroot, cache, reposdir and config, the
- * completion-cache plugin off (it writes to /var/cache/dnf), HOME pointed inside so rpm's
- * ~/.rpmdb stays private. Fresh per negative test, so no cached metadata can mask a failure.
+ * A throw-away dnf setup (FIELD-NOTES): private installroot, cache, persist, log and reposdir,
+ * HOME pointed inside so rpm's ~/.rpmdb stays private, and every plugin off (`plugins=0` and
+ * `--noplugins`): the tests use only dnf's own commands, and plugins write to the host, e.g.
+ * generate_completion_cache to /var/cache/dnf and dnf-plugins-core's `local`, which copies every
+ * installed rpm into /var/lib/dnf/plugins/local and serves it as `_dnf_local` to every later dnf.
+ * dnf puts cachedir, logdir and persistdir inside the installroot (root/<dir>/cache...), still in
+ * scratch. Fresh per negative test, so no cached metadata can mask a failure.
  */
 export async function makeDnfRoot(
   repo: DnfRepoOptions | { repoFile: string },
@@ -31,7 +36,7 @@ export async function makeDnfRoot(
 ): Promise<DnfRoot> {
   await mkdir(scratchRoot, { recursive: true });
   const dir = await mkdtemp(join(scratchRoot, 'dnf-'));
-  for (const d of ['root', 'repos', 'cache', 'log', 'persist', 'home', 'dl'])
+  for (const d of ['root', 'repos', 'cache', 'log', 'persist', 'home', 'dl', 'tmp'])
     await mkdir(join(dir, d), { recursive: true });
   await writeFile(
     join(dir, 'dnf.conf'),
@@ -40,6 +45,7 @@ export async function makeDnfRoot(
       `cachedir=${dir}/cache`,
       `logdir=${dir}/log`,
       `persistdir=${dir}/persist`,
+      'plugins=0',
       'keepcache=0',
       'install_weak_deps=0',
       'metadata_expire=0',
@@ -79,20 +85,23 @@ export async function makeDnfRoot(
         '--releasever=9',
         `--forcearch=${arch}`,
         `--setopt=reposdir=${dir}/repos`,
-        '--disableplugin=generate_completion_cache',
+        '--noplugins',
         '-y',
         ...args,
       ];
       try {
-        const { stdout, stderr } = await run('dnf', argv, {
+        const { stdout, stderr } = await run(...privateRunUser('dnf', argv), {
           cwd: join(dir, 'dl'),
           maxBuffer: 64 * 1024 * 1024,
-          env: { ...process.env, LC_ALL: 'C.UTF-8', HOME: join(dir, 'home') },
+          env: { ...process.env, LC_ALL: 'C.UTF-8', HOME: join(dir, 'home'), TMPDIR: join(dir, 'tmp') },
         });
         return { code: 0, out: stdout + stderr };
       } catch (err) {
         const e = err as { code?: number; stdout?: string; stderr?: string };
         return { code: typeof e.code === 'number' ? e.code : 1, out: (e.stdout ?? '') + (e.stderr ?? '') };
+      } finally {
+        // librepo leaves a gpg-agent per repository keyring (repo_gpgcheck) running: stop it now.
+        await stopAgentsUnder(dir);
       }
     },
   };
@@ -112,25 +121,45 @@ export async function dnfNevras(root: DnfRoot, arch = 'x86_64'): Promise<string[
     .sort();
 }
 
-/** `rpmkeys -Kv` with a private rpm database holding only `keyFile`; returns the output and status. */
+/**
+ * `rpmkeys -Kv` with a private rpm database holding only `keyFile`; returns the output and status.
+ * A failed import throws with rpmkeys' output, so a signature check that fails means the
+ * signature, never a key that was not imported.
+ */
 export async function rpmCheckSig(
   dbDir: string,
   keyFile: string,
   rpm: string,
 ): Promise<{ code: number; out: string }> {
   await mkdir(dbDir, { recursive: true });
-  await run('rpmkeys', ['--dbpath', dbDir, '--import', keyFile]).catch(() => undefined);
+  const env = { ...process.env, LC_ALL: 'C.UTF-8', HOME: dbDir };
+  await run('rpmkeys', ['--dbpath', dbDir, '--import', keyFile], { env }).catch((err: unknown) => {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    throw new Error(
+      `rpmkeys --import ${keyFile} failed (${e.code ?? String(err)}):\n${e.stdout ?? ''}${e.stderr ?? ''}`,
+    );
+  });
   try {
     const { stdout, stderr } = await run(
       'rpmkeys',
       ['--dbpath', dbDir, '--define', '__gpg /usr/bin/gpg', '-Kv', rpm],
-      {
-        env: { ...process.env, LC_ALL: 'C.UTF-8', HOME: dbDir },
-      },
+      { env },
     );
     return { code: 0, out: stdout + stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : 1, out: (e.stdout ?? '') + (e.stderr ?? '') };
   }
+}
+
+/** Short ids (last 8 hex digits, lower case) of the keys imported into a private rpm database. */
+export async function rpmdbKeyIds(dbDir: string): Promise<string[]> {
+  const { stdout } = await run('rpm', ['--dbpath', dbDir, '-q', 'gpg-pubkey', '--qf', '%{VERSION}\\n'], {
+    env: { ...process.env, LC_ALL: 'C.UTF-8', HOME: dbDir },
+  });
+  return stdout
+    .split('\n')
+    .map((l) => l.trim().toLowerCase())
+    .filter(Boolean)
+    .sort();
 }

@@ -4,6 +4,8 @@ import { ForwardingStore } from '../../src/storage/forwarding-store.js';
 /** Simulates a publish killed after `allowed` successful writes: every later put or delete throws. */
 export class CrashAfterStore extends ForwardingStore {
   writes = 0;
+  /** What the successful writes were, in order: a put's key, or `DELETE k1 k2…`. */
+  readonly written: string[] = [];
   constructor(
     inner: ObjectStore,
     private readonly allowed: number,
@@ -13,11 +15,13 @@ export class CrashAfterStore extends ForwardingStore {
   override async put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
     if (this.writes >= this.allowed) throw new Error(`injected crash before writing ${key}`);
     this.writes++;
+    this.written.push(key);
     return this.inner.put(key, body, opts);
   }
   override async delete(keys: string[]): Promise<void> {
     if (this.writes >= this.allowed) throw new Error('injected crash before deleting');
     this.writes++;
+    this.written.push(`DELETE ${keys.join(' ')}`);
     return this.inner.delete(keys);
   }
 }

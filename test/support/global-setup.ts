@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stopAgentsUnder } from './agents.js';
 import { fixturesDir, repoRoot, scratchRoot } from './paths.js';
 
 /**
@@ -9,7 +10,7 @@ import { fixturesDir, repoRoot, scratchRoot } from './paths.js';
  * ELF stubs...). The scripts' own hash names the build, so editing a script rebuilds it and an
  * unchanged tree reuses it.
  */
-export default function setup(): void {
+export default function setup(): () => Promise<void> {
   const scriptsDir = join(repoRoot, 'test', 'fixtures');
   const scripts = readdirSync(scriptsDir)
     .filter((f) => f.startsWith('build-') && f.endsWith('.sh'))
@@ -19,11 +20,31 @@ export default function setup(): void {
   const stamp = h.digest('hex');
   const stampFile = join(fixturesDir, '.stamp');
   mkdirSync(scratchRoot, { recursive: true });
-  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return;
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return teardown;
   rmSync(fixturesDir, { recursive: true, force: true });
   mkdirSync(fixturesDir, { recursive: true });
   for (const s of scripts) {
-    execFileSync('bash', [join(scriptsDir, s), fixturesDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // TMPDIR: the scripts' mktemp work folders stay in scratch too.
+    execFileSync('bash', [join(scriptsDir, s), fixturesDir], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, TMPDIR: scratchRoot },
+    });
   }
   writeFileSync(stampFile, stamp);
+  return teardown;
+}
+
+/**
+ * Every gpg-agent a test starts must be stopped by that test's own cleanup (test/support/gpg.ts,
+ * dnf.ts). One still running under test-artifacts/tmp when the run ends is a leak: stop it, and fail
+ * the run naming it.
+ */
+async function teardown(): Promise<void> {
+  const leaked = await stopAgentsUnder(scratchRoot);
+  if (leaked.length === 0) return;
+  // vitest only logs an error thrown here; the exit status is what CI sees.
+  process.exitCode = 1;
+  console.error(
+    `error: gpg-agent left running by the tests (now stopped):\n${leaked.map((a) => `  pid ${a.pid} --homedir ${a.homedir}`).join('\n')}`,
+  );
 }

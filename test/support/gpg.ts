@@ -20,10 +20,6 @@ export function runTool(cmd: string, args: string[], input?: string | Uint8Array
   return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
 }
 
-export function hasTool(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
-
 export interface GpgHome {
   dir: string;
   /** gpg --homedir DIR --batch --no-tty ARGS. */
@@ -32,7 +28,7 @@ export interface GpgHome {
   gpgOk(args: string[], input?: string | Uint8Array): string;
   /** Writes `content` to a file in the home and returns its path. */
   file(name: string, content: string | Uint8Array): string;
-  /** Stops this home's agent (by its homedir) and removes the home. */
+  /** Stops this home's agents (by its homedir), removes their socket folder, and removes the home. */
   cleanup(): void;
 }
 
@@ -56,7 +52,8 @@ export function makeGpgHome(): GpgHome {
       return p;
     },
     cleanup() {
-      runTool('gpgconf', ['--homedir', dir, '--kill', 'gpg-agent']);
+      runTool('gpgconf', ['--homedir', dir, '--kill', 'all']);
+      runTool('gpgconf', ['--homedir', dir, '--remove-socketdir']);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, PutBucketAclCommand, S3Client } from '@aws-sdk/client-s3';
 import { scratchRoot } from './paths.js';
+import { toolsMissing } from './tools.js';
 
 const run = promisify(execFile);
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'swift-s3-up.sh');
@@ -29,17 +30,11 @@ export interface SwiftHandle {
 }
 
 /** Why Swift cannot run here, or undefined when every binary the script needs is installed. */
-export async function swiftMissing(): Promise<string | undefined> {
-  const missing: string[] = [];
-  for (const b of BINARIES) {
-    try {
-      await run('sh', ['-c', `command -v ${b}`]);
-    } catch {
-      missing.push(b);
-    }
-  }
-  if (missing.length === 0) return undefined;
-  return `OpenStack Swift is not installed (missing ${missing.join(', ')}); apt-get install swift swift-proxy swift-object swift-container swift-account memcached`;
+export function swiftMissing(): string | undefined {
+  return toolsMissing(
+    BINARIES,
+    'OpenStack Swift: apt-get install swift swift-proxy swift-object swift-container swift-account memcached',
+  );
 }
 
 /**

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { enums, generateKey, readPrivateKey, revokeKey } from 'openpgp';
@@ -13,7 +12,6 @@ import type { Signer } from '../../src/signing/signer.js';
 import {
   type GpgHome,
   gpgv,
-  hasTool,
   keyringFor,
   listKeys,
   makeGpgHome,
@@ -21,6 +19,8 @@ import {
   signaturePackets,
   sqv,
 } from '../support/gpg.js';
+import { scratchRoot } from '../support/paths.js';
+import { itWithTools, toolsMissing } from '../support/tools.js';
 
 const DAY = 86_400_000;
 const STRONG_DIGESTS = [8, 9, 10]; // SHA256, SHA384, SHA512 in gpg --list-packets numbering
@@ -158,7 +158,7 @@ describe('generated keys', () => {
         passphrase: 'pp',
       });
       // rpm 4.18 refuses a key whose expiry subpacket is critical (what openpgp.js writes).
-      const db = mkdtempSync(join(tmpdir(), 'pkgpub-rpmdb-'));
+      const db = mkdtempSync(join(scratchRoot, 'rpmdb-'));
       const pubFile = home.file(`exp-${type}.asc`, pair.publicArmored);
       const imp = runTool('rpmkeys', ['--dbpath', db, '--import', pubFile]);
       rmSync(db, { recursive: true, force: true });
@@ -512,27 +512,30 @@ describe('hash choice', () => {
 });
 
 describe('apt sqv', () => {
-  const available = hasTool('sqv');
-  it.skipIf(!available)('sqv (apt >= 2.9 verifier) accepts our detached signatures', async () => {
-    for (const type of ['ed25519', 'rsa4096'] as const) {
-      const pair = await generateKeyPair({ name: 'Sqv', email: `sqv-${type}@pkgpub.test`, type });
-      const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
-      const keyring = keyringFor(home, signer.publicKeyArmored(), `sqv-${type}.gpg`);
-      const data = new TextEncoder().encode(RELEASE);
-      const dataFile = home.file(`sqv-${type}-Release`, data);
-      const asc = home.file(`sqv-${type}-Release.gpg`, await signer.detachSignArmored(data));
-      const r = sqv(keyring, asc, dataFile);
-      expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout.trim()).toBe(signer.fingerprint);
-      const bad = home.file(`sqv-${type}-Release.bad`, RELEASE.replace('stable', 'testing'));
-      expect(sqv(keyring, asc, bad).status).not.toBe(0);
-      // Signatures made from a reader's digest (SHA-256) satisfy sqv's policy too.
-      const t = signer.prehashTemplate()!;
-      const pre = await signer.signPrehashed(t, prehashDigest(createHash('sha256').update(data), t));
-      const preFile = home.file(`sqv-${type}-Release.pre.asc`, pre);
-      const rp = sqv(keyring, preFile, dataFile);
-      expect(rp.status, rp.stderr).toBe(0);
-      expect(sqv(keyring, preFile, bad).status).not.toBe(0);
-    }
-  });
+  itWithTools(
+    'sqv (apt >= 2.9 verifier) accepts our detached signatures',
+    toolsMissing(['sqv'], 'apt-get install sqv'),
+    async () => {
+      for (const type of ['ed25519', 'rsa4096'] as const) {
+        const pair = await generateKeyPair({ name: 'Sqv', email: `sqv-${type}@pkgpub.test`, type });
+        const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
+        const keyring = keyringFor(home, signer.publicKeyArmored(), `sqv-${type}.gpg`);
+        const data = new TextEncoder().encode(RELEASE);
+        const dataFile = home.file(`sqv-${type}-Release`, data);
+        const asc = home.file(`sqv-${type}-Release.gpg`, await signer.detachSignArmored(data));
+        const r = sqv(keyring, asc, dataFile);
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout.trim()).toBe(signer.fingerprint);
+        const bad = home.file(`sqv-${type}-Release.bad`, RELEASE.replace('stable', 'testing'));
+        expect(sqv(keyring, asc, bad).status).not.toBe(0);
+        // Signatures made from a reader's digest (SHA-256) satisfy sqv's policy too.
+        const t = signer.prehashTemplate()!;
+        const pre = await signer.signPrehashed(t, prehashDigest(createHash('sha256').update(data), t));
+        const preFile = home.file(`sqv-${type}-Release.pre.asc`, pre);
+        const rp = sqv(keyring, preFile, dataFile);
+        expect(rp.status, rp.stderr).toBe(0);
+        expect(sqv(keyring, preFile, bad).status).not.toBe(0);
+      }
+    },
+  );
 });
