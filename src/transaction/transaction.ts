@@ -117,7 +117,12 @@ export async function runTransaction<R>(
   try {
     return await run.attempt(store, [], lease);
   } finally {
-    await lease.release();
+    // A lease that cannot be given up lapses by itself; its failure must not hide how the run ended.
+    await lease.release().catch((err: unknown) =>
+      opts.progress?.onStep?.(
+        `could not release the lease on ${store.description} (${err instanceof Error ? err.message : String(err)}); it lapses by itself`,
+      ),
+    );
   }
 }
 

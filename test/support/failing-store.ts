@@ -6,6 +6,8 @@ export class CrashAfterStore extends ForwardingStore {
   writes = 0;
   /** What the successful writes were, in order: a put's key, or `DELETE k1 k2…`. */
   readonly written: string[] = [];
+  /** The first write refused, even when the caller swallowed it (a lease's release, say). */
+  refusal: Error | undefined;
   constructor(
     inner: ObjectStore,
     private readonly allowed: number,
@@ -13,13 +15,18 @@ export class CrashAfterStore extends ForwardingStore {
     super(inner);
   }
   override async put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
-    if (this.writes >= this.allowed) throw new Error(`injected crash before writing ${key}`);
+    if (this.writes >= this.allowed) throw this.refuse(`injected crash before writing ${key}`);
     this.writes++;
     this.written.push(key);
     return this.inner.put(key, body, opts);
   }
+  private refuse(message: string): Error {
+    const err = new Error(message);
+    this.refusal ??= err;
+    return err;
+  }
   override async delete(keys: string[]): Promise<void> {
-    if (this.writes >= this.allowed) throw new Error('injected crash before deleting');
+    if (this.writes >= this.allowed) throw this.refuse(`injected crash before deleting ${keys.join(' ')}`);
     this.writes++;
     this.written.push(`DELETE ${keys.join(' ')}`);
     return this.inner.delete(keys);
