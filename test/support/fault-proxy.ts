@@ -23,11 +23,6 @@ export interface FaultProxyOptions {
    * atomic, but enough to exercise a client's handling of 412 answers.
    */
   conditional?: boolean;
-  /**
-   * Holds every request this long before handling it: a slow link (a CI runner far from its
-   * bucket). Chained in front of another proxy, it slows one client down and no other.
-   */
-  latencyMs?: number;
 }
 
 /** Small, seedable PRNG (mulberry32) so a failing run can be replayed with the same faults. */
@@ -105,12 +100,6 @@ export async function startFaultProxy(upstream: string, opts: FaultProxyOptions)
     });
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    if (!opts.latencyMs) return handleNow(req, res);
-    req.pause();
-    setTimeout(() => handleNow(req, res), opts.latencyMs);
-  };
-
-  const handleNow = (req: IncomingMessage, res: ServerResponse) => {
     requests.push(`${req.method} ${req.url}`);
     const planned = opts.plan?.(req.method ?? '', req.url ?? '');
     const fault =
