@@ -40,7 +40,7 @@ const live = new Set<ChildProcess>();
  */
 export function startCli(
   args: string[],
-  opts: { env?: Record<string, string>; timeoutMs?: number; onStderr?: (chunk: string) => void } = {},
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): CliProcess {
   const startedAt = performance.now();
   const child = spawn(process.execPath, [cliJs, ...args], {
@@ -56,7 +56,6 @@ export function startCli(
   });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     err += d;
-    opts.onStderr?.(d);
   });
   const timer =
     opts.timeoutMs === undefined
