@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { aptProblems, aptVersions, makeAptRoot } from './apt.js';
@@ -106,11 +107,15 @@ export async function killedPublisherThenNext(t: KilledPublisherTarget, scratch:
 
   // 3. The tree is readable and names the second publish's packages.
   const apt = await makeAptRoot(`deb [signed-by=${key.publicFile}] ${t.aptBase}/packages/deb stable main`);
-  const up = await apt.apt('apt-get', ['update']);
-  expect(aptProblems(up.out), up.out).toEqual([]);
-  expect(up.code, up.out).toBe(0);
-  expect(await aptVersions(apt, 'epochpkg')).toEqual(['1:2.0-1']);
-  expect(await aptVersions(apt, 'falco')).toContain('0.39.0');
+  try {
+    const up = await apt.apt('apt-get', ['update']);
+    expect(aptProblems(up.out), up.out).toEqual([]);
+    expect(up.code, up.out).toBe(0);
+    expect(await aptVersions(apt, 'epochpkg')).toEqual(['1:2.0-1']);
+    expect(await aptVersions(apt, 'falco')).toContain('0.39.0');
+  } finally {
+    await rm(apt.dir, { recursive: true, force: true });
+  }
   const drivers = await driverTreeProblems(t.tree);
   expect(drivers.problems).toEqual([]);
   expect(drivers.versions).toContain(NEXT);
