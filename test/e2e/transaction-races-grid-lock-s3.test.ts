@@ -1,0 +1,48 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
+import { buildGrid } from '../support/build-grid.js';
+import { killStrayProcesses } from '../support/cli-process.js';
+import { s3Tree } from '../support/driver-tree.js';
+import { scratchRoot } from '../support/paths.js';
+import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
+
+// The build grid on the lock path: 8 publishers at once, 500 drivers each, one driver version,
+// into plain s3rver (it ignores conditional writes). See support/build-grid.ts.
+
+let scratch: string;
+let s3: S3rverHandle;
+beforeAll(async () => {
+  mkdirSync(scratchRoot, { recursive: true });
+  scratch = mkdtempSync(join(scratchRoot, 'races-grid-lock-s3-'));
+  s3 = await startS3rver();
+});
+afterEach(async () => {
+  const killed = await killStrayProcesses();
+  if (killed) console.log(`killed ${killed} CLI process(es) a failed test left running`);
+});
+afterAll(async () => {
+  await s3?.stop();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('the build grid: many publishers adding drivers to one version at once', () => {
+  it('8 publishers × 500 drivers into plain s3rver (lock path)', async () => {
+    await buildGrid(
+      {
+        label: 'plain s3rver',
+        fresh: (name) => ({ to: `s3://${s3.bucket}/${name}`, tree: s3Tree(s3.endpoint, s3.bucket, name) }),
+        publishFlags: ['--endpoint', s3.endpoint, '--force-path-style'],
+        env: {
+          AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+          AWS_REGION: 'us-east-1',
+        },
+      },
+      scratch,
+      8,
+      500,
+      180_000,
+    );
+  }, 400_000);
+});
