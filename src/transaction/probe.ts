@@ -92,14 +92,20 @@ async function probeFolder(
     const missing = new Set(wanted.map((o) => o.key));
     let seen = 0;
     let complete = false;
+    let ended = true;
     for await (const info of store.listFolder(folder)) {
       if (missing.delete(info.key)) listed.set(info.key, info);
-      if (missing.size === 0 || ++seen >= FOLDER_BUDGET) {
-        complete = missing.size === 0;
+      // Reading on costs a request per page of the folder; what is missing would cost a request
+      // each cluster (a HEAD, or a listing by name): read on while that is not the cheaper.
+      if (
+        missing.size === 0 ||
+        (++seen % FOLDER_BUDGET === 0 && seen / FOLDER_BUDGET >= openClusters(clusters, missing, keyOf))
+      ) {
+        ended = missing.size === 0;
         break;
       }
     }
-    if (seen < FOLDER_BUDGET) complete = true;
+    complete = ended;
     if (complete) return { listed, unlisted };
     open = clusters.filter((c) => c.some((n) => missing.has(keyOf(n))));
   }
@@ -120,6 +126,12 @@ async function probeFolder(
     }),
   );
   return { listed, unlisted };
+}
+
+function openClusters(clusters: string[][], missing: Set<string>, keyOf: (n: string) => string): number {
+  let open = 0;
+  for (const c of clusters) if (c.some((n) => missing.has(keyOf(n)))) open++;
+  return open;
 }
 
 /** The sha256 to compare with when what the backend reported settles it, else undefined. */

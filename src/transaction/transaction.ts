@@ -8,7 +8,7 @@ import {
 import type { ResolvedConfig } from '../config/resolve.js';
 import { PreconditionError } from '../errors.js';
 import { bytesFile } from '../model/output-file.js';
-import { makePlan, mergePlans, type Plan } from '../model/plan.js';
+import { type Existing, makePlan, mergePlans, type Plan } from '../model/plan.js';
 import type { OpenOutput } from '../model/text-output.js';
 import type { OutputFile } from '../model/tiers.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -118,17 +118,24 @@ export async function runTransaction<R>(
     return await run.attempt(store, [], lease);
   } finally {
     // A lease that cannot be given up lapses by itself; its failure must not hide how the run ended.
-    await lease.release().catch((err: unknown) =>
-      opts.progress?.onStep?.(
-        `could not release the lease on ${store.description} (${err instanceof Error ? err.message : String(err)}); it lapses by itself`,
-      ),
-    );
+    await lease
+      .release()
+      .catch((err: unknown) =>
+        opts.progress?.onStep?.(
+          `could not release the lease on ${store.description} (${err instanceof Error ? err.message : String(err)}); it lapses by itself`,
+        ),
+      );
   }
 }
 
 class Run<R> {
   /** The plan the last attempt was applying when it failed: its writes may be in place. */
   private applying: Plan | undefined;
+  /**
+   * Immutable objects an earlier attempt of this run wrote (key → what it wrote): the next attempt
+   * need not probe them again (500 drivers in a folder of thousands cost a HEAD each).
+   */
+  private readonly uploaded = new Map<string, Existing>();
   private attempts = 0;
 
   constructor(
@@ -154,6 +161,7 @@ class Run<R> {
         // A conflict in the listing tier comes after the pointers committed: the next attempt then
         // finds nothing to do, and must still re-render the folders this one had changed.
         if (this.applying) earlier.push(this.applying);
+        this.rememberUploads();
         this.opts.progress?.onStep?.(
           `${err.message}; re-reading the target and merging (attempt ${this.attempts + 1})`,
         );
@@ -163,9 +171,31 @@ class Run<R> {
     }
   }
 
+  private written = new Set<string>();
+
+  private rememberUploads(): void {
+    for (const t of this.applying?.tiers ?? [])
+      if (t.tier === 'blob' || t.tier === 'content-addressed')
+        for (const s of t.steps)
+          if (this.written.has(s.file.key))
+            this.uploaded.set(s.file.key, { size: s.file.size, sha256: s.file.sha256 });
+  }
+
+  /** What the target holds of `outputs`: probed, except what this run itself uploaded before. */
+  private async existing(store: ObjectStore, outputs: OutputFile[]): Promise<Map<string, Existing>> {
+    const mine = (o: OutputFile) => this.uploaded.get(o.key)?.sha256 === o.sha256;
+    const found = await probeExisting(
+      store,
+      outputs.filter((o) => !mine(o)),
+    );
+    for (const o of outputs) if (mine(o)) found.set(o.key, this.uploaded.get(o.key)!);
+    return found;
+  }
+
   async attempt(store: ObjectStore, earlier: readonly Plan[], lease?: Lease): Promise<TransactionResult<R>> {
     this.attempts++;
     this.applying = undefined;
+    this.written = new Set();
     const { opts, now } = this;
     const spill = new Spill();
     let intent: Intent<R> | undefined;
@@ -194,7 +224,7 @@ class Run<R> {
       }
       // Big outputs wait for apply on disk, not in memory.
       await spill.files(outputs);
-      const core = makePlan(outputs, await probeExisting(store, outputs), deletes, {
+      const core = makePlan(outputs, await this.existing(store, outputs), deletes, {
         force: opts.force ?? false,
       });
       const listings = intent.ownListings
@@ -217,7 +247,13 @@ class Run<R> {
       this.applying = plan;
       result.applied = await applyPlan(plan, store, {
         ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
-        ...(opts.progress ? { progress: opts.progress } : {}),
+        progress: {
+          ...opts.progress,
+          onWrite: (key, bytes) => {
+            this.written.add(key);
+            opts.progress?.onWrite?.(key, bytes);
+          },
+        },
         // A lease lost while writing (its holder stalled past the ttl) stops the run before it commits.
         ...(lease ? { beforeCommit: () => lease.assertHeld() } : {}),
       });

@@ -40,7 +40,7 @@ describe('kill -9 of a publish does not block the next one', () => {
           publishFlags: [],
           env: {},
           tree: folderTree(root),
-          bigCount: 20_000,
+          bigCount: 5_000,
           killAfter: 200,
           driverFilesWritten: async () => (await readdir(driverDir).catch(() => [])).length,
           aptBase: `file:${root}`,

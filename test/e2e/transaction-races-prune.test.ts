@@ -47,7 +47,7 @@ describe('drivers prune --apply racing a publish loses nothing', () => {
         publishFlags: [],
         env: {},
         tree: folderTree(root),
-        oldCount: 20_000,
+        oldCount: 3_000,
         watchStateRead: async () => {
           const { mtime } = await stat(indexJson);
           await utimes(indexJson, new Date(0), mtime);
