@@ -175,7 +175,7 @@ describe('incremental and safe yum publishing', () => {
   });
 
   describe('a publish killed after each single write leaves a repo dnf reads, and the next publish completes it', () => {
-    const points = new CrashPoints(10);
+    const points = new CrashPoints(20);
     const cfg = resolveConfig({});
     const repomdAsc = 'packages/rpm/repodata/repomd.xml.asc';
     let inputs: string[];
