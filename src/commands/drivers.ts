@@ -9,7 +9,7 @@ import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
 
 const USAGE =
-  'usage: pkgpub drivers prune --keep N [--apply] [--to DIR|s3://BUCKET/PREFIX] [--config pkgpub.yaml] [--json] [--cloudfront-distribution ID]';
+  'usage: pkgpub drivers prune --keep N [--apply] [--to DIR|s3://BUCKET/PREFIX] [--endpoint URL] [--region R] [--force-path-style] [--config pkgpub.yaml] [--json] [--cloudfront-distribution ID]';
 
 /** `pkgpub drivers prune`: drops driver versions beyond the newest N. A dry run unless --apply. */
 export async function runDrivers(args: string[], r: Reporter): Promise<void> {
@@ -26,6 +26,9 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
       'base-url': { type: 'string' },
       json: { type: 'boolean', default: false },
       concurrency: { type: 'string' },
+      endpoint: { type: 'string' },
+      region: { type: 'string' },
+      'force-path-style': { type: 'boolean', default: false },
       ...CDN_OPTIONS,
     },
   });
@@ -39,7 +42,11 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
     throw new UsageError('--concurrency must be a whole number ≥ 1');
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
   const cfg = resolveConfig(file, values['base-url'] ? { baseUrl: values['base-url'] } : {});
-  const store = await openStore(values.to);
+  const store = await openStore(values.to, {
+    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
+    ...(values.region ? { region: values.region } : {}),
+    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
+  });
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   const result = await pruneDrivers({
     store,

@@ -10,7 +10,7 @@ import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
 
 const USAGE =
-  'usage: pkgpub site rebuild [--to DIR|s3://BUCKET/PREFIX] [--config pkgpub.yaml] [--base-url URL] [--fingerprint FPR] [--dry-run] [--cloudfront-distribution ID]';
+  'usage: pkgpub site rebuild [--to DIR|s3://BUCKET/PREFIX] [--endpoint URL] [--region R] [--force-path-style] [--config pkgpub.yaml] [--base-url URL] [--fingerprint FPR] [--dry-run] [--cloudfront-distribution ID]';
 
 /**
  * `pkgpub site rebuild`: renders every folder's listing from one listing of the whole tree.
@@ -29,6 +29,9 @@ export async function runSite(args: string[], r: Reporter): Promise<void> {
       fingerprint: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       concurrency: { type: 'string' },
+      endpoint: { type: 'string' },
+      region: { type: 'string' },
+      'force-path-style': { type: 'boolean', default: false },
       ...CDN_OPTIONS,
     },
   });
@@ -39,7 +42,11 @@ export async function runSite(args: string[], r: Reporter): Promise<void> {
     throw new UsageError('--fingerprint must be a hex key fingerprint');
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
   const cfg = resolveConfig(file, values['base-url'] ? { baseUrl: values['base-url'] } : {});
-  const store = await openStore(values.to);
+  const store = await openStore(values.to, {
+    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
+    ...(values.region ? { region: values.region } : {}),
+    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
+  });
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   r.info(`listing ${store.description}`);
   const fingerprint = values.fingerprint?.replace(/ /g, '');

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
-import { buildGrid } from '../support/build-grid.js';
+import { buildGrid, S3_GRID_DRIVERS } from '../support/build-grid.js';
 import { killStrayProcesses } from '../support/cli-process.js';
 import { s3Tree } from '../support/driver-tree.js';
 import { scratchRoot } from '../support/paths.js';
@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 describe('the build grid: many publishers adding drivers to one version at once', () => {
-  it('8 publishers × 500 drivers into plain s3rver (lock path)', async () => {
+  it(`8 publishers × ${S3_GRID_DRIVERS} drivers into plain s3rver (lock path)`, async () => {
     await buildGrid(
       {
         label: 'plain s3rver',
@@ -41,8 +41,8 @@ describe('the build grid: many publishers adding drivers to one version at once'
       },
       scratch,
       8,
-      500,
-      180_000,
+      S3_GRID_DRIVERS,
+      300_000,
     );
-  }, 400_000);
+  }, 700_000);
 });

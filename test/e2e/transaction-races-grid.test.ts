@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, it } from 'vitest';
-import { buildGrid } from '../support/build-grid.js';
+import { buildGrid, S3_GRID_DRIVERS } from '../support/build-grid.js';
 import { killStrayProcesses } from '../support/cli-process.js';
 import { s3Tree } from '../support/driver-tree.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 describe('the build grid: many publishers adding drivers to one version at once', () => {
-  it('16 publishers × 500 drivers through the conditional proxy (optimistic path)', async () => {
+  it(`16 publishers × ${S3_GRID_DRIVERS} drivers through the conditional proxy (optimistic path)`, async () => {
     await buildGrid(
       {
         label: 'the conditional proxy',
@@ -46,8 +46,8 @@ describe('the build grid: many publishers adding drivers to one version at once'
       },
       scratch,
       16,
-      500,
-      200_000,
+      S3_GRID_DRIVERS,
+      300_000,
     );
-  }, 480_000);
+  }, 700_000);
 });

@@ -122,18 +122,21 @@ export async function startFaultProxy(upstream: string, opts: FaultProxyOptions)
       req.method === 'PUT' &&
       (req.headers['if-match'] || req.headers['if-none-match']) &&
       !req.url?.includes('uploadId=');
-    if (opts.conditional && conditional) {
+    if (opts.conditional) {
       req.pause();
-      // Check-then-write per key, one at a time: the compare-and-swap a real server does atomically.
-      const url = req.url ?? '';
-      const before = keyLocks.get(url) ?? Promise.resolve();
+      // One request per object at a time: a PUT is then atomic to readers (s3rver writes in place,
+      // so a GET during a PUT could read half an object), and a conditional PUT is a check-then-write
+      // nobody can come between: the compare-and-swap a real server does.
+      const path = (req.url ?? '').split('?')[0]!;
+      const before = keyLocks.get(path) ?? Promise.resolve();
       const done = new Promise<void>((resolve) => res.once('close', resolve));
-      keyLocks.set(
-        url,
-        before.then(() => done),
-      );
+      const mine = before.then(() => done);
+      keyLocks.set(path, mine);
+      void mine.then(() => {
+        if (keyLocks.get(path) === mine) keyLocks.delete(path);
+      });
       void before
-        .then(() => preconditionHolds(req))
+        .then(() => (conditional ? preconditionHolds(req) : true))
         .then((ok) => {
           if (ok) return forward(req, res, fault);
           req.resume();
