@@ -62,6 +62,8 @@ function pidNamespace(): string {
 
 /** Leases this process holds now, so a lease of this very process left behind by a failed release is known to be dead. */
 const live = new Map<string, Lease>();
+/** Tokens of leases this process is still trying to take: written, not yet confirmed, but not dead. */
+const taking = new Set<string>();
 
 /** Gives up every lease this process holds (the CLI calls this on SIGINT/SIGTERM before exiting). */
 export async function releaseAllLeases(): Promise<void> {
@@ -91,45 +93,58 @@ export async function acquireLease(store: ObjectStore, opts: LeaseOptions = {}):
     renewed: new Date().toISOString(),
     expires: new Date(Date.now() + ttl).toISOString(),
   });
-  let waited = false;
-  let delay = 50;
-  for (;;) {
-    const body = fresh();
-    try {
-      const info = await store.put(LEASE_KEY, encode(body), { ifMatch: '', contentType: 'application/json' });
-      if (await confirmed(store, token, settle)) return startLease(store, body, info.etag, ttl, opts.renewMs);
-    } catch (err) {
-      if (!(err instanceof PreconditionError)) throw err;
-    }
-    const held = await readLease(store);
-    if (!held) continue;
-    const stale = staleReason(held.body);
-    if (stale) {
+  taking.add(token);
+  try {
+    return await take();
+  } finally {
+    taking.delete(token);
+  }
+
+  async function take(): Promise<Lease> {
+    let waited = false;
+    let delay = 50;
+    for (;;) {
+      const body = fresh();
       try {
-        // Replace exactly the stale lease we read; a second taker's write then fails or is overwritten,
-        // and the read-back below tells the two apart.
         const info = await store.put(LEASE_KEY, encode(body), {
-          ifMatch: held.etag,
+          ifMatch: '',
           contentType: 'application/json',
         });
-        if (await confirmed(store, token, Math.max(settle, 100))) {
-          opts.onWait?.(`took over the lease of ${describeHolder(held.body)}: ${stale}`);
+        if (await confirmed(store, token, settle))
           return startLease(store, body, info.etag, ttl, opts.renewMs);
-        }
       } catch (err) {
         if (!(err instanceof PreconditionError)) throw err;
       }
-      continue;
+      const held = await readLease(store);
+      if (!held) continue;
+      const stale = staleReason(held.body);
+      if (stale) {
+        try {
+          // Replace exactly the stale lease we read; a second taker's write then fails or is overwritten,
+          // and the read-back below tells the two apart.
+          const info = await store.put(LEASE_KEY, encode(body), {
+            ifMatch: held.etag,
+            contentType: 'application/json',
+          });
+          if (await confirmed(store, token, Math.max(settle, 100))) {
+            opts.onWait?.(`took over the lease of ${describeHolder(held.body)}: ${stale}`);
+            return startLease(store, body, info.etag, ttl, opts.renewMs);
+          }
+        } catch (err) {
+          if (!(err instanceof PreconditionError)) throw err;
+        }
+        continue;
+      }
+      if (Date.now() > deadline)
+        throw new StorageError(
+          `${store.description} is held by ${describeHolder(held.body)} since ${held.body.acquired ?? '?'} (lease renewed ${held.body.renewed ?? '?'}, runs until ${held.body.expires ?? '?'}). ` +
+            'Wait for that command to finish or stop it; once it is gone its lease is taken over (at once on the same host, else within its lease time).',
+        );
+      if (!waited) opts.onWait?.(`waiting for ${describeHolder(held.body)} to finish`);
+      waited = true;
+      await sleep(delay + Math.random() * delay);
+      delay = Math.min(delay * 2, 1000);
     }
-    if (Date.now() > deadline)
-      throw new StorageError(
-        `${store.description} is held by ${describeHolder(held.body)} since ${held.body.acquired ?? '?'} (lease renewed ${held.body.renewed ?? '?'}, runs until ${held.body.expires ?? '?'}). ` +
-          'Wait for that command to finish or stop it; once it is gone its lease is taken over (at once on the same host, else within its lease time).',
-      );
-    if (!waited) opts.onWait?.(`waiting for ${describeHolder(held.body)} to finish`);
-    waited = true;
-    await sleep(delay + Math.random() * delay);
-    delay = Math.min(delay * 2, 1000);
   }
 }
 
@@ -195,7 +210,8 @@ function staleReason(body: Partial<LeaseBody>): string | undefined {
   const expires = Date.parse(body.expires ?? '');
   if (!(expires > 0)) return 'its lease file is unreadable';
   if (body.host === hostname() && body.pidns === PID_NAMESPACE && typeof body.pid === 'number') {
-    if (body.pid === process.pid && !live.has(body.token ?? ''))
+    const token = body.token ?? '';
+    if (body.pid === process.pid && !live.has(token) && !taking.has(token))
       return 'this process holds no such lease any more';
     if (!processExists(body.pid)) return `process ${body.pid} on this host is gone`;
   }

@@ -17,7 +17,7 @@ import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
  * Fewer than on a folder: s3rver takes 7-13 s to take 1,000 uploads on this machine, and its
  * deletes are slower still (20,000 took over 10 minutes).
  */
-const OLD_COUNT = 1_000;
+const OLD_COUNT = 400;
 
 let scratch: string;
 let s3: S3rverHandle;
