@@ -18,6 +18,7 @@ import { gpgv, keyringFor, makeGpgHome } from '../support/gpg.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
 import { fixturesDir, scratchRoot } from '../support/paths.js';
 import { PauseBeforeWrite } from '../support/pause-store.js';
+import { driverVersionFolder } from '../support/driver-versions.js';
 import { buildRpms } from '../support/rpmbuild.js';
 import { tree } from '../support/tree.js';
 
@@ -359,5 +360,48 @@ describe('pkgpub prune', () => {
     // Four versions seen, so two go: the publish was not overlooked.
     expect(pruned.report.decision.remove.map((r) => r.version.version)).toEqual(['0.38.2', '0.38.1']);
     expect(await aptSees(repo)).toEqual(['0.39.0', '0.39.0+git1-1']);
+  });
+
+  it('drivers prune speaks the same rules: --protect VERSION, --max-size, --older-than', async () => {
+    const repo = join(work, 'drivers');
+    const inputs = join(work, 'driver-inputs');
+    const versions = ['1.0.0+driver', '2.0.0+driver', '3.0.0+driver', '4.0.0+driver'];
+    const folders = versions.map((v) => driverVersionFolder(inputs, v, { count: 2 }));
+    const pub = await pkgpub(['publish', ...folders, '--to', repo, '--unsigned']);
+    expect(pub.code, pub.err).toBe(0);
+    const dry = async (...extra: string[]) => {
+      const res = await pkgpub(['drivers', 'prune', '--to', repo, '--json', ...extra]);
+      expect(res.code, res.err).toBe(0);
+      return { ...JSON.parse(res.out), err: res.err };
+    };
+    const kept = await dry('--keep', '2', '--protect', '1.0.0+driver');
+    expect(kept.remove).toEqual(['2.0.0+driver']);
+    expect(kept.protected).toEqual(['1.0.0+driver']);
+    expect(kept.reasons).toEqual({ '2.0.0+driver': ['keep'] });
+    // Just published: nothing is a day old.
+    expect((await dry('--older-than', '1d')).remove).toEqual([]);
+    // One byte fits nothing: all but the newest and the protected go, oldest first, with a warning.
+    const tight = await dry('--max-size', '1', '--protect', '3.0.0+driver');
+    expect(tight.remove).toEqual(['2.0.0+driver', '1.0.0+driver']);
+    expect(tight.bytesFreed).toBeGreaterThan(0);
+    expect(tight.err).toMatch(/still .* over --max-size/);
+    const applied = await pkgpub([
+      'drivers',
+      'prune',
+      '--to',
+      repo,
+      '--keep',
+      '1',
+      '--protect',
+      '2.0.0+driver',
+      '--apply',
+    ]);
+    expect(applied.code, applied.err).toBe(0);
+    expect(JSON.parse(await readFile(join(repo, 'driver/site/index.json'), 'utf8'))).toEqual([
+      '4.0.0+driver',
+      '2.0.0+driver',
+    ]);
+    expect(existsSync(join(repo, 'driver/3.0.0+driver'))).toBe(false);
+    expect(existsSync(join(repo, 'driver/2.0.0+driver'))).toBe(true);
   });
 });
