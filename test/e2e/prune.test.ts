@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -261,6 +261,43 @@ describe('pkgpub prune', () => {
       '0.38.1',
     ]);
     expect(await tree(repo)).toEqual(before);
+  });
+
+  it("older-than goes by a deb file's last-modified time, max-size by the sizes in apt's index", async () => {
+    const repo = join(work, 'dates');
+    const pub = await pkgpub([
+      'publish',
+      ...DEBS.slice(0, 3),
+      '--to',
+      repo,
+      '--unsigned',
+      '--channel',
+      'dev',
+    ]);
+    expect(pub.code, pub.err).toBe(0);
+    const pool = join(repo, 'packages/deb-dev/stable');
+    const old = new Date(Date.now() - 100 * 86_400_000);
+    await utimes(join(pool, 'falco_0.38.2_amd64.deb'), old, old);
+    const dry = async (...extra: string[]) => {
+      const res = await pkgpub(['prune', '--channel', 'dev', '--to', repo, '--unsigned', '--json', ...extra]);
+      expect(res.code, res.err).toBe(0);
+      return JSON.parse(res.out);
+    };
+    const aged = await dry('--older-than', '30d');
+    expect(aged.remove.map((x: { version: string; reasons: string[] }) => [x.version, x.reasons])).toEqual([
+      ['0.38.2', ['older-than']],
+    ]);
+    expect(Math.abs(Date.parse(aged.remove[0].published) - old.getTime())).toBeLessThan(1000);
+    const sizes = await Promise.all(DEBS.slice(0, 3).map(async (f) => (await stat(f)).size));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const fit = await dry('--max-size', String(total - 1));
+    expect(fit.sizeBefore).toBe(total);
+    // The lowest version of a package goes first, whatever its file's date.
+    expect(fit.remove.map((x: { version: string; reasons: string[] }) => [x.version, x.reasons])).toEqual([
+      ['0.38.1', ['max-size']],
+    ]);
+    expect(fit.bytesFreed).toBe(sizes[0]);
+    expect((await dry('--max-size', String(total))).remove).toEqual([]);
   });
 
   it('refuses bad values with a usage error (exit 2) naming what it expects', async () => {
