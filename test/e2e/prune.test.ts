@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type PublishResult, publish } from '../../src/changes/publish.js';
 import { prune } from '../../src/changes/prune.js';
 import { resolveConfig } from '../../src/config/resolve.js';
@@ -12,6 +13,7 @@ import type { Signer } from '../../src/signing/signer.js';
 import { FsStore } from '../../src/storage/fs-store.js';
 import { LEASE_KEY } from '../../src/transaction/lease.js';
 import { aptProblems, aptVersions, makeAptRoot } from '../support/apt.js';
+import { killStrayProcesses, pollUntil, secs, startCli } from '../support/cli-process.js';
 import { pkgpub } from '../support/cli.js';
 import { dnfNevras, makeDnfRoot } from '../support/dnf.js';
 import { gpgv, keyringFor, makeGpgHome } from '../support/gpg.js';
@@ -66,6 +68,11 @@ beforeAll(async () => {
     await run('tar', ['-czf', out, '-C', content, 'README']);
     tarballs[v] = out;
   }
+});
+
+afterEach(async () => {
+  const killed = await killStrayProcesses();
+  if (killed) console.log(`killed ${killed} CLI process(es) a failed test left running`);
 });
 
 afterAll(async () => {
@@ -362,6 +369,65 @@ describe('pkgpub prune', () => {
     expect(published.changes.apt.added).toEqual(['falco 0.39.0+git1-1 amd64']);
     expect(published.changes.yum.added).toEqual(['tool 1.3-1 x86_64']);
     // Both landed: the prune's removals and the publish's additions.
+    expect(await aptSees(repo)).toEqual(['0.38.2', '0.39.0', '0.39.0+git1-1']);
+    expect(await dnfSees(repo)).toEqual([
+      'tool-0:1.1-1.x86_64',
+      'tool-0:1.2-1.x86_64',
+      'tool-0:1.3-1.x86_64',
+    ]);
+    expect(existsSync(join(repo, LEASE_KEY))).toBe(false);
+  });
+
+  it('the built CLI: a prune stopped (SIGSTOP) once it has read InRelease, a publish meanwhile, both land', async () => {
+    // As in support/prune-race.ts: the prune's read of InRelease shows in its atime once the atime
+    // is set before the mtime (relatime updates it on the next read).
+    const repo = join(work, 'race-cli');
+    const cfg = resolveConfig({}, { channel: 'dev' });
+    await publish({
+      inputs: [...DEBS.slice(0, 3), rpms['tool-1.0']!, rpms['tool-1.1']!, rpms['tool-1.2']!],
+      store: new FsStore(repo),
+      cfg,
+      signer,
+    });
+    const inRelease = join(repo, 'packages/deb-dev/dists/stable/InRelease');
+    const { mtime } = await stat(inRelease);
+    await utimes(inRelease, new Date(0), mtime);
+    const armed = await stat(inRelease);
+    const pruning = startCli(['prune', '--to', repo, ...flags(), '--keep', '2', '--apply'], {
+      timeoutMs: 60_000,
+    });
+    const trigger = await pollUntil(
+      async () => {
+        const now = await stat(inRelease).catch(() => undefined);
+        if (!now || now.ino !== armed.ino) return 'replaced' as const;
+        return now.atimeMs !== armed.atimeMs ? ('read' as const) : undefined;
+      },
+      30_000,
+      2,
+    );
+    const stoppedAt = performance.now();
+    if (pruning.running()) pruning.kill('SIGSTOP');
+    const publishing = startCli(['publish', DEBS[3]!, rpms['tool-1.3']!, '--to', repo, ...flags()], {
+      timeoutMs: 60_000,
+    });
+    const publishEnded = await Promise.race([
+      publishing.done.then(() => true),
+      sleep(4_000).then(() => false),
+    ]);
+    const heldMs = performance.now() - stoppedAt;
+    if (pruning.running()) pruning.kill('SIGCONT');
+    const [pr, pu] = await Promise.all([pruning.done, publishing.done]);
+    console.log(
+      `prune CLI race: prune stopped ${secs(stoppedAt - pruning.startedAt)} s after its start (trigger ${trigger}) ` +
+        `for ${secs(heldMs)} s; publish ${publishEnded ? 'ended' : 'still waiting'} meanwhile; ` +
+        `prune exit ${pr.code ?? pr.signal} after ${secs(pr.ms)} s, publish exit ${pu.code ?? pu.signal} after ${secs(pu.ms)} s`,
+    );
+    expect(trigger).toBe('read');
+    expect(publishing.startedAt).toBeLessThan(pr.endedAt);
+    expect(pr.code, pr.err).toBe(0);
+    expect(pu.code, pu.err).toBe(0);
+    // On a folder the publish waits for the prune's lease, so the prune decided on three versions.
+    expect(pu.err).toMatch(/waiting for pkgpub prune/);
     expect(await aptSees(repo)).toEqual(['0.38.2', '0.39.0', '0.39.0+git1-1']);
     expect(await dnfSees(repo)).toEqual([
       'tool-0:1.1-1.x86_64',
