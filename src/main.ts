@@ -17,15 +17,25 @@ Usage:
                  [--endpoint URL] [--region R] [--force-path-style]   (for --to s3://...)
                  [--no-sign-rpms] [--resign] [--hardlink] [--cloudfront-distribution ID]
   pkgpub remove NAME[=VERSION]... [--to ...] [--channel ...] [same signing flags]
-  pkgpub drivers prune --keep N [--apply] [--to DIR|s3://...] [--json]
+  pkgpub prune [--channel dev] [--keep N] [--max-size SIZE] [--older-than AGE] [--protect NAME=VERSION]...
+               [--apply] [--allow-stable] [--json] [--to DIR|s3://...] [--config pkgpub.yaml] [--gc-grace SECONDS]
+               [--signing-key FILE | --unsigned] [--no-sign-rpms] [--endpoint URL] [--region R] [--force-path-style]
+               [--cloudfront-distribution ID]
+               retention for a channel's debs, rpms and tarballs (or retention.<channel> in pkgpub.yaml);
+               a dry run unless --apply; the stable channel only with --allow-stable
+  pkgpub drivers prune [--keep N] [--max-size SIZE] [--older-than AGE] [--protect VERSION]... [--apply]
+                       [--to DIR|s3://...] [--json]
   pkgpub site rebuild [--to DIR|s3://...] [--dry-run]    re-render every folder listing from a full listing
   pkgpub serve [DIR] [--port 8080] [--host 127.0.0.1]
   pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--project P]
   pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
   pkgpub help
 
+Retention: SIZE is bytes or a number with B, KB, MB, GB, TB, KiB, MiB, GiB, TiB (10GB); AGE is a whole
+number with m, h, d or w (30d, 12h). The newest version of each package and protected versions always stay.
+
 CDN: --cloudfront-distribution ID (or cdn.cloudfront in pkgpub.yaml) invalidates what publish, remove,
-drivers prune --apply and site rebuild change in place; PKGPUB_CLOUDFRONT_ENDPOINT overrides the endpoint.
+prune --apply, drivers prune --apply and site rebuild change in place; PKGPUB_CLOUDFRONT_ENDPOINT overrides the endpoint.
 
 --hardlink (folder targets): link input files into the tree instead of copying them (same file system;
 copies elsewhere). The published files then share the inputs' bytes: never rewrite an input in place.
@@ -55,6 +65,8 @@ const commands: Record<string, Command> = {
   },
   publish: (args, r) => runPublish(args, r, 'publish'),
   remove: (args, r) => runPublish(args, r, 'remove'),
+  // Loaded on use: it reads tarball names with the tarball reader, which brings tar-stream along.
+  prune: async (args, r) => (await import('./commands/prune.js')).runPrune(args, r),
   keys: runKeys,
   drivers: runDrivers,
   site: runSite,

@@ -1,10 +1,13 @@
 import { bytesFile } from '../model/output-file.js';
 import type { OutputFile } from '../model/tiers.js';
 import { versionDocKey, versionListKey } from '../repos/drivers/build-drivers.js';
-import { renderVersionList } from '../repos/drivers/driver-index.js';
-import { planPrune } from '../repos/drivers/prune.js';
+import { parseDriverVersionDoc, renderVersionList } from '../repos/drivers/driver-index.js';
+import { sortDriverVersions } from '../repos/drivers/driver-version.js';
 import { readDriverVersions } from '../repos/drivers/read-driver-state.js';
 import { driverSiteFiles } from '../repos/drivers/site-files.js';
+import { decideRetention, type PublishedVersion, type Rule } from '../retention/decide.js';
+import { hasRule, type RetentionPolicy } from '../retention/policy.js';
+import type { ObjectStore } from '../storage/object-store.js';
 import { type ChangeOptions, runTransaction, type TransactionResult } from '../transaction/transaction.js';
 
 export interface DriverPruneReport {
@@ -14,24 +17,61 @@ export interface DriverPruneReport {
   keep: string[];
   /** Newest first. */
   remove: string[];
+  /** Per removed version: the rules that remove it. */
+  reasons: Record<string, Rule[]>;
+  /** Protected versions that stay, newest first. */
+  protected: string[];
+  /** Bytes of the removed versions' drivers, when the version indexes were read (max size, older than). */
+  bytesFreed?: number;
+  /** With max size: what the driver tree is still over once everything removable is gone. */
+  overBy: number;
 }
 
-/** `pkgpub drivers prune`: drops every driver version beyond the newest `keep`, files and index. */
+/**
+ * `pkgpub drivers prune`: drops the driver versions a retention policy removes (`keep` alone is
+ * the newest N), files and index. The newest version and protected ones always stay.
+ */
 export function pruneDrivers(
-  opts: ChangeOptions & { keep: number },
+  opts: ChangeOptions & { keep?: number; policy?: RetentionPolicy },
 ): Promise<TransactionResult<DriverPruneReport>> {
-  const { keep, ...tx } = opts;
+  const { keep, policy: given, ...tx } = opts;
+  const policy: RetentionPolicy = given ?? { ...(keep !== undefined ? { keep } : {}), protect: [] };
+  if (!hasRule(policy)) throw new RangeError('drivers prune needs keep, max size or older than');
   return runTransaction(
     { ...tx, command: 'drivers prune' },
     {
-      async describe({ store, cfg }) {
+      async describe({ store, cfg, now }) {
         const versions = await readDriverVersions(store, cfg);
-        const prune = planPrune(versions, keep);
-        const report = { versions, ...prune };
-        if (prune.remove.length === 0) return { outputs: [], report };
+        // Sizes and dates are in each version's index: read only when a rule needs them.
+        const facts = policy.maxSize !== undefined || policy.olderThanMs !== undefined;
+        const published: PublishedVersion<string>[] = [];
+        for (const v of versions)
+          published.push({
+            kind: 'driver',
+            name: '',
+            arch: '',
+            version: v,
+            size: 0,
+            ref: v,
+            ...(facts ? await versionFacts(store, versionDocKey(cfg, v)) : {}),
+          });
+        const decision = decideRetention(published, policy, now);
+        const doomed = new Set(decision.remove.map((r) => r.version.ref));
+        const report: DriverPruneReport = {
+          versions,
+          keep: sortDriverVersions(versions.filter((v) => !doomed.has(v))),
+          remove: sortDriverVersions(doomed),
+          reasons: Object.fromEntries(decision.remove.map((r) => [r.version.ref, r.reasons])),
+          protected: sortDriverVersions(
+            decision.keep.filter((k) => k.why === 'protected').map((k) => k.version.ref),
+          ),
+          ...(facts ? { bytesFreed: decision.bytesFreed } : {}),
+          overBy: decision.overBy,
+        };
+        if (report.remove.length === 0) return { outputs: [], report };
         const deletes: string[] = [];
         // Prune is rare, so listing the doomed versions' folders is fine; the kept ones are never listed.
-        for (const v of prune.remove) {
+        for (const v of report.remove) {
           for await (const o of store.list(`${cfg.prefixes.driver}/${v}/`)) deletes.push(o.key);
           const doc = versionDocKey(cfg, v);
           if (await store.head(doc)) deletes.push(doc);
@@ -39,11 +79,23 @@ export function pruneDrivers(
         // The version list is a pointer: written before anything is deleted, so no reader is sent
         // to a version that is going away.
         const outputs: OutputFile[] = [
-          bytesFile(versionListKey(cfg), 'pointer', renderVersionList(prune.keep)),
-          ...(await driverSiteFiles(cfg, prune.keep)),
+          bytesFile(versionListKey(cfg), 'pointer', renderVersionList(report.keep)),
+          ...(await driverSiteFiles(cfg, report.keep)),
         ];
         return { outputs, deletes, report };
       },
     },
   );
+}
+
+/** A version's size (its drivers' bytes) and date (when a publish last wrote its index). */
+async function versionFacts(store: ObjectStore, key: string): Promise<{ size: number; time?: number }> {
+  const bytes = await store.get(key);
+  if (!bytes) return { size: 0 };
+  const doc = parseDriverVersionDoc(bytes, `${key} in ${store.description}`);
+  const time = Date.parse(doc.date);
+  return {
+    size: doc.drivers.reduce((n, d) => n + (Number.isFinite(d.sizebytes) ? d.sizebytes : 0), 0),
+    ...(Number.isFinite(time) ? { time } : {}),
+  };
 }

@@ -4,14 +4,20 @@ import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
 import { pruneDrivers } from '../changes/prune-drivers.js';
+import { formatBytes } from '../format-bytes.js';
 import { describePlan } from '../model/plan.js';
+import { hasRule } from '../retention/policy.js';
 import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
+import { policyFromFlags, RETENTION_OPTIONS } from './retention-flags.js';
 
 const USAGE =
-  'usage: pkgpub drivers prune --keep N [--apply] [--to DIR|s3://BUCKET/PREFIX] [--endpoint URL] [--region R] [--force-path-style] [--config pkgpub.yaml] [--json] [--cloudfront-distribution ID]';
+  'usage: pkgpub drivers prune [--keep N] [--max-size SIZE] [--older-than AGE] [--protect VERSION]... [--apply] [--to DIR|s3://BUCKET/PREFIX] [--endpoint URL] [--region R] [--force-path-style] [--config pkgpub.yaml] [--json] [--cloudfront-distribution ID]';
 
-/** `pkgpub drivers prune`: drops driver versions beyond the newest N. A dry run unless --apply. */
+/**
+ * `pkgpub drivers prune`: drops driver versions by the same rules as `pkgpub prune` (keep the newest
+ * N, max size, older than, protect). A dry run unless --apply.
+ */
 export async function runDrivers(args: string[], r: Reporter): Promise<void> {
   const [sub, ...rest] = args;
   if (sub !== 'prune') throw new UsageError(USAGE);
@@ -19,7 +25,7 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
     args: rest,
     allowPositionals: true,
     options: {
-      keep: { type: 'string' },
+      ...RETENTION_OPTIONS,
       apply: { type: 'boolean', default: false },
       to: { type: 'string', default: './public' },
       config: { type: 'string', default: 'pkgpub.yaml' },
@@ -34,9 +40,9 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
   });
   if (positionals.length > 0)
     throw new UsageError(`drivers prune: unexpected argument "${positionals[0]}"; ${USAGE}`);
-  const keep = Number(values.keep);
-  if (values.keep === undefined || !Number.isInteger(keep) || keep < 1)
-    throw new UsageError(`drivers prune: --keep must be a whole number of at least 1; ${USAGE}`);
+  const policy = policyFromFlags('drivers prune', values, undefined, false);
+  if (!hasRule(policy))
+    throw new UsageError(`drivers prune: give --keep, --max-size or --older-than; ${USAGE}`);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1))
     throw new UsageError('--concurrency must be a whole number ≥ 1');
@@ -51,7 +57,7 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
   const result = await pruneDrivers({
     store,
     cfg,
-    keep,
+    policy,
     dryRun: !values.apply,
     ...(concurrency ? { concurrency } : {}),
     ...(cdn ? { cdn } : {}),
@@ -70,20 +76,28 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
     dryRun: !values.apply,
     keep: prune.keep,
     remove: prune.remove,
+    reasons: prune.reasons,
+    protected: prune.protected,
+    ...(prune.bytesFreed !== undefined ? { bytesFreed: prune.bytesFreed } : {}),
     puts: plan.tiers.flatMap((t) => t.steps.map((s) => s.file.key)),
     deletes: plan.deletes,
     ...(result.applied ? { applied: result.applied } : {}),
     ...(result.cdn ? { cdn: result.cdn } : {}),
   };
+  if (prune.overBy > 0)
+    r.warn(
+      `the driver tree is still ${formatBytes(prune.overBy)} over --max-size: what is left is the newest version and the protected ones`,
+    );
   if (values.json) {
     r.out(JSON.stringify(summary));
     return;
   }
+  const why = (v: string) => ` (${prune.reasons[v]?.join(', ') ?? ''})`;
   if (!values.apply) {
     r.out(
       prune.remove.length === 0
-        ? `dry run: ${prune.versions.length} driver versions, keeping ${keep}: nothing to prune in ${store.description}`
-        : `dry run: would remove ${prune.remove.length} driver versions (${prune.remove.join(', ')}) from ${store.description}, keeping ${prune.keep.join(', ')}`,
+        ? `dry run: ${prune.versions.length} driver versions: nothing to prune in ${store.description}`
+        : `dry run: would remove ${prune.remove.length} driver versions (${prune.remove.map((v) => v + why(v)).join(', ')}) from ${store.description}, keeping ${prune.keep.join(', ')}`,
     );
     for (const l of describePlan(plan)) r.out(l);
     reportCdn(result.cdn, r, false);

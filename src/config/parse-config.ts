@@ -47,6 +47,9 @@ function checkMap(
     } else if (type === 'string[]') {
       if (!isSeq(value) || value.items.some((i) => !isScalar(i) || typeof i.value !== 'string'))
         problems.push(`${vAt}: "${name}" must be a list of strings`);
+    } else if (type === 'string-or-number') {
+      if (!isScalar(value) || (typeof value.value !== 'string' && typeof value.value !== 'number'))
+        problems.push(`${vAt}: "${name}" must be a string or a number`);
     } else if (typeof type === 'object' && 'pattern' in type) {
       if (!isScalar(value) || typeof value.value !== 'string' || !type.pattern.test(value.value))
         problems.push(`${vAt}: "${name}" must be ${type.expected}`);

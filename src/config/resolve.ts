@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
-import type { ConfigFile } from './schema.js';
+import { parseAge, parseKeep, parseProtect, parseSize, type RetentionPolicy } from '../retention/policy.js';
+import type { ConfigFile, RetentionFile } from './schema.js';
 
 export type Channel = 'stable' | 'dev';
 
@@ -26,6 +27,8 @@ export interface ResolvedConfig {
     pool: string;
   };
   yum: { name: string; compression: 'gz' | 'zstd' };
+  /** pkgpub.yaml's `retention:` per channel (what `pkgpub prune` does without flags). */
+  retention: Partial<Record<Channel, RetentionPolicy>>;
 }
 
 export interface ResolveFlags {
@@ -69,6 +72,11 @@ export function resolveConfig(file: ConfigFile, flags: ResolveFlags = {}): Resol
   const baseUrl = (flags.baseUrl ?? file.base_url ?? 'http://localhost:8080').replace(/\/+$/, '');
   if (!/^(https?|file):\/\//.test(baseUrl))
     problems.push(`base_url "${baseUrl}" must start with http://, https:// or file://`);
+  const retention: Partial<Record<Channel, RetentionPolicy>> = {};
+  for (const ch of ['stable', 'dev'] as const) {
+    const r = file.retention?.[ch];
+    if (r) retention[ch] = resolveRetention(r, `retention.${ch}`, problems);
+  }
   if (problems.length) throw new ConfigError(problems);
   const origin = file.origin ?? project;
   return {
@@ -96,5 +104,22 @@ export function resolveConfig(file: ConfigFile, flags: ResolveFlags = {}): Resol
       pool: suite,
     },
     yum: { name: file.yum?.name ?? project, compression: file.yum?.compression ?? 'gz' },
+    retention,
   };
+}
+
+function resolveRetention(r: RetentionFile, where: string, problems: string[]): RetentionPolicy {
+  const out: RetentionPolicy = { protect: [] };
+  const take = (what: string, f: () => void) => {
+    try {
+      f();
+    } catch (err) {
+      problems.push(`${where}.${what}: ${(err as Error).message}`);
+    }
+  };
+  if (r.keep !== undefined) take('keep', () => (out.keep = parseKeep(r.keep!)));
+  if (r.max_size !== undefined) take('max_size', () => (out.maxSize = parseSize(r.max_size!)));
+  if (r.older_than !== undefined) take('older_than', () => (out.olderThanMs = parseAge(r.older_than!)));
+  for (const p of r.protect ?? []) take('protect', () => out.protect.push(parseProtect(p)));
+  return out;
 }

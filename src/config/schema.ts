@@ -23,6 +23,8 @@ export interface ConfigFile {
   signing?: {
     key_file?: string;
   };
+  /** Per channel: what `pkgpub prune` removes when no flag says otherwise. */
+  retention?: { stable?: RetentionFile; dev?: RetentionFile };
   cdn?: {
     cloudfront?: {
       distribution_id?: string;
@@ -32,8 +34,19 @@ export interface ConfigFile {
   };
 }
 
+export interface RetentionFile {
+  keep?: number;
+  /** Bytes, or a number with a unit: 10GB, 500MiB. */
+  max_size?: string | number;
+  /** 90d, 12h, 2w, 30m. */
+  older_than?: string;
+  /** NAME=VERSION. */
+  protect?: string[];
+}
+
 type FieldType =
   | 'string'
+  | 'string-or-number'
   | 'number'
   | 'string[]'
   | { oneOf: string[] }
@@ -42,6 +55,13 @@ type FieldType =
 
 /** CloudFront distribution ids are upper-case letters and digits ("E2QWRUHAPOMQZL"). */
 export const CLOUDFRONT_DISTRIBUTION_ID = /^[A-Z0-9]{1,64}$/;
+
+const RETENTION_SHAPE: Record<string, FieldType> = {
+  keep: 'number',
+  max_size: 'string-or-number',
+  older_than: 'string',
+  protect: 'string[]',
+};
 
 /** The accepted shape, used to report unknown keys and wrong types together with line numbers. */
 export const CONFIG_SHAPE: Record<string, FieldType> = {
@@ -62,6 +82,7 @@ export const CONFIG_SHAPE: Record<string, FieldType> = {
   },
   yum: { section: { name: 'string', compression: { oneOf: ['gz', 'zstd'] } } },
   signing: { section: { key_file: 'string' } },
+  retention: { section: { stable: { section: RETENTION_SHAPE }, dev: { section: RETENTION_SHAPE } } },
   cdn: {
     section: {
       cloudfront: {

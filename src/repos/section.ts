@@ -15,7 +15,10 @@ export interface SectionInput {
   artifacts: readonly Artifact[];
   /** Rpms that will be signed, read for their lead and headers only (hashed as the signed copy is written). */
   rpmHeaders: readonly RpmHeaders[];
-  /** `pkgpub remove NAME[=VERSION]`: apt and yum drop these. */
+  /**
+   * `pkgpub remove NAME[=VERSION]`: apt and yum drop these. Retention's name their kind and arch
+   * (and a tarball's file), so each reaches only its own repository.
+   */
   removals: readonly AptRemoval[];
   /** Signature digests the read pass computed, keyed by the sha256 of the bytes they cover. */
   digests: SignatureDigests;

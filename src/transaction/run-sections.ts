@@ -13,9 +13,15 @@ export interface SectionsOutcome {
 
 /**
  * Every section in turn: its part of the input, its state read through its pointer, its build.
- * A section with nothing in the input reads nothing.
+ * A section with nothing in the input reads nothing. A state in `read` is used as it is: a change
+ * that decided what to do from the state (retention) builds on exactly what it decided on, and
+ * on an optimistic target that first read is the version every write is conditional on.
  */
-export async function runSections(ctx: SectionContext, input: SectionInput): Promise<SectionsOutcome> {
+export async function runSections(
+  ctx: SectionContext,
+  input: SectionInput,
+  read: Partial<Record<SectionKind, unknown>> = {},
+): Promise<SectionsOutcome> {
   const changes = {} as SectionChanges;
   for (const s of SECTIONS) changes[s.kind] = { added: [], removed: [], unchanged: [] };
   const results: SectionResult[] = [];
@@ -26,7 +32,7 @@ export async function runSections(ctx: SectionContext, input: SectionInput): Pro
     for (const section of SECTIONS) {
       const scope = section.scope(input);
       if (scope === undefined) continue;
-      const state = await section.readState(ctx, scope);
+      const state = section.kind in read ? read[section.kind] : await section.readState(ctx, scope);
       const result = await section.build(ctx, state, scope, input);
       results.push(result);
       changes[section.kind] = result.changes;

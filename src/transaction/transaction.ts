@@ -47,7 +47,7 @@ export interface TransactionOptions {
 }
 
 /** What a command that is not a publish takes: everything but what the transaction fills in. */
-export type ChangeOptions = Omit<TransactionOptions, 'command' | 'gcGraceMs' | 'force'>;
+export type ChangeOptions = Omit<TransactionOptions, 'command' | 'force'>;
 
 /** What one attempt sees: the target (guarded on an optimistic target) and the run's settings. */
 export interface AttemptContext {
@@ -74,6 +74,12 @@ export interface Intent<R> {
   deletes?: string[];
   /** The outputs are the listings themselves (site rebuild): no listing tier is added. */
   ownListings?: boolean;
+  /**
+   * Go through the garbage record even when nothing else changes, and with a grace of 0 too
+   * (retention: freeing space is the point, and a later run must delete what an earlier one
+   * left pending).
+   */
+  collectGarbage?: boolean;
   /** What the command reports; returned as it is. */
   report: R;
   /** Removes temp files the outputs point at, once applied (or the attempt failed). */
@@ -212,7 +218,8 @@ class Run<R> {
       const deletes = [...(intent.deletes ?? [])];
       const garbage = intent.garbage ?? [];
       const grace = opts.gcGraceMs ?? 0;
-      if (grace > 0 && (outputs.length > 0 || garbage.length > 0)) {
+      const collect = intent.collectGarbage ?? false;
+      if ((grace > 0 || collect) && (outputs.length > 0 || garbage.length > 0 || collect)) {
         const pending = parsePendingGarbage(await store.get(GARBAGE_KEY));
         const referenced = new Set(outputs.map((o) => o.key));
         const due = scheduleGarbage(pending, garbage, referenced, now, grace);

@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/artifacts/checksums.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { ContentConflictError, PreconditionError } from '../../src/errors.js';
 import { publish } from '../../src/changes/publish.js';
+import { prune } from '../../src/changes/prune.js';
 import { pruneDrivers } from '../../src/changes/prune-drivers.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import type { Signer } from '../../src/signing/signer.js';
@@ -294,5 +296,45 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
     } finally {
       rmSync(inputs, { recursive: true, force: true });
     }
+  });
+  it('a prune of the dev channel racing a publish: the prune re-reads and decides on both', async () => {
+    const prefix = 'optimistic-retention';
+    const dev = resolveConfig({}, { channel: 'dev' });
+    await publish({
+      inputs: ['falco_0.38.1_amd64.deb', 'falco_0.38.2_amd64.deb', 'falco_0.39.0_amd64.deb'].map(deb),
+      store: storeAt(prefix),
+      cfg: dev,
+      signer,
+    });
+    const steps: string[] = [];
+    // The prune has decided on three versions and is about to commit; a fourth lands first.
+    const pruned = await prune({
+      store: new PauseBeforeWrite(storeAt(prefix), 'InRelease', () =>
+        publish({ inputs: [deb('falco_0.39.0+git1-1_amd64.deb')], store: storeAt(prefix), cfg: dev, signer }),
+      ),
+      cfg: dev,
+      signer,
+      policy: { keep: 2, protect: [] },
+      gcGraceMs: 3_600_000,
+      progress: { onStep: (l) => steps.push(l) },
+    });
+    expect(steps.some((l) => /InRelease changed .*re-reading the target/.test(l))).toBe(true);
+    expect(pruned.attempts).toBe(2);
+    expect(pruned.report.decision.remove.map((r) => r.version.version)).toEqual(['0.38.2', '0.38.1']);
+    const store = storeAt(prefix);
+    const packages = new TextDecoder().decode(
+      await store.get('packages/deb-dev/dists/stable/main/binary-amd64/Packages'),
+    );
+    expect(packages.match(/^Version: .*$/gm)?.sort()).toEqual(['Version: 0.39.0', 'Version: 0.39.0+git1-1']);
+    const inRelease = new TextDecoder().decode(await store.get('packages/deb-dev/dists/stable/InRelease'));
+    expect(inRelease).toContain(sha256Hex(new TextEncoder().encode(packages)));
+    // The removed debs wait out the grace period; the published one is there.
+    expect(await store.head('packages/deb-dev/stable/falco_0.38.1_amd64.deb')).toBeDefined();
+    expect(await store.head('packages/deb-dev/stable/falco_0.39.0+git1-1_amd64.deb')).toBeDefined();
+    const pending = JSON.parse(new TextDecoder().decode(await store.get('.pkgpub-garbage.json'))).pending.map(
+      (p: { key: string }) => p.key,
+    );
+    expect(pending).toContain('packages/deb-dev/stable/falco_0.38.1_amd64.deb');
+    expect(pending).toContain('packages/deb-dev/stable/falco_0.38.2_amd64.deb');
   });
 });

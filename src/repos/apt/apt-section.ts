@@ -15,7 +15,8 @@ export const aptSection: Section<AptScope, AptState> = {
   kind: 'apt',
   scope(input) {
     const debs = input.artifacts.filter((a): a is DebArtifact => a.kind === 'deb');
-    return debs.length > 0 || input.removals.length > 0 ? { debs, removals: [...input.removals] } : undefined;
+    const removals = input.removals.filter((r) => r.kind === undefined || r.kind === 'deb');
+    return debs.length > 0 || removals.length > 0 ? { debs, removals } : undefined;
   },
   async readState(ctx) {
     ctx.step(`reading apt state from ${ctx.store.description}`);

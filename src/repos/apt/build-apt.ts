@@ -25,9 +25,18 @@ export interface AptState {
   committed: Map<string, string>;
 }
 
+/**
+ * `pkgpub remove NAME[=VERSION]` drops a name from apt and yum alike; retention removes one
+ * version of one kind on one arch, and tarballs by their file name in that arch's folder.
+ */
 export interface AptRemoval {
   name: string;
   version?: string;
+  arch?: string;
+  /** Only this kind of repository; absent: apt and yum (never tarballs). */
+  kind?: 'deb' | 'rpm' | 'tarball';
+  /** Tarballs: the file name in the arch folder. */
+  file?: string;
 }
 
 export interface AptBuildInput {
@@ -138,7 +147,11 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
     let matched = false;
     for (const map of byComponent.values()) {
       for (const [k, e] of map) {
-        if (e.name === r.name && (r.version === undefined || e.version === r.version)) {
+        if (
+          e.name === r.name &&
+          (r.version === undefined || e.version === r.version) &&
+          (r.arch === undefined || e.arch === r.arch)
+        ) {
           map.delete(k);
           matched = true;
           changes.removed.push(`${e.name} ${e.version} ${e.arch}`);

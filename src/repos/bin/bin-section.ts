@@ -4,22 +4,39 @@ import { blobSignatures } from '../sign-outputs.js';
 import { type BinState, binSumsSignatures, buildBin } from './build-bin.js';
 import { readBinState } from './read-bin-state.js';
 
+interface BinScope {
+  tarballs: TarballArtifact[];
+  removals: { arch: string; file: string }[];
+}
+
 /** Release tarballs: blobs + .asc, and each touched arch folder's SHA256SUMS (+ .asc). */
-export const binSection: Section<TarballArtifact[], BinState> = {
+export const binSection: Section<BinScope, BinState> = {
   kind: 'bin',
   scope(input) {
     const tarballs = input.artifacts.filter((a): a is TarballArtifact => a.kind === 'tarball');
-    return tarballs.length > 0 ? tarballs : undefined;
-  },
-  readState(ctx, tarballs) {
-    return readBinState(
-      ctx.store,
-      ctx.cfg,
-      tarballs.map((t) => t.arch),
+    // Only retention names tarballs: `pkgpub remove NAME` never reached them and still does not.
+    const removals = input.removals.flatMap((r) =>
+      r.kind === 'tarball' && r.arch !== undefined && r.file !== undefined
+        ? [{ arch: r.arch, file: r.file }]
+        : [],
     );
+    return tarballs.length > 0 || removals.length > 0 ? { tarballs, removals } : undefined;
   },
-  async build(ctx, state, tarballs, input) {
-    const bin = buildBin({ cfg: ctx.cfg, state, tarballs, force: ctx.force, now: ctx.now });
+  readState(ctx, scope) {
+    return readBinState(ctx.store, ctx.cfg, [
+      ...scope.tarballs.map((t) => t.arch),
+      ...scope.removals.map((r) => r.arch),
+    ]);
+  },
+  async build(ctx, state, scope, input) {
+    const bin = buildBin({
+      cfg: ctx.cfg,
+      state,
+      tarballs: scope.tarballs,
+      removals: scope.removals,
+      force: ctx.force,
+      now: ctx.now,
+    });
     if (!bin.changed) return { changes: bin.changes, outputs: [], garbage: [] };
     const outputs = [...bin.blobs, ...bin.files];
     if (ctx.signer)

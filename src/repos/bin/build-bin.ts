@@ -18,6 +18,8 @@ export interface BinBuildInput {
   cfg: ResolvedConfig;
   state: BinState;
   tarballs: TarballArtifact[];
+  /** Published tarballs to drop (retention): by file name in their arch folder. */
+  removals?: readonly { arch: string; file: string }[];
   /** Replace a published tarball whose bytes differ. */
   force?: boolean;
   /** Unused today (SHA256SUMS carries no date); taken for the same shape as the other builders. */
@@ -31,7 +33,7 @@ export interface BinBuildResult {
   blobs: OutputFile[];
   /** `<arch>/SHA256SUMS` of every arch folder that changed, tier index; sign them with binSumsSignatures. */
   files: OutputFile[];
-  /** Always empty: a tarball publish only adds. */
+  /** Removed tarballs and their `.asc`: deleted once no SHA256SUMS has named them for the grace period. */
   garbage: string[];
 }
 
@@ -44,8 +46,8 @@ export function sumsKey(cfg: ResolvedConfig, arch: string): string {
 }
 
 /**
- * Pure: adds tarballs to their arch folders and rewrites those folders' SHA256SUMS from the
- * published one plus the new lines, so no published tarball is ever read again.
+ * Pure: adds tarballs to their arch folders, drops removed ones, and rewrites those folders'
+ * SHA256SUMS from the published one plus the new lines, so no published tarball is ever read again.
  */
 export function buildBin(input: BinBuildInput): BinBuildResult {
   const { cfg, state } = input;
@@ -54,6 +56,15 @@ export function buildBin(input: BinBuildInput): BinBuildResult {
   const sums = new Map<string, Map<string, string>>();
   const touched = new Set<string>();
   const inThisRun = new Map<string, TarballArtifact>();
+  const garbage: string[] = [];
+  const folderOf = (arch: string) => {
+    let folder = sums.get(arch);
+    if (!folder) {
+      folder = new Map(state.sums.get(arch) ?? []);
+      sums.set(arch, folder);
+    }
+    return folder;
+  };
 
   for (const t of input.tarballs) {
     if (/[\n\r\\/]/.test(t.fileName))
@@ -69,11 +80,7 @@ export function buildBin(input: BinBuildInput): BinBuildResult {
       continue;
     }
     inThisRun.set(label, t);
-    let folder = sums.get(t.arch);
-    if (!folder) {
-      folder = new Map(state.sums.get(t.arch) ?? []);
-      sums.set(t.arch, folder);
-    }
+    const folder = folderOf(t.arch);
     const current = folder.get(t.fileName);
     if (current === t.sha256) {
       changes.unchanged.push(label);
@@ -98,10 +105,25 @@ export function buildBin(input: BinBuildInput): BinBuildResult {
     });
   }
 
+  for (const r of input.removals ?? []) {
+    const label = `${r.arch}/${r.file}`;
+    const folder = folderOf(r.arch);
+    // A tarball this very run adds is not the published one the removal was decided on.
+    if (!folder.has(r.file) || inThisRun.has(label)) {
+      changes.unchanged.push(`(no published tarball ${label})`);
+      continue;
+    }
+    folder.delete(r.file);
+    touched.add(r.arch);
+    changes.removed.push(label);
+    const key = `${binFolder(cfg, r.arch)}/${r.file}`;
+    garbage.push(key, `${key}.asc`);
+  }
+
   const files = [...touched]
     .sort()
     .map((arch) => bytesFile(sumsKey(cfg, arch), 'index', renderSha256Sums(sums.get(arch)!)));
-  return { changes, changed: touched.size > 0, blobs, files, garbage: [] };
+  return { changes, changed: touched.size > 0, blobs, files, garbage };
 }
 
 /**

@@ -36,6 +36,7 @@ export interface YumRemoval {
   name: string;
   /** VERSION, VERSION-RELEASE or EPOCH:VERSION-RELEASE. */
   version?: string;
+  arch?: string;
 }
 
 export interface YumInput {
@@ -137,6 +138,7 @@ export function selectYumChanges(input: {
     for (const [k, e] of byNevra) {
       if ('rpm' in e) continue;
       if (e.name !== rm.name || (rm.version !== undefined && !matchesVersion(e, rm.version))) continue;
+      if (rm.arch !== undefined && e.arch !== rm.arch) continue;
       byNevra.delete(k);
       dropped.push(e);
       matched = true;

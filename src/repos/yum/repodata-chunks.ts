@@ -73,3 +73,16 @@ export function chunkPkgid(chunk: string): string {
   if (!id) throw new Error('package element without pkgid');
   return id;
 }
+
+/**
+ * The published file's size and time from a primary.xml package element (`<size package>`,
+ * `<time file>`: the publish time where pkgpub wrote it, the file's mtime where createrepo_c did).
+ */
+export function primaryFileFacts(chunk: string): { size: number; fileTime?: number } {
+  const size = Number(firstElement(chunk, 'size')?.attrs.package);
+  const time = Number(firstElement(chunk, 'time')?.attrs.file);
+  return {
+    size: Number.isFinite(size) && size >= 0 ? size : 0,
+    ...(Number.isFinite(time) && time > 0 ? { fileTime: time * 1000 } : {}),
+  };
+}

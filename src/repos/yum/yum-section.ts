@@ -22,7 +22,8 @@ export const yumSection: Section<YumScope, YumState> = {
   kind: 'yum',
   scope(input) {
     const rpms: RpmHeaders[] = [...input.artifacts.filter((a) => a.kind === 'rpm'), ...input.rpmHeaders];
-    return rpms.length > 0 || input.removals.length > 0 ? { rpms, removals: [...input.removals] } : undefined;
+    const removals = input.removals.filter((r) => r.kind === undefined || r.kind === 'rpm');
+    return rpms.length > 0 || removals.length > 0 ? { rpms, removals } : undefined;
   },
   async readState(ctx) {
     ctx.step(`reading yum state from ${ctx.store.description}`);
