@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { inspect } from './commands/inspect.js';
 import { runDrivers } from './commands/drivers.js';
 import { runKeys } from './commands/keys.js';
+import { runPromote } from './commands/promote.js';
 import { runPublish } from './commands/publish.js';
 import { runServe } from './commands/serve.js';
 import { runSite } from './commands/site.js';
@@ -17,6 +18,10 @@ Usage:
                  [--endpoint URL] [--region R] [--force-path-style]   (for --to s3://...)
                  [--no-sign-rpms] [--resign] [--hardlink] [--cloudfront-distribution ID]
   pkgpub remove NAME[=VERSION]... [--to ...] [--channel ...] [same signing flags]
+  pkgpub promote NAME[=VERSION]... [--from-channel dev] [--to-channel stable] [--to DIR|s3://...]
+                 [--signing-key FILE | --unsigned] [--allow-prerelease] [--dry-run] [--json]
+                 [--config pkgpub.yaml] [--base-url URL] [--endpoint URL] [--region R] [--force-path-style]
+                 [--cloudfront-distribution ID]   copies the published bytes into the other channel
   pkgpub drivers prune --keep N [--apply] [--to DIR|s3://...] [--json]
   pkgpub site rebuild [--to DIR|s3://...] [--dry-run]    re-render every folder listing from a full listing
   pkgpub serve [DIR] [--port 8080] [--host 127.0.0.1]
@@ -24,8 +29,13 @@ Usage:
   pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
   pkgpub help
 
-CDN: --cloudfront-distribution ID (or cdn.cloudfront in pkgpub.yaml) invalidates what publish, remove,
+CDN: --cloudfront-distribution ID (or cdn.cloudfront in pkgpub.yaml) invalidates what publish, remove, promote,
 drivers prune --apply and site rebuild change in place; PKGPUB_CLOUDFRONT_ENDPOINT overrides the endpoint.
+
+promote: both channels are in the tree --to names. Without =VERSION the newest the source channel
+holds is taken; prereleases (~rc1, -rc1, rpm release 0.rc1) need --allow-prerelease. Packages, their
+.asc and tarballs are copied inside the store (S3: CopyObject), never rebuilt or re-signed; the
+target's indexes are merged and signed. A version the target holds with other bytes is refused.
 
 --hardlink (folder targets): link input files into the tree instead of copying them (same file system;
 copies elsewhere). The published files then share the inputs' bytes: never rewrite an input in place.
@@ -55,6 +65,7 @@ const commands: Record<string, Command> = {
   },
   publish: (args, r) => runPublish(args, r, 'publish'),
   remove: (args, r) => runPublish(args, r, 'remove'),
+  promote: runPromote,
   keys: runKeys,
   drivers: runDrivers,
   site: runSite,

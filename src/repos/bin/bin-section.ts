@@ -1,27 +1,39 @@
 import type { TarballArtifact } from '../../artifacts/types.js';
 import type { Section } from '../section.js';
 import { blobSignatures } from '../sign-outputs.js';
-import { type BinState, binSumsSignatures, buildBin } from './build-bin.js';
+import { type BinState, binSumsSignatures, buildBin, type PublishedTarball } from './build-bin.js';
 import { readBinState } from './read-bin-state.js';
 
 /** Release tarballs: blobs + .asc, and each touched arch folder's SHA256SUMS (+ .asc). */
-export const binSection: Section<TarballArtifact[], BinState> = {
+interface BinScope {
+  tarballs: TarballArtifact[];
+  published: readonly PublishedTarball[];
+}
+
+export const binSection: Section<BinScope, BinState> = {
   kind: 'bin',
   scope(input) {
     const tarballs = input.artifacts.filter((a): a is TarballArtifact => a.kind === 'tarball');
-    return tarballs.length > 0 ? tarballs : undefined;
+    const published = input.promoted?.tarballs ?? [];
+    return tarballs.length > 0 || published.length > 0 ? { tarballs, published } : undefined;
   },
-  readState(ctx, tarballs) {
-    return readBinState(
-      ctx.store,
-      ctx.cfg,
-      tarballs.map((t) => t.arch),
-    );
+  readState(ctx, scope) {
+    return readBinState(ctx.store, ctx.cfg, [
+      ...scope.tarballs.map((t) => t.arch),
+      ...scope.published.map((t) => t.arch),
+    ]);
   },
-  async build(ctx, state, tarballs, input) {
-    const bin = buildBin({ cfg: ctx.cfg, state, tarballs, force: ctx.force, now: ctx.now });
+  async build(ctx, state, scope, input) {
+    const bin = buildBin({
+      cfg: ctx.cfg,
+      state,
+      tarballs: scope.tarballs,
+      published: scope.published,
+      force: ctx.force,
+      now: ctx.now,
+    });
     if (!bin.changed) return { changes: bin.changes, outputs: [], garbage: [] };
-    const outputs = [...bin.blobs, ...bin.files];
+    const outputs = [...bin.blobs, ...bin.copies, ...bin.files];
     if (ctx.signer)
       outputs.push(
         ...(await blobSignatures(bin.blobs, ctx.signer, input.digests)),
