@@ -127,9 +127,12 @@ describe('pkgpub promote on s3rver', () => {
     expect(bodyBytes).toBeLessThan(7 * 1024);
     const totalUp = traffic.reduce((n, t) => n + t.bytesUp, 0);
     const totalDown = traffic.reduce((n, t) => n + t.bytesDown, 0);
+    const byMethod = new Map<string, number>();
+    for (const t of traffic) byMethod.set(t.method, (byMethod.get(t.method) ?? 0) + 1);
     console.log(
-      `promoting ${out.picked.length} packages on s3rver: ${traffic.length} requests (${copies.length} CopyObject), ` +
-        `${bodyBytes} bytes of package requests through the client (package bodies: ${packageBytes} bytes, all copied server-side); ` +
+      `promoting ${out.picked.length} packages on s3rver: ${traffic.length} requests ` +
+        `(${[...byMethod].map(([m, n]) => `${m} ${n}`).join(', ')}; ${copies.length} of the PUTs CopyObject), ` +
+        `${bodyBytes} bytes in requests naming a package (package bodies: ${packageBytes} bytes, all copied server-side); ` +
         `whole run ${totalUp} bytes up, ${totalDown} bytes down`,
     );
 
