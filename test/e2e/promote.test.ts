@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aptProblems, aptVersions, makeAptRoot } from '../support/apt.js';
@@ -228,6 +228,21 @@ describe('pkgpub promote (folder target)', () => {
     expect(res.code).toBe(1);
     expect(res.err).toMatch(/clash 1\.0-1 noarch is already published with other contents/);
     expect(await tree(repo)).toEqual(before);
+
+    // A tarball: the same name in both channels' SHA256SUMS with other bytes.
+    const dir = await mkdtemp(join(work, 'tarballs-'));
+    const name = 'falco-0.39.1-x86_64.tar.gz';
+    await mkdir(join(dir, 'dev'));
+    await mkdir(join(dir, 'stable'));
+    await copyFile(tarball('falco-0.39.0-static-x86_64.tar.gz'), join(dir, 'dev', name));
+    await copyFile(tarball('falco-0.39.0-x86_64.tar.gz'), join(dir, 'stable', name));
+    expect((await publishTo(repo, 'dev', join(dir, 'dev', name))).code).toBe(0);
+    expect((await publishTo(repo, 'stable', join(dir, 'stable', name))).code).toBe(0);
+    const beforeTar = await tree(repo);
+    const tar = await promote(repo, 'falco=0.39.1');
+    expect(tar.code).toBe(1);
+    expect(tar.err).toMatch(/x86_64\/falco-0\.39\.1-x86_64\.tar\.gz is already published with other bytes/);
+    expect(await tree(repo)).toEqual(beforeTar);
   });
 
   it('refuses a prerelease unless --allow-prerelease; without a version the newest is taken', async () => {
@@ -264,7 +279,7 @@ describe('pkgpub promote (folder target)', () => {
     const version = await promote(repo, 'falco=9.9');
     expect(version.code).toBe(2);
     expect(version.err).toMatch(
-      /falco=9\.9 is not published in the dev channel \(it has deb 0\.38\.2, deb 0\.39\.0, tarball 0\.39\.0\)/,
+      /falco=9\.9 is not published in the dev channel \(it has deb 0\.38\.2, deb 0\.39\.0, tarball 0\.39\.0, tarball 0\.39\.1\)/,
     );
     const same = await pkgpub([
       'promote',
