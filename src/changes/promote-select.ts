@@ -25,10 +25,16 @@ export interface SourceIndex {
   tarballs: SourceTarball[];
 }
 
+/** A tarball line whose file name parses as `<name>-<version>[-static]-<arch>.tar.gz`. */
+export interface NamedTarball extends SourceTarball {
+  name: string;
+  version: string;
+}
+
 export interface Picked {
   debs: AptEntry[];
   rpms: YumEntry[];
-  tarballs: SourceTarball[];
+  tarballs: NamedTarball[];
 }
 
 export function parsePromoteSpec(text: string): PromoteSpec {
@@ -74,7 +80,7 @@ const rpmKind: Kind<YumEntry> = {
   compare: (a, b) => Number(a.epoch) - Number(b.epoch) || rpmvercmp(a.ver, b.ver) || rpmvercmp(a.rel, b.rel),
 };
 
-const tarballKind: Kind<SourceTarball & { name: string; version: string }> = {
+const tarballKind: Kind<NamedTarball> = {
   what: 'tarball',
   name: (t) => t.name,
   shown: (t) => t.version,
@@ -98,7 +104,7 @@ export function pickVersions(
   specs: readonly PromoteSpec[],
   opts: { channel: string; allowPrerelease: boolean },
 ): Picked {
-  const tarballs = source.tarballs.flatMap((t) => {
+  const tarballs = source.tarballs.flatMap((t): NamedTarball[] => {
     const parsed = parseTarballName(t.fileName);
     return typeof parsed === 'string' ? [] : [{ ...t, name: parsed.name, version: parsed.version }];
   });
@@ -125,7 +131,7 @@ export function pickVersions(
             );
     out.debs.push(...debs.picked);
     out.rpms.push(...rpms.picked);
-    out.tarballs.push(...tars.picked.map(({ arch, fileName, sha256 }) => ({ arch, fileName, sha256 })));
+    out.tarballs.push(...tars.picked);
   }
   return out;
 }

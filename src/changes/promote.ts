@@ -71,7 +71,7 @@ export function promote(req: PromoteRequest): Promise<TransactionResult<PromoteR
         const { store, cfg } = ctx;
         ctx.step(`reading the ${from.channel} channel from ${store.description}`);
         const source = await readSource(store, from);
-        const picked = pickVersions(source.index, specs, {
+        const picked = pickVersions(source, specs, {
           channel: from.channel,
           allowPrerelease: allowPrerelease ?? false,
         });
@@ -115,10 +115,10 @@ export function promote(req: PromoteRequest): Promise<TransactionResult<PromoteR
               from: r.blob.key,
               to: `${cfg.prefixes.rpm}/${r.entry.href}`,
             })),
-            ...tarballs.map((t) => ({
+            ...tarballs.map((t, i) => ({
               kind: 'tarball' as const,
-              name: t.fileName,
-              version: '',
+              name: picked.tarballs[i]!.name,
+              version: picked.tarballs[i]!.version,
               arch: t.arch,
               from: t.blob.key,
               to: `${cfg.prefixes.bin}/${t.arch}/${t.fileName}`,
@@ -133,7 +133,7 @@ export function promote(req: PromoteRequest): Promise<TransactionResult<PromoteR
 }
 
 /** The source channel's indexes, read through their pointers: Packages, repodata, SHA256SUMS. */
-async function readSource(store: ObjectStore, from: ResolvedConfig): Promise<{ index: SourceIndex }> {
+async function readSource(store: ObjectStore, from: ResolvedConfig): Promise<SourceIndex> {
   const arches = [...new Set(knownTarballArches().map((a) => tarballArch(a)!))];
   const [apt, yum, bin] = await Promise.all([
     readAptState(store, from),
@@ -146,7 +146,7 @@ async function readSource(store: ObjectStore, from: ResolvedConfig): Promise<{ i
   const tarballs = [...bin.sums].flatMap(([arch, sums]) =>
     [...sums].map(([fileName, sha256]) => ({ arch, fileName, sha256 })),
   );
-  return { index: { debs: [...debs.values()], rpms: yum.entries, tarballs } };
+  return { debs: [...debs.values()], rpms: yum.entries, tarballs };
 }
 
 /** Reads at most this many `.asc` files (or HEADs) at once. */

@@ -136,10 +136,7 @@ function report(
   }
   for (const k of p.picked)
     r.out(
-      `${dryRun ? 'would promote' : 'promote'} ${k.kind} ${k.name} ${k.version} ${k.arch}: ${k.from} → ${k.to}`.replace(
-        / {2,}/g,
-        ' ',
-      ),
+      `${dryRun ? 'would promote' : 'promote'} ${k.kind} ${k.name} ${k.version} ${k.arch}: ${k.from} → ${k.to}`,
     );
   if (dryRun) {
     r.out(`dry run: ${writes} writes and ${plan.deletes.length} deletes would be made in ${target}`);
