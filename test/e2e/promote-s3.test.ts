@@ -17,7 +17,9 @@ import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
 
 const deb = (n: string) => join(fixturesDir, 'deb', n);
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const PACKAGE = /\.(deb|rpm|tar\.gz)(\?|$)/;
+const PACKAGE = /\.(deb|rpm|tar\.gz)$/;
+/** A request on a package object itself (not a listing whose prefix names one). */
+const onPackage = (t: Traffic) => PACKAGE.test(t.url.split('?')[0]!);
 
 let key: TestKey;
 let srv: S3rverHandle;
@@ -106,7 +108,7 @@ describe('pkgpub promote on s3rver', () => {
     expect(out.applied.copied).toBe(14);
 
     const copies = traffic.filter((t) => t.method === 'PUT' && t.copySource !== undefined);
-    const packageCopies = copies.filter((t) => PACKAGE.test(t.url));
+    const packageCopies = copies.filter(onPackage);
     expect(packageCopies).toHaveLength(7);
     for (const c of packageCopies) {
       expect(c.bytesUp).toBe(0);
@@ -115,7 +117,7 @@ describe('pkgpub promote on s3rver', () => {
       expect(decodeURIComponent(c.copySource!)).toMatch(/\/site\/packages\/(deb|rpm|bin)-dev\//);
     }
     // No package is read or written by pkgpub itself.
-    const packageRequests = traffic.filter((t) => PACKAGE.test(t.url));
+    const packageRequests = traffic.filter(onPackage);
     expect(packageRequests.filter((t) => t.method === 'GET')).toEqual([]);
     expect(packageRequests.filter((t) => t.method === 'PUT' && t.copySource === undefined)).toEqual([]);
     const bodyBytes = packageRequests.reduce((n, t) => n + t.bytesUp + t.bytesDown, 0);
