@@ -29,6 +29,7 @@ import { Spill } from '../src/transaction/spill.js';
 import type { OutputFile } from '../src/model/tiers.js';
 import { buildListings, type ListingOutputs, rebuildAllListings } from '../src/site/build-site.js';
 import { FsStore } from '../src/storage/fs-store.js';
+import { putOutput } from '../src/transaction/apply.js';
 
 interface Options {
   drivers: number;
@@ -134,8 +135,8 @@ function memoryStep(step: string): void {
 
 /** What apply would write: every generated file (blobs are placed by placeBlobs), then the deletes. */
 async function write(store: FsStore, files: OutputFile[], out: ListingOutputs): Promise<void> {
-  for (const f of files) if (f.tier !== 'blob') await store.put(f.key, f.body);
-  for (const f of out.files) await store.put(f.key, f.body);
+  for (const f of files) if (f.tier !== 'blob') await putOutput(store, f);
+  for (const f of out.files) await putOutput(store, f);
   await store.delete(out.deletes);
 }
 

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { inspect } from './commands/inspect.js';
 import { runDrivers } from './commands/drivers.js';
 import { runKeys } from './commands/keys.js';
+import { runPromote } from './commands/promote.js';
 import { runPublish } from './commands/publish.js';
 import { runServe } from './commands/serve.js';
 import { runSite } from './commands/site.js';
@@ -25,6 +26,10 @@ Usage:
                a dry run unless --apply; the stable channel only with --allow-stable
   pkgpub drivers prune [--keep N] [--max-size SIZE] [--older-than AGE] [--protect VERSION]... [--apply]
                        [--to DIR|s3://...] [--json]
+  pkgpub promote NAME[=VERSION]... [--from-channel dev] [--to-channel stable] [--to DIR|s3://...]
+                 [--signing-key FILE | --unsigned] [--allow-prerelease] [--dry-run] [--json]
+                 [--config pkgpub.yaml] [--base-url URL] [--endpoint URL] [--region R] [--force-path-style]
+                 [--cloudfront-distribution ID]   copies the published bytes into the other channel
   pkgpub site rebuild [--to DIR|s3://...] [--dry-run]    re-render every folder listing from a full listing
   pkgpub serve [DIR] [--port 8080] [--host 127.0.0.1]
   pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--project P]
@@ -35,7 +40,13 @@ Retention: SIZE is bytes or a number with B, KB, MB, GB, TB, KiB, MiB, GiB, TiB 
 number with m, h, d or w (30d, 12h). The newest version of each package and protected versions always stay.
 
 CDN: --cloudfront-distribution ID (or cdn.cloudfront in pkgpub.yaml) invalidates what publish, remove,
-prune --apply, drivers prune --apply and site rebuild change in place; PKGPUB_CLOUDFRONT_ENDPOINT overrides the endpoint.
+promote, prune --apply, drivers prune --apply and site rebuild change in place; PKGPUB_CLOUDFRONT_ENDPOINT
+overrides the endpoint.
+
+promote: both channels are in the tree --to names. Without =VERSION the newest the source channel
+holds is taken; prereleases (~rc1, -rc1, rpm release 0.rc1) need --allow-prerelease. Packages, their
+.asc and tarballs are copied inside the store (S3: CopyObject), never rebuilt or re-signed; the
+target's indexes are merged and signed. A version the target holds with other bytes is refused.
 
 --hardlink (folder targets): link input files into the tree instead of copying them (same file system;
 copies elsewhere). The published files then share the inputs' bytes: never rewrite an input in place.
@@ -67,6 +78,7 @@ const commands: Record<string, Command> = {
   remove: (args, r) => runPublish(args, r, 'remove'),
   // Loaded on use: it reads tarball names with the tarball reader, which brings tar-stream along.
   prune: async (args, r) => (await import('./commands/prune.js')).runPrune(args, r),
+  promote: runPromote,
   keys: runKeys,
   drivers: runDrivers,
   site: runSite,

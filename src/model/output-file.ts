@@ -35,3 +35,26 @@ export function bytesFile(key: string, tier: Tier, data: Uint8Array | string, or
     ...(order !== undefined ? { order } : {}),
   };
 }
+
+/** An object already in the tree, as the index that names it describes it. */
+export interface StoredObject {
+  key: string;
+  sha256: string;
+  size: number;
+  /** Hex MD5 where the index lists one (Packages' MD5sum). */
+  md5?: string;
+}
+
+/** A blob that is the very bytes of `source`, copied inside the store (see CopyBody). */
+export function copiedFile(key: string, source: StoredObject, immutable: boolean): OutputFile {
+  return {
+    key,
+    tier: 'blob',
+    body: { copyFrom: source.key },
+    sha256: source.sha256,
+    size: source.size,
+    ...(source.md5 ? { md5: source.md5 } : {}),
+    contentType: contentTypeFor(key),
+    immutable,
+  };
+}

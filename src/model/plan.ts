@@ -68,7 +68,9 @@ export function describePlan(plan: Plan): string[] {
   const lines: string[] = [];
   for (const t of plan.tiers) {
     for (const s of t.steps)
-      lines.push(`PUT    ${s.file.key}  (${t.tier}, ${s.reason}, ${s.file.size} bytes)`);
+      lines.push(
+        `PUT    ${s.file.key}  (${t.tier}, ${s.reason}, ${s.file.size} bytes${'copyFrom' in s.file.body ? `, copy of ${s.file.body.copyFrom}` : ''})`,
+      );
   }
   for (const d of plan.deletes) lines.push(`DELETE ${d}`);
   return lines;

@@ -4,7 +4,9 @@ import type { OpenOutput } from '../model/text-output.js';
 import type { ChangeSummary, OutputFile } from '../model/tiers.js';
 import type { Signer } from '../signing/signer.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { AptRemoval } from './apt/build-apt.js';
+import type { AptRemoval, PublishedDeb } from './apt/build-apt.js';
+import type { PublishedTarball } from './bin/build-bin.js';
+import type { PublishedRpm } from './yum/build-yum.js';
 import type { SignatureDigests } from './sign-outputs.js';
 
 /** The kinds of repository a tree holds; each is one folder under repos/ with one Section. */
@@ -22,6 +24,21 @@ export interface SectionInput {
   removals: readonly AptRemoval[];
   /** Signature digests the read pass computed, keyed by the sha256 of the bytes they cover. */
   digests: SignatureDigests;
+  /** Packages already published in another channel of the tree, to carry over as they are. */
+  promoted?: PromotedInput;
+}
+
+/**
+ * What `pkgpub promote` hands the sections: records read back from the source channel's own
+ * indexes, never local files. Their objects are copied inside the store, their `.asc` with them;
+ * nothing is rebuilt or signed again but the target's indexes.
+ */
+export interface PromotedInput {
+  debs: readonly PublishedDeb[];
+  rpms: readonly PublishedRpm[];
+  tarballs: readonly PublishedTarball[];
+  /** Whether the source's rpms carry the project's signature (its .repo file has gpgcheck=1). */
+  rpmsSigned: boolean;
 }
 
 /** One attempt's view of the target, and the run's settings. */

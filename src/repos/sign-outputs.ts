@@ -66,9 +66,12 @@ export async function blobSignatures(
     );
     for (const [n, k] of known.entries()) armored[k.i] = signed[n]!;
   }
-  for (const [i, b] of blobs.entries())
+  for (const [i, b] of blobs.entries()) {
+    // A copy's signature is copied with it (its bytes are not here to sign).
+    if ('copyFrom' in b.body) throw new Error(`internal: ${b.key} is a copy and cannot be signed here`);
     armored[i] ??= await signer.detachSignArmored(
       'bytes' in b.body ? b.body.bytes : await readFile(b.body.file),
     );
+  }
   return blobs.map((b, i) => bytesFile(`${b.key}.asc`, 'blob', armored[i]!));
 }

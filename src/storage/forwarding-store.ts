@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Body, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
+import type { Body, CopyOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
 
 /**
  * An ObjectStore that hands every call to another one: the base of the wrappers that change one
@@ -32,6 +32,10 @@ export class ForwardingStore implements ObjectStore {
 
   put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
     return this.inner.put(key, body, opts);
+  }
+
+  copy(fromKey: string, toKey: string, opts?: CopyOptions): Promise<ObjectInfo> {
+    return this.inner.copy(fromKey, toKey, opts);
   }
 
   list(prefix: string): AsyncIterable<ObjectInfo> {

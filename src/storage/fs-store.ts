@@ -20,6 +20,7 @@ import { PreconditionError, StorageError } from '../errors.js';
 import {
   assertSafeKey,
   type Body,
+  type CopyOptions,
   type ObjectInfo,
   type ObjectStore,
   type PutOptions,
@@ -139,7 +140,39 @@ export class FsStore implements ObjectStore {
     return this.written(key, opts);
   }
 
-  private async written(key: string, opts: PutOptions): Promise<ObjectInfo> {
+  /**
+   * A hard link where the file system allows it (the promoted package costs no bytes written), else
+   * a clone or a copy, each made under a temp name and renamed over the key. Two names of one inode
+   * stay independent here: this store never writes into a file, it renames a new one over the name.
+   */
+  async copy(fromKey: string, toKey: string, opts: CopyOptions = {}): Promise<ObjectInfo> {
+    const from = this.pathOf(fromKey);
+    const dest = this.pathOf(toKey);
+    const tmp = join(dirname(dest), `${TMP_PREFIX}${this.tmpTag}-${(this.tmpCount++).toString(36)}`);
+    try {
+      const st = await stat(from).catch((err: unknown) => {
+        if (isMissing(err)) return undefined;
+        throw err;
+      });
+      if (!st?.isFile())
+        throw new StorageError(
+          `cannot copy ${fromKey} to ${toKey} in ${this.description}: ${fromKey} does not exist`,
+        );
+      await withFolder(dirname(dest), async () => {
+        if (!(await linked(from, tmp))) await copyFile(from, tmp, constants.COPYFILE_FICLONE);
+      });
+      await rename(tmp, dest);
+      // rename() between two links of one inode does nothing: a copy onto an earlier copy of itself.
+      await rm(tmp, { force: true });
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => {});
+      if (err instanceof StorageError) throw err;
+      throw new StorageError(`cannot copy ${fromKey} to ${toKey} in ${this.description}`, { cause: err });
+    }
+    return this.written(toKey, opts);
+  }
+
+  private async written(key: string, opts: { sha256?: string }): Promise<ObjectInfo> {
     const info = await this.head(key);
     if (!info) throw new StorageError(`${key} vanished right after it was written to ${this.description}`);
     return opts.sha256 ? { ...info, sha256: opts.sha256 } : info;

@@ -41,6 +41,21 @@ export interface PutOptions {
   ifMatch?: string;
 }
 
+export interface CopyOptions {
+  /** Size of the source as the caller knows it: spares a backend a request to report it. */
+  size?: number;
+  /**
+   * sha256 of the source's bytes as the caller knows them (from a signed index): reported back in
+   * the ObjectInfo, as put() reports the one it was given.
+   */
+  sha256?: string;
+  /**
+   * Hex MD5 of the source's bytes when the caller knows it (a Packages stanza's MD5sum): a backend
+   * that learns the copy's MD5 for free (a single-part S3 ETag) refuses a copy that differs.
+   */
+  md5?: string;
+}
+
 export interface ObjectStore {
   /** For messages: "folder ./public" or "s3://bucket/prefix". Never contains credentials. */
   readonly description: string;
@@ -60,6 +75,13 @@ export interface ObjectStore {
    */
   listFolder(prefix: string, nameStartsWith?: string): AsyncIterable<ObjectInfo>;
   delete(keys: string[]): Promise<void>;
+  /**
+   * Puts the bytes of `fromKey` at `toKey` without them passing through this process (S3:
+   * CopyObject, server-side; folder: a hard link or a clone, renamed into place). The copy keeps
+   * the source's metadata (content type, cache control, sha256); atomic to readers as put() is.
+   * A missing source is a StorageError.
+   */
+  copy(fromKey: string, toKey: string, opts?: CopyOptions): Promise<ObjectInfo>;
   /**
    * True when a create-only put (`ifMatch: ''`) is atomic: of two racing creators exactly one
    * wins. Absent means no: lock takers then wait and re-read to settle the race.

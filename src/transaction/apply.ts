@@ -1,6 +1,6 @@
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Plan } from '../model/plan.js';
-import type { Tier } from '../model/tiers.js';
+import type { OutputFile, Tier } from '../model/tiers.js';
 
 const CACHE_CONTROL: Record<Tier, string> = {
   blob: 'public, max-age=31536000, immutable',
@@ -11,9 +11,14 @@ const CACHE_CONTROL: Record<Tier, string> = {
 };
 
 export interface Applied {
+  /** Objects written, copies included. */
   written: number;
   deleted: number;
+  /** Bytes uploaded from this machine (copies move inside the store and are not counted here). */
   bytes: number;
+  /** Objects copied from another key of the store, and their bytes. */
+  copied: number;
+  copiedBytes: number;
 }
 
 export interface ApplyProgress {
@@ -39,6 +44,8 @@ export async function applyPlan(
   const concurrency = Math.max(1, opts.concurrency ?? store.preferredWriteConcurrency ?? 4);
   let written = 0;
   let bytes = 0;
+  let copied = 0;
+  let copiedBytes = 0;
   for (const { tier, steps } of plan.tiers) {
     // Ordered tiers (pointers) go one by one: Release before InRelease, .asc before repomd.xml.
     const width = tier === 'pointer' ? 1 : concurrency;
@@ -47,14 +54,15 @@ export async function applyPlan(
     const worker = async () => {
       while (next < steps.length) {
         const step = steps[next++]!;
-        await store.put(step.file.key, step.file.body, {
-          contentType: step.file.contentType,
-          cacheControl: CACHE_CONTROL[tier],
-          sha256: step.file.sha256,
-          ...(step.file.md5 ? { md5: step.file.md5 } : {}),
-        });
+        const { file } = step;
+        const copy = await putOutput(store, file, CACHE_CONTROL[tier]);
+        if (copy) {
+          copied++;
+          copiedBytes += file.size;
+        } else {
+          bytes += file.size;
+        }
         written++;
-        bytes += step.file.size;
         opts.progress?.onWrite?.(step.file.key, step.file.size);
       }
     };
@@ -65,5 +73,31 @@ export async function applyPlan(
     await store.delete(plan.deletes);
     for (const k of plan.deletes) opts.progress?.onDelete?.(k);
   }
-  return { written, deleted: plan.deletes.length, bytes };
+  return { written, deleted: plan.deletes.length, bytes, copied, copiedBytes };
+}
+
+/**
+ * Writes one output: a put of its bytes or file, or, for a copy body, a copy inside the store (the
+ * source is a blob pkgpub wrote with this tier's metadata, and the copy keeps it). True for a copy.
+ */
+export async function putOutput(
+  store: ObjectStore,
+  file: OutputFile,
+  cacheControl?: string,
+): Promise<boolean> {
+  if ('copyFrom' in file.body) {
+    await store.copy(file.body.copyFrom, file.key, {
+      sha256: file.sha256,
+      size: file.size,
+      ...(file.md5 ? { md5: file.md5 } : {}),
+    });
+    return true;
+  }
+  await store.put(file.key, file.body, {
+    contentType: file.contentType,
+    ...(cacheControl ? { cacheControl } : {}),
+    sha256: file.sha256,
+    ...(file.md5 ? { md5: file.md5 } : {}),
+  });
+  return false;
 }

@@ -1,6 +1,6 @@
 import { StorageError } from '../errors.js';
 import { ForwardingStore } from '../storage/forwarding-store.js';
-import type { Body, ObjectInfo, ObjectStore, PutOptions } from '../storage/object-store.js';
+import type { Body, CopyOptions, ObjectInfo, ObjectStore, PutOptions } from '../storage/object-store.js';
 
 /**
  * The store as one publish attempt sees it: every object it reads is remembered with the etag of
@@ -34,5 +34,17 @@ export class GuardedStore extends ForwardingStore {
     );
     if (expected !== undefined && info.etag) this.#read.set(key, info.etag);
     return info;
+  }
+
+  /**
+   * Copies land on blobs, which an attempt never reads. A copy onto a state file it read could not
+   * be made conditional (CopyObject's destination preconditions are not everywhere), so it is refused.
+   */
+  override async copy(fromKey: string, toKey: string, opts?: CopyOptions): Promise<ObjectInfo> {
+    if (this.#read.has(toKey))
+      throw new StorageError(
+        `internal: ${toKey} was read by this attempt and cannot be the target of a copy`,
+      );
+    return this.inner.copy(fromKey, toKey, opts);
   }
 }

@@ -268,6 +268,71 @@ export function objectStoreContract(
       }
     });
 
+    it('copies an object inside the store: same bytes and metadata, independent of its source', async () => {
+      const fx = await fresh();
+      const { store } = fx;
+      const body = bytes('the bytes of a package\n');
+      const digest = sha256(body);
+      // '+' and a space: deb versions hold '+', and copy sources are URL-encoded on S3.
+      const src = 'packages/deb-dev/stable/a+b_1.0 x_amd64.deb';
+      const dst = 'packages/deb/stable/a+b_1.0 x_amd64.deb';
+      const meta = {
+        contentType: 'application/vnd.debian.binary-package',
+        cacheControl: 'public, max-age=31536000, immutable',
+        sha256: digest,
+      };
+      await store.put(src, { bytes: body }, meta);
+      const info = await store.copy(src, dst, { sha256: digest, md5: md5(body) });
+      expect(info.key).toBe(dst);
+      expect(info.size).toBe(body.length);
+      expect(text(await store.get(dst))).toBe('the bytes of a package\n');
+      const head = await store.head(dst);
+      expect(head?.size).toBe(body.length);
+      if (opts.keepsSha256) expect(head?.sha256).toBe(digest);
+      // The copy carries the source's metadata: nothing was given for it but the sha256.
+      if (fx.rawHead) expect(await fx.rawHead(dst)).toEqual(meta);
+      if (fx.plainGet) expect(text(await fx.plainGet(dst))).toBe('the bytes of a package\n');
+      const listed = await collect(store.listFolder('packages/deb/stable'));
+      expect(listed.map((o) => o.key)).toEqual([dst]);
+      if (opts.listsMd5) expect(listed[0]!.md5).toBe(md5(body));
+      // The size given is what the store reports back, without asking the backend.
+      expect((await store.copy(src, 'sized/copy.deb', { size: body.length })).size).toBe(body.length);
+      expect(text(await store.get('sized/copy.deb'))).toBe('the bytes of a package\n');
+
+      // Onto an existing key: the copy replaces it.
+      await store.put('packages/deb/stable/old.deb', { bytes: bytes('older, longer bytes here\n') });
+      await store.copy(src, 'packages/deb/stable/old.deb');
+      expect(text(await store.get('packages/deb/stable/old.deb'))).toBe('the bytes of a package\n');
+      expect((await store.head('packages/deb/stable/old.deb'))?.size).toBe(body.length);
+
+      // Replacing the source later leaves the copy as it was (a folder's hard link included).
+      await store.put(src, { bytes: bytes('new source bytes\n') });
+      expect(text(await store.get(dst))).toBe('the bytes of a package\n');
+      expect(text(await store.get(src))).toBe('new source bytes\n');
+
+      // Onto a key that already holds these bytes (in a folder, another link of the same inode), twice.
+      await store.copy(dst, 'packages/deb/stable/old.deb');
+      await store.copy(dst, 'packages/deb/stable/old.deb');
+      expect((await collect(store.list('packages/deb'))).map((o) => o.key).sort(byteOrder)).toEqual(
+        [dst, 'packages/deb/stable/old.deb'].sort(byteOrder),
+      );
+
+      await expect(store.copy('nope/missing.deb', 'copied/missing.deb')).rejects.toBeInstanceOf(StorageError);
+      expect(await store.head('copied/missing.deb')).toBeUndefined();
+      for (const bad of ['../x', '/abs', 'a//b'])
+        for (const [f, t] of [
+          [bad, 'ok/target'],
+          [dst, bad],
+        ] as const)
+          await expect(store.copy(f, t), `${f} -> ${t}`).rejects.toBeInstanceOf(StorageError);
+      // Where an ETag is the MD5 (single-part S3 objects), a source that is not what its index
+      // says is reported.
+      if (opts.listsMd5)
+        await expect(store.copy(dst, 'copied/checked.deb', { md5: '0'.repeat(32) })).rejects.toThrow(
+          /not the object its index describes/,
+        );
+    });
+
     it('handles keys with +, spaces and non-ASCII letters, also for plain readers', async () => {
       const fx = await fresh();
       const keys = ['driver/7.0.0+driver/x86_64/a.ko', 'with space/a b.txt', 'unicode/é日本.txt'];

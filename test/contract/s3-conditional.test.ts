@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/artifacts/checksums.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { ContentConflictError, PreconditionError } from '../../src/errors.js';
+import { promote } from '../../src/changes/promote.js';
 import { publish } from '../../src/changes/publish.js';
 import { prune } from '../../src/changes/prune.js';
 import { pruneDrivers } from '../../src/changes/prune-drivers.js';
@@ -160,6 +162,58 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
     expect(packages).toContain('Package: epochpkg\n');
     expect(await primaryNames(storeAt(prefix))).toEqual(['falco', 'falcoctl']);
     // No lock object: the compare-and-swap on the state files did the work.
+    expect(proxy.requests.slice(before).filter((r) => r.includes('.pkgpub-lock'))).toEqual([]);
+  });
+
+  it('promote runs lock-free too: paused before its Packages while a publish lands in stable, it merges, copying only', async () => {
+    const prefix = 'optimistic-promote';
+    const dev = resolveConfig({}, { channel: 'dev' });
+    await publish({
+      inputs: [deb('falco_0.39.0_amd64.deb'), rpm('falco-0.39.0-1.x86_64.rpm')],
+      store: storeAt(prefix),
+      cfg: dev,
+      signer,
+    });
+    const before = proxy.requests.length;
+    const traffic = proxy.traffic.length;
+    const steps: string[] = [];
+    const b = () =>
+      publish({ inputs: [deb('epochpkg_2.0-1_amd64.deb')], store: storeAt(prefix), cfg, signer });
+    const res = await promote({
+      specs: [{ name: 'falco' }],
+      from: dev,
+      cfg,
+      signer,
+      store: new PauseBeforeWrite(storeAt(prefix), '/Packages', b),
+      progress: { onStep: (l) => steps.push(l) },
+    });
+    const end = proxy.traffic.length;
+    expect(res.attempts).toBe(2);
+    expect(steps.some((l) => /re-reading the target and merging \(attempt 2\)/.test(l))).toBe(true);
+    expect(res.report.changes.apt.added).toEqual(['falco 0.39.0 amd64']);
+    expect(res.report.changes.yum.added).toEqual(['falco 0.39.0-1 x86_64']);
+    const store = storeAt(prefix);
+    const packages = await packagesOf(store);
+    expect(packages).toContain('Package: falco\n');
+    expect(packages).toContain('Package: epochpkg\n');
+    expect(await primaryNames(store)).toEqual(['falco']);
+    const sha = (b: Uint8Array | undefined) => createHash('sha256').update(b!).digest('hex');
+    for (const [stable, devKey] of [
+      ['packages/deb/stable/falco_0.39.0_amd64.deb', 'packages/deb-dev/stable/falco_0.39.0_amd64.deb'],
+      ['packages/rpm/falco-0.39.0-1.x86_64.rpm', 'packages/rpm-dev/falco-0.39.0-1.x86_64.rpm'],
+    ] as const)
+      expect(sha(await store.get(stable))).toBe(sha(await store.get(devKey)));
+    // Through the guarded store the packages went by CopyObject only (the probe may HEAD them), and
+    // no lock was taken. The publish that came between wrote only its own deb.
+    const packageRequests = proxy.traffic
+      .slice(traffic, end)
+      .filter((t) => /\/falco[^/]*\.(deb|rpm)$/.test(t.url.split('?')[0]!));
+    expect(packageRequests.filter((t) => t.copySource !== undefined)).toHaveLength(2);
+    expect(
+      packageRequests
+        .filter((t) => t.copySource === undefined && t.method !== 'HEAD')
+        .map((t) => `${t.method} ${t.url}`),
+    ).toEqual([]);
     expect(proxy.requests.slice(before).filter((r) => r.includes('.pkgpub-lock'))).toEqual([]);
   });
 

@@ -16,6 +16,7 @@ import {
 import { driverSiteFiles } from '../../src/repos/drivers/site-files.js';
 import { createStaticServer } from '../../src/serve/static-server.js';
 import { FsStore } from '../../src/storage/fs-store.js';
+import { putOutput } from '../../src/transaction/apply.js';
 import { repoRoot, scratchRoot } from '../support/paths.js';
 import { describeWithTools, toolsMissing } from '../support/tools.js';
 
@@ -107,7 +108,7 @@ beforeAll(async () => {
     ...(await driverSiteFiles(cfg, [BIG, SMALL])),
   ];
   const store = new FsStore(root);
-  for (const f of files) await store.put(f.key, f.body);
+  for (const f of files) await putOutput(store, f);
   context = await chromium.launchPersistentContext(join(scratch, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,

@@ -208,10 +208,12 @@ describe('publishing to s3rver', () => {
     /** apt judges each distinct dists/ tree once (client-verdicts.ts). */
     const verdicts = new ClientVerdicts<{ problems: string[]; falco: string[] }>();
     /** Times shared by every point, so equal states are equal in every byte. */
-    const before = new Date(Date.now() - 60_000);
-    const now = new Date();
+    let before: Date;
+    let now: Date;
     let crashSigner: Signer;
     beforeAll(async () => {
+      now = new Date();
+      before = new Date(now.getTime() - 60_000);
       crashSigner = sameSignatures((await loadSigner({ keyFile: key.secretFile, now })).signer);
     });
     const aptJudges = async (prefix: string) =>

@@ -13,6 +13,7 @@ import { createStaticServer } from '../../src/serve/static-server.js';
 import { generateKeyPair } from '../../src/signing/generate-key.js';
 import { buildListings } from '../../src/site/build-site.js';
 import { FsStore } from '../../src/storage/fs-store.js';
+import { putOutput } from '../../src/transaction/apply.js';
 import { repoRoot, scratchRoot } from '../support/paths.js';
 import { describeWithTools, toolsMissing } from '../support/tools.js';
 
@@ -127,7 +128,7 @@ describeWithTools(
       for (let i = 0; i < 25; i++) files[`packages/bin/x86_64/falco-0.${i}.0-x86_64.tar.gz`] = `tarball ${i}`;
       const outs = Object.entries(files).map(([k, v]) => bytesFile(k, 'blob', v));
       const store = new FsStore(tree);
-      for (const o of outs) await store.put(o.key, o.body);
+      for (const o of outs) await putOutput(store, o);
       // A plan as a publish makes it; the fingerprint comes from the published key.
       const plan = makePlan(outs, new Map(), []);
       const site = await buildListings({
@@ -137,7 +138,7 @@ describeWithTools(
         now: new Date('2024-06-01T12:00:00Z'),
         pageSize: 20,
       });
-      for (const f of site.files) await store.put(f.key, f.body);
+      for (const f of site.files) await putOutput(store, f);
 
       browser = await chromium.launch({
         executablePath: CHROMIUM,

@@ -1,4 +1,10 @@
-import type { Body, ObjectInfo, ObjectStore, PutOptions } from '../../src/storage/object-store.js';
+import type {
+  Body,
+  CopyOptions,
+  ObjectInfo,
+  ObjectStore,
+  PutOptions,
+} from '../../src/storage/object-store.js';
 import { ForwardingStore } from '../../src/storage/forwarding-store.js';
 
 /** Simulates a publish killed after `allowed` successful writes: every later put or delete throws. */
@@ -19,6 +25,13 @@ export class CrashAfterStore extends ForwardingStore {
     this.writes++;
     this.written.push(key);
     return this.inner.put(key, body, opts);
+  }
+  // A copy is a write like a put: a crash can come before it.
+  override async copy(fromKey: string, toKey: string, opts?: CopyOptions): Promise<ObjectInfo> {
+    if (this.writes >= this.allowed) throw this.refuse(`injected crash before copying to ${toKey}`);
+    this.writes++;
+    this.written.push(toKey);
+    return this.inner.copy(fromKey, toKey, opts);
   }
   private refuse(message: string): Error {
     const err = new Error(message);

@@ -7,9 +7,24 @@ export interface FaultProxy {
   endpoint: string;
   /** Every request as "METHOD path?query", in arrival order. */
   requests: string[];
+  /** Every request with the body bytes it carried each way, in arrival order (see Traffic). */
+  traffic: Traffic[];
   /** How often each fault was injected. */
   injected: Record<Fault, number>;
   stop(): Promise<void>;
+}
+
+/**
+ * One request as the wire saw it: body bytes sent to the server and returned to the client, and
+ * the x-amz-copy-source of a server-side copy. What a client moved itself is what it counts.
+ */
+export interface Traffic {
+  method: string;
+  /** Path and query as sent (percent-encoded). */
+  url: string;
+  copySource?: string;
+  bytesUp: number;
+  bytesDown: number;
 }
 
 export interface FaultProxyOptions {
@@ -56,15 +71,26 @@ export async function startFaultProxy(upstream: string, opts: FaultProxyOptions)
   const up = new URL(upstream);
   const random = seededRandom(opts.seed);
   const requests: string[] = [];
+  const traffic: Traffic[] = [];
   const keyLocks = new Map<string, Promise<void>>();
   const injected = Object.fromEntries(FAULTS.map((f) => [f, 0])) as Record<Fault, number>;
 
   const forward = (req: IncomingMessage, res: ServerResponse, fault: Fault | undefined) => {
+    const t: Traffic = { method: req.method ?? '', url: req.url ?? '', bytesUp: 0, bytesDown: 0 };
+    const copySource = req.headers['x-amz-copy-source'];
+    if (typeof copySource === 'string') t.copySource = copySource;
+    traffic.push(t);
+    req.on('data', (c: Buffer) => {
+      t.bytesUp += c.length;
+    });
     const upReq = request(
       { host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers },
       (upRes) => {
         const chunks: Buffer[] = [];
-        upRes.on('data', (c: Buffer) => chunks.push(c));
+        upRes.on('data', (c: Buffer) => {
+          chunks.push(c);
+          t.bytesDown += c.length;
+        });
         upRes.on('end', () => {
           if (fault === 'reset-after') {
             req.socket.destroy();
@@ -160,6 +186,7 @@ export async function startFaultProxy(upstream: string, opts: FaultProxyOptions)
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
+    traffic,
     injected,
     stop: () =>
       new Promise<void>((resolve) => {

@@ -1,5 +1,11 @@
 import { ForwardingStore } from '../../src/storage/forwarding-store.js';
-import type { Body, ObjectInfo, ObjectStore, PutOptions } from '../../src/storage/object-store.js';
+import type {
+  Body,
+  CopyOptions,
+  ObjectInfo,
+  ObjectStore,
+  PutOptions,
+} from '../../src/storage/object-store.js';
 
 /**
  * Runs `during` once, just before the first write of a key ending in `suffix`: a command paused
@@ -20,5 +26,13 @@ export class PauseBeforeWrite extends ForwardingStore {
       await this.during();
     }
     return this.inner.put(key, body, opts);
+  }
+
+  override async copy(fromKey: string, toKey: string, opts?: CopyOptions): Promise<ObjectInfo> {
+    if (this.#armed && toKey.endsWith(this.suffix)) {
+      this.#armed = false;
+      await this.during();
+    }
+    return this.inner.copy(fromKey, toKey, opts);
   }
 }

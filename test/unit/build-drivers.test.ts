@@ -123,6 +123,7 @@ function spy(store: ObjectStore) {
     },
     head: (k) => store.head(k),
     put: (k, b, o) => store.put(k, b, o),
+    copy: (f, t, o) => store.copy(f, t, o),
     list: (p) => {
       lists.push(p);
       return store.list(p);

@@ -16,6 +16,7 @@ import {
 } from '../../src/site/listing-model.js';
 import { loadSiteTemplates, renderFolderPages } from '../../src/site/render-listing.js';
 import { FsStore } from '../../src/storage/fs-store.js';
+import { putOutput } from '../../src/transaction/apply.js';
 import { scratchRoot } from '../support/paths.js';
 
 const T0 = '2024-05-01T10:00:00.000Z';
@@ -248,10 +249,10 @@ describe('buildListings against a store', () => {
   ) {
     const outs = Object.entries(files).map(([k, v]) => bytesFile(k, 'blob', v));
     const plan: Plan = makePlan(outs, new Map(), deletes);
-    for (const o of outs) await store.put(o.key, o.body);
+    for (const o of outs) await putOutput(store, o);
     await store.delete(deletes);
     const res = await buildListings({ store, cfg, plan, now, ...(pageSize ? { pageSize } : {}) });
-    for (const f of res.files) await store.put(f.key, f.body);
+    for (const f of res.files) await putOutput(store, f);
     await store.delete(res.deletes);
     return res;
   }

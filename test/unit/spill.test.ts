@@ -19,6 +19,7 @@ function pieces(bytes: number): string[] {
 }
 
 function bodyBytes(f: OutputFile): Uint8Array {
+  if ('copyFrom' in f.body) throw new Error(`${f.key} is a copy`);
   return 'bytes' in f.body ? f.body.bytes : readFileSync(f.body.file);
 }
 

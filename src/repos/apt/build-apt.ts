@@ -4,7 +4,7 @@ import type { DebArtifact } from '../../artifacts/types.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { ContentConflictError, PkgpubError } from '../../errors.js';
 import { gzipAsync, xz } from '../../formats/compress.js';
-import { bytesFile, contentTypeFor } from '../../model/output-file.js';
+import { bytesFile, contentTypeFor, copiedFile, type StoredObject } from '../../model/output-file.js';
 import type { ChangeSummary, OutputFile } from '../../model/tiers.js';
 import { type AptEntry, entryFromDeb, entryKey, renderPackagesIndex } from './packages-index.js';
 import { type ReleaseIndex, renderRelease } from './release.js';
@@ -23,6 +23,14 @@ export interface AptState {
   generations: Generation[];
   /** sha256 of each index path (relative to dists/<suite>/) as the current Release lists it. */
   committed: Map<string, string>;
+}
+
+/** A deb published in another channel of the tree: its Packages entry, its pool object and `.asc`. */
+export interface PublishedDeb {
+  /** As the source's Packages lists it (Filename relative to the source's deb prefix). */
+  entry: AptEntry;
+  blob: StoredObject;
+  signature?: StoredObject;
 }
 
 /**
@@ -44,6 +52,8 @@ export interface AptBuildInput {
   state: AptState;
   debs: DebArtifact[];
   removals?: AptRemoval[];
+  /** Debs of another channel to carry over as they are (`pkgpub promote`). */
+  published?: PublishedDeb[];
   /** Replace a published name/version/arch whose bytes differ. */
   force?: boolean;
   now: Date;
@@ -55,6 +65,8 @@ export interface AptBuildResult {
   changed: boolean;
   /** New .deb files (tier blob); their .asc signatures are added by the signing step. */
   blobs: OutputFile[];
+  /** Published debs and their `.asc`, copied from the other channel (never signed again). */
+  copies: OutputFile[];
   /** by-hash copies, Packages*, the generations record. */
   files: OutputFile[];
   /** Release text, to be signed into Release, Release.gpg and InRelease. */
@@ -101,29 +113,25 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
   const byFilename = new Map<string, AptEntry>();
   for (const map of byComponent.values()) for (const e of map.values()) byFilename.set(e.filename, e);
 
-  for (const deb of input.debs) {
-    if (deb.arch !== 'all' && !a.architectures.includes(deb.arch))
-      throw new PkgpubError(
-        'artifact',
-        `${deb.path}: architecture ${deb.arch} is not in apt.architectures (${a.architectures.join(', ')})`,
-      );
-    const entry = entryFromDeb(deb, `${a.pool}/${deb.fileName}`);
+  const copies: OutputFile[] = [];
+  /** Takes `entry` into the target component unless it is there already; false when it is. */
+  const admit = (entry: AptEntry, what: string): boolean => {
     const key = entryKey(entry);
-    const label = `${deb.name} ${deb.version} ${deb.arch}`;
+    const label = `${entry.name} ${entry.version} ${entry.arch}`;
     const current = target.get(key);
     const sameFile = byFilename.get(entry.filename);
     if (current && current.sha256 === entry.sha256 && current.filename === entry.filename) {
       changes.unchanged.push(label);
-      continue;
+      return false;
     }
     if (!input.force) {
       if (current)
         throw new ContentConflictError(
-          `${deb.path}: ${label} is already published with other bytes (sha256 ${current.sha256.slice(0, 12)}…); use --force to replace it`,
+          `${what}: ${label} is already published with other bytes (sha256 ${current.sha256.slice(0, 12)}…); use --force to replace it`,
         );
       if (sameFile && sameFile.sha256 !== entry.sha256)
         throw new ContentConflictError(
-          `${deb.path}: ${entry.filename} is already published with other bytes; use --force`,
+          `${what}: ${entry.filename} is already published with other bytes; use --force`,
         );
     }
     if (current && current.filename !== entry.filename)
@@ -131,6 +139,20 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
     target.set(key, entry);
     byFilename.set(entry.filename, entry);
     changes.added.push(label);
+    return true;
+  };
+  const checkArch = (arch: string, what: string) => {
+    if (arch !== 'all' && !a.architectures.includes(arch))
+      throw new PkgpubError(
+        'artifact',
+        `${what}: architecture ${arch} is not in apt.architectures (${a.architectures.join(', ')})`,
+      );
+  };
+
+  for (const deb of input.debs) {
+    checkArch(deb.arch, deb.path);
+    const entry = entryFromDeb(deb, `${a.pool}/${deb.fileName}`);
+    if (!admit(entry, deb.path)) continue;
     blobs.push({
       key: `${cfg.prefixes.deb}/${entry.filename}`,
       tier: 'blob',
@@ -141,6 +163,16 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
       contentType: contentTypeFor(deb.fileName),
       immutable: true,
     });
+  }
+
+  for (const p of input.published ?? []) {
+    checkArch(p.entry.arch, p.blob.key);
+    const entry = rehomedEntry(p.entry, `${a.pool}/${baseName(p.entry.filename)}`);
+    if (!admit(entry, p.blob.key)) continue;
+    const key = `${cfg.prefixes.deb}/${entry.filename}`;
+    copies.push(copiedFile(key, p.blob, true));
+    // Not immutable, as a signature made by publish is not: only the deb's bytes are the identity.
+    if (p.signature) copies.push(copiedFile(`${key}.asc`, p.signature, false));
   }
 
   for (const r of input.removals ?? []) {
@@ -185,8 +217,9 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
     state.committed.get(`${dir}/Packages`) === sha256Hex(plain) &&
     state.committed.has(`${dir}/Packages.gz`) &&
     state.committed.has(`${dir}/Packages.xz`);
-  if (blobs.length === 0 && rendered.every((r) => vouched(r.dir, r.plain)))
-    return { changes, changed: false, blobs: [], files: [], garbage: [] };
+  const nothingNew = blobs.length === 0 && copies.length === 0;
+  if (nothingNew && rendered.every((r) => vouched(r.dir, r.plain)))
+    return { changes, changed: false, blobs: [], copies: [], files: [], garbage: [] };
 
   // Every index compresses at once: gzip on libuv's pool, xz in its own process (or thread).
   const compressed = await Promise.all(
@@ -214,8 +247,8 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
   }
 
   // Unchanged means: the Release already vouches for exactly these indexes and no blob is new.
-  if (blobs.length === 0 && indexes.every((i) => state.committed.get(i.path) === i.digests.sha256)) {
-    return { changes, changed: false, blobs: [], files: [], garbage: [] };
+  if (nothingNew && indexes.every((i) => state.committed.get(i.path) === i.digests.sha256)) {
+    return { changes, changed: false, blobs: [], copies: [], files: [], garbage: [] };
   }
 
   const generations = [{ date: now.toISOString(), keys: byHashKeys }, ...state.generations].slice(
@@ -234,8 +267,27 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
     changes,
     changed: true,
     blobs,
+    copies,
     files,
     release: renderRelease(cfg, indexes, now),
     garbage: [...new Set(garbage)].filter((k) => !kept.has(k.slice(dists.length + 1))),
   };
+}
+
+/**
+ * The source channel's entry at its place in this channel's pool: every control field, size and
+ * hash as published, only Filename rewritten (in place, so the stanza keeps its field order).
+ */
+export function rehomedEntry(entry: AptEntry, filename: string): AptEntry {
+  return {
+    ...entry,
+    filename,
+    stanza: entry.stanza.map((f) =>
+      f.name.toLowerCase() === 'filename' ? { name: f.name, value: filename } : f,
+    ),
+  };
+}
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
 }

@@ -1,12 +1,13 @@
 import type { TarballArtifact } from '../../artifacts/types.js';
 import type { Section } from '../section.js';
 import { blobSignatures } from '../sign-outputs.js';
-import { type BinState, binSumsSignatures, buildBin } from './build-bin.js';
+import { type BinState, binSumsSignatures, buildBin, type PublishedTarball } from './build-bin.js';
 import { readBinState } from './read-bin-state.js';
 
 interface BinScope {
   tarballs: TarballArtifact[];
   removals: { arch: string; file: string }[];
+  published: readonly PublishedTarball[];
 }
 
 /** Release tarballs: blobs + .asc, and each touched arch folder's SHA256SUMS (+ .asc). */
@@ -20,12 +21,16 @@ export const binSection: Section<BinScope, BinState> = {
         ? [{ arch: r.arch, file: r.file }]
         : [],
     );
-    return tarballs.length > 0 || removals.length > 0 ? { tarballs, removals } : undefined;
+    const published = input.promoted?.tarballs ?? [];
+    return tarballs.length > 0 || removals.length > 0 || published.length > 0
+      ? { tarballs, removals, published }
+      : undefined;
   },
   readState(ctx, scope) {
     return readBinState(ctx.store, ctx.cfg, [
       ...scope.tarballs.map((t) => t.arch),
       ...scope.removals.map((r) => r.arch),
+      ...scope.published.map((t) => t.arch),
     ]);
   },
   async build(ctx, state, scope, input) {
@@ -34,11 +39,12 @@ export const binSection: Section<BinScope, BinState> = {
       state,
       tarballs: scope.tarballs,
       removals: scope.removals,
+      published: scope.published,
       force: ctx.force,
       now: ctx.now,
     });
     if (!bin.changed) return { changes: bin.changes, outputs: [], garbage: [] };
-    const outputs = [...bin.blobs, ...bin.files];
+    const outputs = [...bin.blobs, ...bin.copies, ...bin.files];
     if (ctx.signer)
       outputs.push(
         ...(await blobSignatures(bin.blobs, ctx.signer, input.digests)),

@@ -1,7 +1,7 @@
 import type { TarballArtifact } from '../../artifacts/types.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { ContentConflictError, PkgpubError } from '../../errors.js';
-import { bytesFile, contentTypeFor } from '../../model/output-file.js';
+import { bytesFile, contentTypeFor, copiedFile, type StoredObject } from '../../model/output-file.js';
 import type { ChangeSummary, OutputFile } from '../../model/tiers.js';
 import type { Signer } from '../../signing/signer.js';
 import { renderSha256Sums } from './sha256sums.js';
@@ -14,12 +14,22 @@ export interface BinState {
   sums: Map<string, Map<string, string>>;
 }
 
+/** A tarball published in another channel of the tree: its SHA256SUMS line, its object and `.asc`. */
+export interface PublishedTarball {
+  arch: string;
+  fileName: string;
+  blob: StoredObject;
+  signature?: StoredObject;
+}
+
 export interface BinBuildInput {
   cfg: ResolvedConfig;
   state: BinState;
   tarballs: TarballArtifact[];
   /** Published tarballs to drop (retention): by file name in their arch folder. */
   removals?: readonly { arch: string; file: string }[];
+  /** Tarballs of another channel to carry over as they are (`pkgpub promote`). */
+  published?: readonly PublishedTarball[];
   /** Replace a published tarball whose bytes differ. */
   force?: boolean;
   /** Unused today (SHA256SUMS carries no date); taken for the same shape as the other builders. */
@@ -31,6 +41,8 @@ export interface BinBuildResult {
   changed: boolean;
   /** New tarballs: tier blob, immutable; their `.asc` come from blobSignatures. */
   blobs: OutputFile[];
+  /** Published tarballs and their `.asc`, copied from the other channel. */
+  copies: OutputFile[];
   /** `<arch>/SHA256SUMS` of every arch folder that changed, tier index; sign them with binSumsSignatures. */
   files: OutputFile[];
   /** Removed tarballs and their `.asc`: deleted once no SHA256SUMS has named them for the grace period. */
@@ -55,7 +67,8 @@ export function buildBin(input: BinBuildInput): BinBuildResult {
   const blobs: OutputFile[] = [];
   const sums = new Map<string, Map<string, string>>();
   const touched = new Set<string>();
-  const inThisRun = new Map<string, TarballArtifact>();
+  const copies: OutputFile[] = [];
+  const inThisRun = new Map<string, { what: string; sha256: string }>();
   const garbage: string[] = [];
   const folderOf = (arch: string) => {
     let folder = sums.get(arch);
@@ -66,33 +79,36 @@ export function buildBin(input: BinBuildInput): BinBuildResult {
     return folder;
   };
 
-  for (const t of input.tarballs) {
-    if (/[\n\r\\/]/.test(t.fileName))
-      throw new PkgpubError(
-        'artifact',
-        `${t.path}: a tarball name cannot hold a newline, backslash or slash`,
-      );
-    const label = `${t.arch}/${t.fileName}`;
+  /** Adds the line `sha256  fileName` to its arch folder unless it is there; false when it is. */
+  const admit = (arch: string, fileName: string, sha256: string, what: string): boolean => {
+    if (/[\n\r\\/]/.test(fileName))
+      throw new PkgpubError('artifact', `${what}: a tarball name cannot hold a newline, backslash or slash`);
+    const label = `${arch}/${fileName}`;
     const twin = inThisRun.get(label);
     if (twin) {
-      if (twin.sha256 !== t.sha256)
-        throw new ContentConflictError(`${t.path} and ${twin.path} both claim ${label} with different bytes`);
-      continue;
+      if (twin.sha256 !== sha256)
+        throw new ContentConflictError(`${what} and ${twin.what} both claim ${label} with different bytes`);
+      return false;
     }
-    inThisRun.set(label, t);
-    const folder = folderOf(t.arch);
-    const current = folder.get(t.fileName);
-    if (current === t.sha256) {
+    inThisRun.set(label, { what, sha256 });
+    const folder = folderOf(arch);
+    const current = folder.get(fileName);
+    if (current === sha256) {
       changes.unchanged.push(label);
-      continue;
+      return false;
     }
     if (current !== undefined && !input.force)
       throw new ContentConflictError(
-        `${t.path}: ${label} is already published with other bytes (sha256 ${current.slice(0, 12)}…); use --force to replace it`,
+        `${what}: ${label} is already published with other bytes (sha256 ${current.slice(0, 12)}…); use --force to replace it`,
       );
-    folder.set(t.fileName, t.sha256);
-    touched.add(t.arch);
+    folder.set(fileName, sha256);
+    touched.add(arch);
     changes.added.push(label);
+    return true;
+  };
+
+  for (const t of input.tarballs) {
+    if (!admit(t.arch, t.fileName, t.sha256, t.path)) continue;
     blobs.push({
       key: `${binFolder(cfg, t.arch)}/${t.fileName}`,
       tier: 'blob',
@@ -103,6 +119,13 @@ export function buildBin(input: BinBuildInput): BinBuildResult {
       contentType: contentTypeFor(t.fileName),
       immutable: true,
     });
+  }
+
+  for (const p of input.published ?? []) {
+    if (!admit(p.arch, p.fileName, p.blob.sha256, p.blob.key)) continue;
+    const key = `${binFolder(cfg, p.arch)}/${p.fileName}`;
+    copies.push(copiedFile(key, p.blob, true));
+    if (p.signature) copies.push(copiedFile(`${key}.asc`, p.signature, false));
   }
 
   for (const r of input.removals ?? []) {
@@ -123,7 +146,7 @@ export function buildBin(input: BinBuildInput): BinBuildResult {
   const files = [...touched]
     .sort()
     .map((arch) => bytesFile(sumsKey(cfg, arch), 'index', renderSha256Sums(sums.get(arch)!)));
-  return { changes, changed: touched.size > 0, blobs, files, garbage };
+  return { changes, changed: touched.size > 0, blobs, copies, files, garbage };
 }
 
 /**

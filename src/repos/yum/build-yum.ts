@@ -2,7 +2,7 @@ import { sha256Hex } from '../../artifacts/checksums.js';
 import type { RpmHeaders } from '../../artifacts/types.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { ContentConflictError } from '../../errors.js';
-import { bytesFile, contentTypeFor } from '../../model/output-file.js';
+import { bytesFile, contentTypeFor, copiedFile, type StoredObject } from '../../model/output-file.js';
 import type { ChangeSummary, OutputFile } from '../../model/tiers.js';
 import { compressedSuffix, compressXml } from './compress-xml.js';
 import { FILELISTS_CLOSE, FILELISTS_OPEN, filelistsPackageXml } from './filelists-xml.js';
@@ -30,6 +30,14 @@ export interface YumState {
   repomd?: Repomd;
   /** Every key under <rpm prefix>/repodata/ in the target, for garbage collection. */
   repodataKeys: string[];
+}
+
+/** An rpm published in another channel of the tree: its repodata entry, its object and `.asc`. */
+export interface PublishedRpm {
+  /** As the source's repodata holds it; its href is relative to the source's rpm prefix. */
+  entry: YumEntry;
+  blob: StoredObject;
+  signature?: StoredObject;
 }
 
 export interface YumRemoval {
@@ -163,6 +171,68 @@ export function selectYumChanges(input: {
   return { changes, add, keep, garbage: [...new Set(garbage)] };
 }
 
+/**
+ * Pure: takes published rpms of another channel into `selection`. Their repodata entries are kept
+ * byte for byte (the href is relative to the rpm prefix, so the same in both channels) and their
+ * objects become copies. The same NEVRA is unchanged when it is the same file, or the same main
+ * header signed again (as for publish); other contents are a conflict unless forced.
+ */
+export function selectPromotedRpms(input: {
+  cfg: ResolvedConfig;
+  selection: YumSelection;
+  promoted: readonly PublishedRpm[];
+  force?: boolean;
+}): { selection: YumSelection; entries: YumEntry[]; copies: OutputFile[] } {
+  const prefix = input.cfg.prefixes.rpm;
+  const sel = input.selection;
+  const changes: ChangeSummary = {
+    added: [...sel.changes.added],
+    removed: [...sel.changes.removed],
+    unchanged: [...sel.changes.unchanged],
+  };
+  const keep = new Map(sel.keep.map((e) => [e.nevra, e]));
+  const taken = new Set(sel.add.map((a) => nevraOf(a.rpm)));
+  const garbage = [...sel.garbage];
+  const entries: YumEntry[] = [];
+  const copies: OutputFile[] = [];
+  for (const p of input.promoted) {
+    const e = p.entry;
+    const l = label(e.name, e.epoch, e.ver, e.rel, e.arch);
+    if (taken.has(e.nevra)) throw new ContentConflictError(`${l} is both published and promoted in one run`);
+    const cur = keep.get(e.nevra);
+    if (cur && (cur.pkgid === e.pkgid || (cur.header !== undefined && cur.header === e.header))) {
+      changes.unchanged.push(l);
+      continue;
+    }
+    if (cur && !input.force)
+      throw new ContentConflictError(
+        `${p.blob.key}: ${l} is already published with other contents (pkgid ${cur.pkgid.slice(0, 12)}…); use --force to replace it`,
+      );
+    const owner = [...keep.values()].find((k) => k.href === e.href && k.nevra !== e.nevra);
+    if (owner && !input.force)
+      throw new ContentConflictError(
+        `${p.blob.key}: ${e.href} is already published as ${owner.nevra}; use --force`,
+      );
+    for (const gone of [cur, owner]) {
+      if (!gone) continue;
+      keep.delete(gone.nevra);
+      if (gone.href !== e.href) garbage.push(`${prefix}/${gone.href}`, `${prefix}/${gone.href}.asc`);
+    }
+    taken.add(e.nevra);
+    entries.push(e);
+    changes.added.push(l);
+    const key = `${prefix}/${e.href}`;
+    // Not immutable, as publish's rpms are not: a key no repomd.xml names is a crashed run's leftover.
+    copies.push(copiedFile(key, p.blob, false));
+    if (p.signature) copies.push(copiedFile(`${key}.asc`, p.signature, false));
+  }
+  return {
+    selection: { ...sel, changes, keep: [...keep.values()], garbage: [...new Set(garbage)] },
+    entries,
+    copies,
+  };
+}
+
 export interface YumBuildResult {
   /** Nothing to write when false: the published repository already says exactly this. */
   changed: boolean;
@@ -219,6 +289,8 @@ export async function buildYum(input: {
   state: YumState;
   selection: YumSelection;
   prepared: PreparedRpm[];
+  /** Entries of promoted rpms (selectPromotedRpms), written as they are. */
+  promoted?: YumEntry[];
   now: Date;
 }): Promise<YumBuildResult> {
   const { cfg, state, selection } = input;
@@ -226,8 +298,10 @@ export async function buildYum(input: {
   const suffix = compressedSuffix(cfg.yum.compression);
   const sameCompression =
     state.repomd?.data.find((d) => d.type === 'primary')?.href.endsWith(`.xml${suffix}`) ?? false;
+  const promoted = input.promoted ?? [];
   if (
     selection.add.length === 0 &&
+    promoted.length === 0 &&
     selection.changes.removed.length === 0 &&
     state.repomd &&
     sameCompression
@@ -235,7 +309,7 @@ export async function buildYum(input: {
     return { changed: false, blobs: [], files: [], garbage: [] };
   }
   const seconds = Math.floor(input.now.getTime() / 1000);
-  const entries = [...selection.keep, ...input.prepared.map((p) => entryOf(p, seconds))].sort(
+  const entries = [...selection.keep, ...promoted, ...input.prepared.map((p) => entryOf(p, seconds))].sort(
     (x, y) => cmp(x.href, y.href) || cmp(x.pkgid, y.pkgid),
   );
 
