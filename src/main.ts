@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import { inspect } from './commands/inspect.js';
 import { runDrivers } from './commands/drivers.js';
+import { runHistory } from './commands/history.js';
 import { runKeys } from './commands/keys.js';
 import { runPublish } from './commands/publish.js';
+import { runRollback } from './commands/rollback.js';
 import { runServe } from './commands/serve.js';
 import { runSite } from './commands/site.js';
 import type { Reporter } from './commands/reporter.js';
@@ -17,6 +19,9 @@ Usage:
                  [--endpoint URL] [--region R] [--force-path-style]   (for --to s3://...)
                  [--no-sign-rpms] [--resign] [--hardlink] [--cloudfront-distribution ID]
   pkgpub remove NAME[=VERSION]... [--to ...] [--channel ...] [same signing flags]
+  pkgpub rollback --channel stable|dev [--steps K] [--to ...] [--dry-run] [--json] [same signing flags]
+                 put back the channel's apt, yum and tarball state of K changes ago (default 1) as a new signed generation
+  pkgpub history --channel stable|dev [--to ...] [--json]   the generations rollback can go back to
   pkgpub drivers prune --keep N [--apply] [--to DIR|s3://...] [--json]
   pkgpub site rebuild [--to DIR|s3://...] [--dry-run]    re-render every folder listing from a full listing
   pkgpub serve [DIR] [--port 8080] [--host 127.0.0.1]
@@ -29,6 +34,10 @@ drivers prune --apply and site rebuild change in place; PKGPUB_CLOUDFRONT_ENDPOI
 
 --hardlink (folder targets): link input files into the tree instead of copying them (same file system;
 copies elsewhere). The published files then share the inputs' bytes: never rewrite an input in place.
+
+History: publish, remove and rollback keep each channel's last N generations (rollback.generations in
+pkgpub.yaml, default 5) and every object they name; what only older generations named is deleted after
+--gc-grace once it falls out of the history.
 
 Signing key: --signing-key FILE or PKGPUB_SIGNING_KEY (armored); passphrase: PKGPUB_SIGNING_PASSPHRASE.
 
@@ -55,6 +64,8 @@ const commands: Record<string, Command> = {
   },
   publish: (args, r) => runPublish(args, r, 'publish'),
   remove: (args, r) => runPublish(args, r, 'remove'),
+  rollback: runRollback,
+  history: runHistory,
   keys: runKeys,
   drivers: runDrivers,
   site: runSite,

@@ -26,6 +26,8 @@ export interface ResolvedConfig {
     pool: string;
   };
   yum: { name: string; compression: 'gz' | 'zstd' };
+  /** Earlier generations each channel's history keeps (0: the current one only). */
+  rollback: { generations: number };
 }
 
 export interface ResolveFlags {
@@ -69,6 +71,9 @@ export function resolveConfig(file: ConfigFile, flags: ResolveFlags = {}): Resol
   const baseUrl = (flags.baseUrl ?? file.base_url ?? 'http://localhost:8080').replace(/\/+$/, '');
   if (!/^(https?|file):\/\//.test(baseUrl))
     problems.push(`base_url "${baseUrl}" must start with http://, https:// or file://`);
+  const generations = file.rollback?.generations ?? 5;
+  if (!Number.isInteger(generations) || generations < 0)
+    problems.push('rollback.generations must be a whole number of at least 0');
   if (problems.length) throw new ConfigError(problems);
   const origin = file.origin ?? project;
   return {
@@ -96,5 +101,6 @@ export function resolveConfig(file: ConfigFile, flags: ResolveFlags = {}): Resol
       pool: suite,
     },
     yum: { name: file.yum?.name ?? project, compression: file.yum?.compression ?? 'gz' },
+    rollback: { generations },
   };
 }

@@ -23,6 +23,10 @@ export interface ConfigFile {
   signing?: {
     key_file?: string;
   };
+  rollback?: {
+    /** Earlier generations of each channel kept for `pkgpub rollback` (with every object they name). */
+    generations?: number;
+  };
   cdn?: {
     cloudfront?: {
       distribution_id?: string;
@@ -62,6 +66,7 @@ export const CONFIG_SHAPE: Record<string, FieldType> = {
   },
   yum: { section: { name: 'string', compression: { oneOf: ['gz', 'zstd'] } } },
   signing: { section: { key_file: 'string' } },
+  rollback: { section: { generations: 'number' } },
   cdn: {
     section: {
       cloudfront: {

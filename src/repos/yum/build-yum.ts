@@ -58,7 +58,13 @@ export interface YumSelection {
 export const PKGPUB_DATA_TYPE = 'pkgpub';
 const XML_TYPES = ['primary', 'filelists', 'other'] as const;
 
-function label(name: string, epoch: string | number, ver: string, rel: string, arch: string): string {
+export function yumLabel(
+  name: string,
+  epoch: string | number,
+  ver: string,
+  rel: string,
+  arch: string,
+): string {
   return `${name} ${String(epoch) === '0' ? '' : `${epoch}:`}${ver}-${rel} ${arch}`;
 }
 
@@ -98,7 +104,7 @@ export function selectYumChanges(input: {
   for (const r of input.rpms) {
     const rpm = r.rpm;
     const nevra = nevraOf(rpm);
-    const l = label(rpm.name, rpm.epoch, rpm.version, rpm.release, rpm.arch);
+    const l = yumLabel(rpm.name, rpm.epoch, rpm.version, rpm.release, rpm.arch);
     const cur = byNevra.get(nevra);
     if (cur) {
       const sha256 = rpm.sha256;
@@ -140,7 +146,7 @@ export function selectYumChanges(input: {
       byNevra.delete(k);
       dropped.push(e);
       matched = true;
-      changes.removed.push(label(e.name, e.epoch, e.ver, e.rel, e.arch));
+      changes.removed.push(yumLabel(e.name, e.epoch, e.ver, e.rel, e.arch));
     }
     if (!matched)
       changes.unchanged.push(`(no published rpm matches ${rm.name}${rm.version ? `=${rm.version}` : ''})`);
@@ -218,6 +224,8 @@ export async function buildYum(input: {
   selection: YumSelection;
   prepared: PreparedRpm[];
   now: Date;
+  /** A rollback: a new repomd.xml even when the selection neither adds nor removes. */
+  rebuild?: boolean;
 }): Promise<YumBuildResult> {
   const { cfg, state, selection } = input;
   const prefix = cfg.prefixes.rpm;
@@ -225,6 +233,7 @@ export async function buildYum(input: {
   const sameCompression =
     state.repomd?.data.find((d) => d.type === 'primary')?.href.endsWith(`.xml${suffix}`) ?? false;
   if (
+    !input.rebuild &&
     selection.add.length === 0 &&
     selection.changes.removed.length === 0 &&
     state.repomd &&
