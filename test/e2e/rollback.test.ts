@@ -261,34 +261,43 @@ describe('history and rollback of a channel, judged by real apt and dnf', () => 
     const phantom = parseHistory(await readFile(join(repo, historyKey('stable'))), 'stable');
     expect(phantom.ok && phantom.record.entries).toHaveLength(3);
 
-    // Another publish, with nothing deferred: every blob a committed state names must stay.
+    // Another publish, keeping one earlier generation and deleting at once what falls out: what
+    // only the first publish named goes, and nothing a committed state names does (the phantom's
+    // garbage, the 0.38.1 deb it removed, is named by the committed remove state).
+    const keepOne = { ...cfg, rollback: { generations: 1 } };
     const next = await publish({
       inputs: [deb('epochpkg_2.0-1_amd64.deb')],
       store,
-      cfg,
+      cfg: keepOne,
       signer,
       gcGraceMs: 0,
     });
-    expect(next.plan.deletes).toEqual([]);
+    expect(next.plan.deletes).toEqual(
+      expect.arrayContaining([
+        'packages/deb/stable/docs-all_3.1-2_all.deb',
+        'packages/deb/stable/docs-all_3.1-2_all.deb.asc',
+      ]),
+    );
+    expect(next.plan.deletes.filter((k) => k.includes('falco_0.38.1'))).toEqual([]);
     const fixed = parseHistory(await readFile(join(repo, historyKey('stable'))), 'stable');
     if (!fixed.ok) throw new Error(fixed.reason);
     // The phantom generation is gone (it matched the one before it); the new one follows the remove.
-    expect(fixed.record.entries.map((e) => e.command)).toEqual(['publish', 'remove', 'publish']);
+    expect(fixed.record.entries.map((e) => e.command)).toEqual(['remove', 'publish']);
     expect(fixed.record.entries.at(-1)!.summary.apt!.added).toEqual(['epochpkg 1:2.0-1 amd64']);
-    for (const f of ['falco_0.38.1_amd64.deb', 'falco_0.38.1_amd64.deb.asc', 'docs-all_3.1-2_all.deb'])
+    for (const f of ['falco_0.38.1_amd64.deb', 'falco_0.38.1_amd64.deb.asc'])
       expect((await stat(join(repo, 'packages/deb/stable', f))).isFile(), f).toBe(true);
-    // And a rollback to the generation before the remove serves the removed deb again.
-    const back = await cli(repo, 'rollback', '--steps', '2');
+    // And a rollback to the remove state serves 0.38.1 again, checked by apt.
+    const back = await cli(repo, 'rollback');
     expect(back.code, back.err).toBe(0);
     const apt = await makeAptRoot(
       `deb [signed-by=${join(repo, 'keys/falco-packages.asc')}] file:${repo}/packages/deb stable main`,
     );
     const up = await apt.apt('apt-get', ['update']);
     expect(aptProblems(up.out), up.out).toEqual([]);
-    expect((await aptVersions(apt, 'docs-all')).concat(await aptVersions(apt, 'falco'))).toEqual([
-      '3.1-2',
-      '0.38.1',
-    ]);
+    expect(await aptVersions(apt, 'falco')).toEqual(['0.38.1']);
+    expect(await aptVersions(apt, 'epochpkg')).toEqual([]);
+    const dl = await apt.apt('apt-get', ['download', 'falco']);
+    expect(dl.code, dl.out).toBe(0);
   }, 60_000);
 });
 
