@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publish } from '../../src/changes/publish.js';
@@ -218,6 +218,36 @@ describe('history and rollback of a channel, judged by real apt and dnf', () => 
     // Listings never show the history.
     const rootListing = await readFile(join(repo, 'listing.json'), 'utf8');
     expect(rootListing).not.toContain('.pkgpub');
+  }, 60_000);
+
+  it('a damaged history stops history and rollback with a clear error; the next publish sets it aside and starts anew', async () => {
+    const repo = join(work, 'damaged');
+    expect((await cli(repo, 'publish', deb('falco_0.38.1_amd64.deb'))).code).toBe(0);
+    expect((await cli(repo, 'publish', deb('falco_0.39.0_amd64.deb'))).code).toBe(0);
+    const recordFile = join(repo, historyKey('stable'));
+    await writeFile(recordFile, '{"entries": [ {"id": 1, "date": "yesterday"');
+    const hist = await pkgpub(['history', '--to', repo]);
+    expect(hist.code).toBe(1);
+    expect(hist.err).toMatch(/history record \.pkgpub-history\/stable\.json .* is damaged \(not JSON/);
+    const rb = await cli(repo, 'rollback');
+    expect(rb.code).toBe(1);
+    expect(rb.err).toMatch(/is damaged/);
+    const pub = await cli(repo, 'publish', deb('docs-all_3.1-2_all.deb'));
+    expect(pub.code, pub.err).toBe(0);
+    expect(pub.err).toMatch(/history record .* is damaged .* kept as \.pkgpub-history\/stable\.damaged-/);
+    const aside = (await readdir(join(repo, '.pkgpub-history'))).filter((f) => f.includes('.damaged-'));
+    expect(aside).toHaveLength(1);
+    expect(await readFile(join(repo, '.pkgpub-history', aside[0]!), 'utf8')).toBe(
+      '{"entries": [ {"id": 1, "date": "yesterday"',
+    );
+    // The new record begins with the state found (a baseline), so this publish can be rolled back.
+    const json = JSON.parse((await pkgpub(['history', '--to', repo, '--json'])).out);
+    expect(json.generations.map((g: { command: string }) => g.command)).toEqual(['publish', 'baseline']);
+    const back = await cli(repo, 'rollback');
+    expect(back.code, back.err).toBe(0);
+    expect(
+      await readFile(join(repo, 'packages/deb/dists/stable/main/binary-amd64/Packages'), 'utf8'),
+    ).not.toContain('docs-all');
   }, 60_000);
 
   it('a publish that died after writing the history, before its pointers, is corrected by the next one', async () => {
