@@ -179,6 +179,15 @@ describe('history and rollback of a channel, judged by real apt and dnf', () => 
     const after = JSON.parse((await pkgpub(['history', '--to', repo, '--json'])).out);
     expect(after.generations[0]).toMatchObject({ command: 'rollback', restored: 1 });
     expect(after.generations).toHaveLength(4);
+    // The repodata folder's listing page is the listing tier's, never garbage held or deleted.
+    expect((await stat(join(repo, 'packages/rpm/repodata/index.html'))).isFile()).toBe(true);
+    const held = parseHistory(await readFile(join(repo, historyKey('stable'))), 'stable');
+    if (!held.ok) throw new Error(held.reason);
+    expect(
+      held.record.entries
+        .flatMap((e) => Object.values(e.dropped).flat())
+        .filter((k) => /(index|listing)[^/]*$/.test(k)),
+    ).toEqual([]);
     // Every generation was committed as recorded: what each run read matched the record.
     expect(after.generations.filter((g: { corrected?: string[] }) => g.corrected)).toEqual([]);
 

@@ -210,6 +210,14 @@ function entryOf(p: PreparedRpm, fileTime: number): YumEntry {
   };
 }
 
+/**
+ * The repodata folder's own listing (index.html, its pages, listing.json) belongs to the listing
+ * tier, not to any repodata generation: it is never this section's garbage.
+ */
+function isListingPage(key: string): boolean {
+  return /\/(index(-[1-9][0-9]*)?\.html|listing(-[1-9][0-9]*)?\.html|listing\.json)$/.test(key);
+}
+
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -300,7 +308,7 @@ export async function buildYum(input: {
   const pointers = new Set([`${prefix}/repodata/repomd.xml`, `${prefix}/repodata/repomd.xml.asc`]);
   const garbage = [
     ...selection.garbage,
-    ...state.repodataKeys.filter((k) => !reachable.has(k) && !pointers.has(k)),
+    ...state.repodataKeys.filter((k) => !reachable.has(k) && !pointers.has(k) && !isListingPage(k)),
   ];
   return { changed: true, blobs, files, repomd, garbage: [...new Set(garbage)] };
 }
