@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
 import { inspect } from './commands/inspect.js';
 import { runDrivers } from './commands/drivers.js';
+import { runHistory } from './commands/history.js';
 import { runKeys } from './commands/keys.js';
 import { runPromote } from './commands/promote.js';
 import { runPublish } from './commands/publish.js';
+import { runRollback } from './commands/rollback.js';
 import { runServe } from './commands/serve.js';
 import { runSite } from './commands/site.js';
 import type { Reporter } from './commands/reporter.js';
@@ -30,6 +32,9 @@ Usage:
                  [--signing-key FILE | --unsigned] [--allow-prerelease] [--dry-run] [--json]
                  [--config pkgpub.yaml] [--base-url URL] [--endpoint URL] [--region R] [--force-path-style]
                  [--cloudfront-distribution ID]   copies the published bytes into the other channel
+  pkgpub rollback --channel stable|dev [--steps K] [--to ...] [--dry-run] [--json] [same signing flags]
+                 put back the channel's apt, yum and tarball state of K changes ago (default 1) as a new signed generation
+  pkgpub history --channel stable|dev [--to ...] [--json]   the generations rollback can go back to
   pkgpub site rebuild [--to DIR|s3://...] [--dry-run]    re-render every folder listing from a full listing
   pkgpub serve [DIR] [--port 8080] [--host 127.0.0.1]
   pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--project P]
@@ -50,6 +55,10 @@ target's indexes are merged and signed. A version the target holds with other by
 
 --hardlink (folder targets): link input files into the tree instead of copying them (same file system;
 copies elsewhere). The published files then share the inputs' bytes: never rewrite an input in place.
+
+History: publish, remove and rollback keep each channel's last N generations (rollback.generations in
+pkgpub.yaml, default 5) and every object they name; what only older generations named is deleted after
+--gc-grace once it falls out of the history.
 
 Signing key: --signing-key FILE or PKGPUB_SIGNING_KEY (armored); passphrase: PKGPUB_SIGNING_PASSPHRASE.
 
@@ -79,6 +88,8 @@ const commands: Record<string, Command> = {
   // Loaded on use: it reads tarball names with the tarball reader, which brings tar-stream along.
   prune: async (args, r) => (await import('./commands/prune.js')).runPrune(args, r),
   promote: runPromote,
+  rollback: runRollback,
+  history: runHistory,
   keys: runKeys,
   drivers: runDrivers,
   site: runSite,

@@ -126,7 +126,7 @@ export function promote(req: PromoteRequest): Promise<TransactionResult<PromoteR
           ],
           changes: built.changes,
         };
-        return { outputs, garbage: built.garbage, report, cleanup: built.cleanup };
+        return { outputs, garbage: built.garbage, history: built.history, report, cleanup: built.cleanup };
       },
     },
   );

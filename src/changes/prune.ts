@@ -82,6 +82,8 @@ export function prune(req: PruneRequest): Promise<TransactionResult<PruneReport>
         return {
           outputs: built.outputs,
           garbage: built.garbage,
+          // Held back like any removal's: a prune that went too far can be rolled back.
+          history: built.history,
           report,
           cleanup: built.cleanup,
           collectGarbage: true,

@@ -86,7 +86,13 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
         // Every change published with a key publishes that key beside it.
         if (req.signer && outputs.length > 0)
           outputs.push(...keyFiles(req.cfg, req.signer.fingerprint, req.signer.publicKeyArmored()));
-        return { outputs, garbage: built.garbage, report: built.changes, cleanup: built.cleanup };
+        return {
+          outputs,
+          garbage: built.garbage,
+          history: built.history,
+          report: built.changes,
+          cleanup: built.cleanup,
+        };
       },
     },
   );

@@ -29,6 +29,8 @@ export interface ResolvedConfig {
   yum: { name: string; compression: 'gz' | 'zstd' };
   /** pkgpub.yaml's `retention:` per channel (what `pkgpub prune` does without flags). */
   retention: Partial<Record<Channel, RetentionPolicy>>;
+  /** Earlier generations each channel's history keeps (0: the current one only). */
+  rollback: { generations: number };
 }
 
 export interface ResolveFlags {
@@ -77,6 +79,9 @@ export function resolveConfig(file: ConfigFile, flags: ResolveFlags = {}): Resol
     const r = file.retention?.[ch];
     if (r) retention[ch] = resolveRetention(r, `retention.${ch}`, problems);
   }
+  const generations = file.rollback?.generations ?? 5;
+  if (!Number.isInteger(generations) || generations < 0)
+    problems.push('rollback.generations must be a whole number of at least 0');
   if (problems.length) throw new ConfigError(problems);
   const origin = file.origin ?? project;
   return {
@@ -105,6 +110,7 @@ export function resolveConfig(file: ConfigFile, flags: ResolveFlags = {}): Resol
     },
     yum: { name: file.yum?.name ?? project, compression: file.yum?.compression ?? 'gz' },
     retention,
+    rollback: { generations },
   };
 }
 

@@ -25,6 +25,10 @@ export interface ConfigFile {
   };
   /** Per channel: what `pkgpub prune` removes when no flag says otherwise. */
   retention?: { stable?: RetentionFile; dev?: RetentionFile };
+  rollback?: {
+    /** Earlier generations of each channel kept for `pkgpub rollback` (with every object they name). */
+    generations?: number;
+  };
   cdn?: {
     cloudfront?: {
       distribution_id?: string;
@@ -83,6 +87,7 @@ export const CONFIG_SHAPE: Record<string, FieldType> = {
   yum: { section: { name: 'string', compression: { oneOf: ['gz', 'zstd'] } } },
   signing: { section: { key_file: 'string' } },
   retention: { section: { stable: { section: RETENTION_SHAPE }, dev: { section: RETENTION_SHAPE } } },
+  rollback: { section: { generations: 'number' } },
   cdn: {
     section: {
       cloudfront: {

@@ -1,5 +1,6 @@
 import type { Artifact, RpmHeaders } from '../artifacts/types.js';
 import type { ResolvedConfig } from '../config/resolve.js';
+import type { PartKeys, Snapshot } from '../model/history.js';
 import type { OpenOutput } from '../model/text-output.js';
 import type { ChangeSummary, OutputFile } from '../model/tiers.js';
 import type { Signer } from '../signing/signer.js';
@@ -66,6 +67,26 @@ export interface SectionResult {
   garbage: string[];
   /** Removes temp files the outputs point at, once they are applied (or the attempt failed). */
   cleanup?(): Promise<void>;
+  /** Sections a channel's history covers (apt, yum, bin): their pointer documents, by part. */
+  snapshot?: SectionSnapshot;
+}
+
+/**
+ * What a build started from and what it leaves, as pointer documents by part ('apt', 'yum',
+ * 'bin/<arch>'; '' where there is no pointer): the channel's history records them.
+ */
+export interface SectionSnapshot {
+  /** As read through the pointers in this attempt. */
+  read: Snapshot;
+  /** The parts this result writes (none when nothing changed). */
+  written: Snapshot;
+  /** The result's garbage by part: held back while a kept generation names it. */
+  dropped: PartKeys;
+}
+
+/** A rollback's build: also the keys the restored state names that the current one does not. */
+export interface RestoreResult extends SectionResult {
+  revived: string[];
 }
 
 export const NO_CHANGES = (): ChangeSummary => ({ added: [], removed: [], unchanged: [] });
@@ -81,4 +102,21 @@ export interface Section<Scope = unknown, State = unknown> {
   scope(input: SectionInput): Scope | undefined;
   readState(ctx: SectionContext, scope: Scope): Promise<State>;
   build(ctx: SectionContext, state: State, scope: Scope, input: SectionInput): Promise<SectionResult>;
+  /**
+   * Rollback (sections a channel's history covers). The committed pointer documents of `parts`
+   * (bin: `bin/<arch>`; apt and yum have one part each).
+   */
+  readSnapshot?(ctx: SectionContext, parts: readonly string[]): Promise<Snapshot>;
+  /** The state `snapshot` describes, read through the files it names (a kept generation's or the current). */
+  readStateAt?(ctx: SectionContext, snapshot: Snapshot): Promise<State>;
+  /**
+   * Builds `target` again as a new generation on top of `current` (fresh dates and signatures, so
+   * clients take it): what current names and target does not becomes garbage; what target names
+   * is checked to be still in the tree, with the bytes it names.
+   */
+  restore?(
+    ctx: SectionContext,
+    current: { state: State; snapshot: Snapshot },
+    target: { state: State; snapshot: Snapshot },
+  ): Promise<RestoreResult>;
 }

@@ -70,9 +70,12 @@ export function isListingOutput(key: string): boolean {
   return name === LISTING_JSON || (GENERATED_PAGE.test(name) && name !== 'index.html');
 }
 
-/** pkgpub's own bookkeeping objects (the lease, the garbage record, S3 capability probes): never content. */
+/**
+ * pkgpub's own bookkeeping objects (the lease, the garbage record, S3 capability probes, and
+ * everything in a `.pkgpub…` folder: the channel histories): never content.
+ */
 export function isBookkeeping(key: string): boolean {
-  return baseName(key).startsWith('.pkgpub');
+  return key.split('/').some((segment) => segment.startsWith('.pkgpub'));
 }
 
 export function folderOf(key: string): string {

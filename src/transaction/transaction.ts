@@ -7,6 +7,7 @@ import {
 } from '../cdn/invalidator.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { PreconditionError } from '../errors.js';
+import { historyKey, parseHistory, recordRun, renderHistory } from '../model/history.js';
 import { bytesFile } from '../model/output-file.js';
 import { type Existing, makePlan, mergePlans, type Plan } from '../model/plan.js';
 import type { OpenOutput } from '../model/text-output.js';
@@ -18,6 +19,7 @@ import { GuardedStore } from './guarded-store.js';
 import { acquireLease, type Lease, type LeaseOptions } from './lease.js';
 import { listingPlan } from './listings.js';
 import { probeExisting } from './probe.js';
+import type { HistoryIntent } from './run-sections.js';
 import { Spill } from './spill.js';
 
 export interface TransactionProgress extends ApplyProgress {
@@ -70,6 +72,12 @@ export interface Intent<R> {
   outputs: OutputFile[];
   /** Keys no longer referenced: deleted once the garbage grace has passed. */
   garbage?: string[];
+  /**
+   * A change to a channel (apt, yum, tarballs): recorded as a new generation in the channel's
+   * history, in the same commit, and its `dropped` garbage held back while a kept generation
+   * names it. Commands never write the history themselves.
+   */
+  history?: HistoryIntent;
   /** Keys to delete in this run. */
   deletes?: string[];
   /** The outputs are the listings themselves (site rebuild): no listing tier is added. */
@@ -198,6 +206,51 @@ class Run<R> {
     return found;
   }
 
+  /**
+   * Adds this run's generation to the channel's history (an output of the index tier, so it lands
+   * before the pointers and through this attempt's store: guarded like every state file). Returns
+   * the garbage to schedule now: what no kept generation names any more. The run's own garbage
+   * waits in the new generation's `dropped` until then.
+   */
+  private async recordHistory(
+    store: ObjectStore,
+    h: HistoryIntent,
+    outputs: OutputFile[],
+    referenced: Set<string>,
+  ): Promise<string[]> {
+    for (const k of h.revived ?? []) referenced.add(k);
+    // Nothing changed: no generation (a no-op publish writes nothing), and nothing was dropped.
+    if (Object.keys(h.written).length === 0) return Object.values(h.dropped).flat();
+    const { cfg } = this.opts;
+    const key = historyKey(cfg.channel);
+    const bytes = await store.get(key);
+    const parsed = parseHistory(bytes, cfg.channel);
+    if (!parsed.ok && bytes) {
+      // What a damaged record held back is unknown: those objects stay (leaked, never wrongly deleted).
+      const aside = `${key.slice(0, -'.json'.length)}.damaged-${this.now.toISOString().replace(/[:.]/g, '-')}.json`;
+      outputs.push(bytesFile(aside, 'index', bytes));
+      this.opts.progress?.onStep?.(
+        `the history record ${key} in ${store.description} is damaged (${parsed.reason}); kept as ${aside}, a new one begins, and the objects it held back stay in place`,
+      );
+    }
+    const done = recordRun(
+      parsed.ok ? parsed.record : { channel: cfg.channel, entries: [] },
+      {
+        date: this.now.toISOString(),
+        command: this.opts.command,
+        read: h.read,
+        written: h.written,
+        summary: h.summary,
+        dropped: h.dropped,
+        revived: referenced,
+        ...(h.restored !== undefined ? { restored: h.restored } : {}),
+      },
+      cfg.rollback.generations,
+    );
+    outputs.push(bytesFile(key, 'index', renderHistory(done.record)));
+    return done.released;
+  }
+
   async attempt(store: ObjectStore, earlier: readonly Plan[], lease?: Lease): Promise<TransactionResult<R>> {
     this.attempts++;
     this.applying = undefined;
@@ -216,18 +269,20 @@ class Run<R> {
       });
       const outputs = [...intent.outputs];
       const deletes = [...(intent.deletes ?? [])];
-      const garbage = intent.garbage ?? [];
+      const garbage = [...(intent.garbage ?? [])];
+      const referenced = new Set(outputs.map((o) => o.key));
+      if (intent.history)
+        garbage.push(...(await this.recordHistory(store, intent.history, outputs, referenced)));
       const grace = opts.gcGraceMs ?? 0;
       const collect = intent.collectGarbage ?? false;
       if ((grace > 0 || collect) && (outputs.length > 0 || garbage.length > 0 || collect)) {
         const pending = parsePendingGarbage(await store.get(GARBAGE_KEY));
-        const referenced = new Set(outputs.map((o) => o.key));
         const due = scheduleGarbage(pending, garbage, referenced, now, grace);
         deletes.push(...due.deleteNow);
         if (renderPendingGarbage(due.pending) !== renderPendingGarbage(pending))
           outputs.push(bytesFile(GARBAGE_KEY, 'listing', renderPendingGarbage(due.pending)));
       } else {
-        deletes.push(...garbage);
+        deletes.push(...garbage.filter((k) => !referenced.has(k)));
       }
       // Big outputs wait for apply on disk, not in memory.
       await spill.files(outputs);

@@ -48,6 +48,13 @@ beforeAll(async () => {
   work = await mkdtemp(join(scratchRoot, 'apt-inc-'));
 });
 
+/** A pkgpub.yaml with `rollback.generations: 0`: no earlier generation holds garbage back. */
+async function noHistoryConfig(): Promise<string> {
+  const dir = await mkdtemp(join(work, 'nohist-'));
+  await writeFile(join(dir, 'pkgpub.yaml'), 'rollback:\n  generations: 0\n');
+  return join(dir, 'pkgpub.yaml');
+}
+
 const pub = (repo: string, ...args: string[]) =>
   pkgpub(['publish', '--to', repo, '--signing-key', key.secretFile, ...args]);
 
@@ -116,7 +123,18 @@ describe('incremental and safe apt publishing', () => {
     const repo = join(work, 'remove');
     expect((await pub(repo, deb('falco_0.38.1_amd64.deb'), deb('falco_0.39.0_amd64.deb'))).code).toBe(0);
     const before = await tree(repo);
-    const removeArgs = ['remove', 'falco=0.38.1', '--to', repo, '--signing-key', key.secretFile];
+    // Without history (rollback.generations 0) a removal's garbage goes straight to the scheduler.
+    const noHistory = await noHistoryConfig();
+    const removeArgs = [
+      'remove',
+      'falco=0.38.1',
+      '--to',
+      repo,
+      '--signing-key',
+      key.secretFile,
+      '--config',
+      noHistory,
+    ];
     const dry = await pkgpub([...removeArgs, '--dry-run', '--gc-grace', '0']);
     expect(dry.code, dry.err).toBe(0);
     expect(dry.out).toMatch(/^PUT {4}packages\/deb\/dists\/stable\/InRelease/m);
@@ -134,7 +152,7 @@ describe('incremental and safe apt publishing', () => {
     const removedDeb = join(repo, 'packages/deb/stable/falco_0.38.1_amd64.deb');
     expect((await stat(removedDeb)).isFile()).toBe(true);
     // A publish within the grace period keeps it; one after the grace period deletes it.
-    const cfg = resolveConfig({});
+    const cfg = resolveConfig({ rollback: { generations: 0 } });
     const { signer } = await loadSigner({ keyFile: key.secretFile });
     const later = (minutes: number) => new Date(Date.now() + minutes * 60_000);
     const soon = await publish({
@@ -229,8 +247,10 @@ describe('incremental and safe apt publishing', () => {
       'epochpkg_2.0-1_amd64.deb',
     ];
     const inReleases: string[] = [];
+    // Without history: the channel history would keep every by-hash file its generations name.
+    const noHistory = await noHistoryConfig();
     for (const n of names) {
-      expect((await pub(repo, deb(n), '--gc-grace', '0')).code).toBe(0);
+      expect((await pub(repo, deb(n), '--gc-grace', '0', '--config', noHistory)).code).toBe(0);
       inReleases.push(await readFile(join(repo, 'packages/deb/dists/stable/Release'), 'utf8'));
     }
     const byHash = join(repo, 'packages/deb/dists/stable/main/binary-amd64/by-hash/SHA256');

@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pkgpub } from '../support/cli.js';
@@ -50,10 +50,35 @@ afterAll(async () => {
 });
 
 describe('CloudFront invalidation after a publish to a folder', () => {
+  // No channel history (rollback.generations 0): a removal's garbage is deleted in the same run
+  // with --gc-grace 0, so its invalidation shows.
+  const noHistory = () => join(work, 'pkgpub.yaml');
+  beforeAll(() => writeFile(noHistory(), 'rollback:\n  generations: 0\n'));
   const publish = (...extra: string[]) =>
-    run(['publish', samplesDir, '--to', repo, '--signing-key', key.secretFile, ...cdnFlags, ...extra]);
+    run([
+      'publish',
+      samplesDir,
+      '--to',
+      repo,
+      '--signing-key',
+      key.secretFile,
+      '--config',
+      noHistory(),
+      ...cdnFlags,
+      ...extra,
+    ]);
   const removeRules = (...extra: string[]) =>
-    run(['remove', 'falco-rules', '--to', repo, '--signing-key', key.secretFile, ...extra]);
+    run([
+      'remove',
+      'falco-rules',
+      '--to',
+      repo,
+      '--signing-key',
+      key.secretFile,
+      '--config',
+      noHistory(),
+      ...extra,
+    ]);
 
   it('sends one invalidation of exactly the paths changed in place', async () => {
     const res = await publish('--json');

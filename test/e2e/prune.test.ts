@@ -48,6 +48,8 @@ beforeAll(async () => {
   ({ signer } = await loadSigner({ keyFile: key.secretFile }));
   await mkdir(scratchRoot, { recursive: true });
   work = await mkdtemp(join(scratchRoot, 'prune-'));
+  noHistory = join(work, 'pkgpub.yaml');
+  await writeFile(noHistory, 'rollback:\n  generations: 0\n');
   const built = await buildRpms(
     join(work, 'rpms'),
     ['1.0', '1.1', '1.2', '1.3'].map((version) => ({ name: 'tool', version, arch: 'x86_64' })),
@@ -79,8 +81,12 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-/** Signed, into the dev channel. */
-const flags = () => ['--signing-key', key.secretFile, '--channel', 'dev'];
+/**
+ * Signed, into the dev channel. The channel keeps no earlier generations (rollback.generations: 0):
+ * otherwise the history holds pruned files until the prune's generation leaves it (rollback.test.ts).
+ */
+const flags = () => ['--signing-key', key.secretFile, '--channel', 'dev', '--config', noHistory];
+let noHistory: string;
 
 async function aptSees(repo: string) {
   const apt = await makeAptRoot(

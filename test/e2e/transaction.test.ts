@@ -278,13 +278,16 @@ describe('every command that changes a folder takes its lease', () => {
     expect(existsSync(join(repo, LEASE_KEY))).toBe(false);
   });
 
-  it('site rebuild never deletes the bookkeeping: the garbage record, its own lease', async () => {
+  it('site rebuild never deletes the bookkeeping: the garbage record, the channel history, its own lease', async () => {
     const repo = freshRepo();
     const store = new FsStore(repo);
     await publish({ inputs: [join(fixturesDir, 'deb', 'falco_0.38.1_amd64.deb')], store, cfg });
-    // Removing the package leaves it pending as garbage for the grace period.
-    await publish({ inputs: [], removals: [{ name: 'falco' }], store, cfg, gcGraceMs: 3_600_000 });
+    // Removing the package leaves it pending as garbage for the grace period (with no earlier
+    // generation kept by the history, it goes to the garbage record at once).
+    const noHistory = { ...cfg, rollback: { generations: 0 } };
+    await publish({ inputs: [], removals: [{ name: 'falco' }], store, cfg: noHistory, gcGraceMs: 3_600_000 });
     const garbage = readFileSync(join(repo, '.pkgpub-garbage.json'), 'utf8');
+    const history = readFileSync(join(repo, '.pkgpub-history/stable.json'), 'utf8');
     let leaseSeen = false;
     const watching = new PauseBeforeWrite(store, 'listing.json', async () => {
       leaseSeen = existsSync(join(repo, LEASE_KEY));
@@ -293,6 +296,10 @@ describe('every command that changes a folder takes its lease', () => {
     expect(leaseSeen).toBe(true);
     expect(rebuilt.plan.deletes.filter((k) => k.includes('.pkgpub'))).toEqual([]);
     expect(readFileSync(join(repo, '.pkgpub-garbage.json'), 'utf8')).toBe(garbage);
+    expect(readFileSync(join(repo, '.pkgpub-history/stable.json'), 'utf8')).toBe(history);
+    expect(
+      rebuilt.plan.tiers.flatMap((t) => t.steps.map((s) => s.file.key)).filter((k) => k.includes('.pkgpub')),
+    ).toEqual([]);
   });
 
   it('a dry run takes no lease and writes nothing', async () => {

@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -127,6 +127,10 @@ describe('incremental and safe yum publishing', () => {
 
   it('remove drops an rpm; dry-run prints the plan and writes nothing; old repodata lasts one generation', async () => {
     const repo = join(work, 'remove');
+    // Without history (rollback.generations 0) a removal's garbage goes straight to the scheduler.
+    const cfgDir = await mkdtemp(join(work, 'nohist-'));
+    const noHistory = join(cfgDir, 'pkgpub.yaml');
+    await writeFile(noHistory, 'rollback:\n  generations: 0\n');
     expect((await pub(repo, rpm['tool-1.0-1.x86_64']!, rpm['tool-1.1-1.x86_64']!)).code).toBe(0);
     const firstGen = (await readdir(join(repo, 'packages/rpm/repodata'))).filter((f) =>
       f.includes('-primary'),
@@ -142,6 +146,8 @@ describe('incremental and safe yum publishing', () => {
       '--dry-run',
       '--gc-grace',
       '0',
+      '--config',
+      noHistory,
     ]);
     expect(dry.code, dry.err).toBe(0);
     expect(dry.out).toMatch(/^PUT {4}packages\/rpm\/repodata\/repomd\.xml /m);
@@ -156,6 +162,8 @@ describe('incremental and safe yum publishing', () => {
       key.secretFile,
       '--gc-grace',
       '0',
+      '--config',
+      noHistory,
     ]);
     expect(rm1.code, rm1.err).toBe(0);
     let seen = await dnfSees(repo);
@@ -167,7 +175,9 @@ describe('incremental and safe yum publishing', () => {
     expect(rpmsLeft).toEqual(['tool-1.1-1.x86_64.rpm']);
     expect([...(await primaryPkgids(join(repo, 'packages/rpm'))).keys()]).toEqual(['tool-1.1-1.x86_64.rpm']);
     // One more publish: the first generation goes, the previous one stays.
-    expect((await pub(repo, rpm['tool-1.2-1.x86_64']!, '--gc-grace', '0')).code).toBe(0);
+    expect((await pub(repo, rpm['tool-1.2-1.x86_64']!, '--gc-grace', '0', '--config', noHistory)).code).toBe(
+      0,
+    );
     const third = await readdir(join(repo, 'packages/rpm/repodata'));
     expect(third.filter((f) => firstGen.includes(f))).toEqual([]);
     expect(third.filter((f) => f.includes('-primary'))).toHaveLength(2);

@@ -23,6 +23,8 @@ export interface AptState {
   generations: Generation[];
   /** sha256 of each index path (relative to dists/<suite>/) as the current Release lists it. */
   committed: Map<string, string>;
+  /** The Release text read ('' when none): the channel history's snapshot of apt. */
+  release: string;
 }
 
 /** A deb published in another channel of the tree: its Packages entry, its pool object and `.asc`. */

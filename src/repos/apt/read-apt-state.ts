@@ -12,13 +12,42 @@ import { parsePackagesIndex } from './packages-index.js';
  * by-hash copies the Release names, so the next publish redoes the interrupted one.
  */
 export async function readAptState(store: ObjectStore, cfg: ResolvedConfig): Promise<AptState> {
-  const indexes = new Map<string, ReturnType<typeof parsePackagesIndex>>();
+  return readAptStateAt(store, cfg, await readAptPointer(store, cfg));
+}
+
+/**
+ * The Release text the tree has committed ('' when there is none), as a history snapshot: apt
+ * trusts InRelease first, so a publish that died between Release and InRelease has not landed.
+ */
+export async function readAptPointer(store: ObjectStore, cfg: ResolvedConfig): Promise<string> {
   const dists = distsPrefix(cfg);
-  // apt trusts InRelease first; a publish that died between Release and InRelease has not landed.
   const inRelease = await store.get(`${dists}/InRelease`);
   const releaseBytes = inRelease ?? (await store.get(`${dists}/Release`));
   const releaseText = releaseBytes ? new TextDecoder().decode(releaseBytes) : '';
-  const committed = releaseSha256(inRelease ? clearsignedBody(releaseText) : releaseText);
+  return aptSnapshotText(inRelease ? clearsignedBody(releaseText) : releaseText);
+}
+
+/**
+ * One spelling of a Release text whether it was read from InRelease (where the last line break
+ * belongs to the signature armour) or rendered: no trailing blanks, one final newline.
+ */
+export function aptSnapshotText(release: string): string {
+  if (release.trim() === '') return '';
+  return release.replace(/[ \t]+$/gm, '').replace(/\n*$/, '\n');
+}
+
+/**
+ * The state a Release text vouches for: the Packages files it names, from their plain names when
+ * they still match and from by-hash otherwise (an older generation's, for a rollback).
+ */
+export async function readAptStateAt(
+  store: ObjectStore,
+  cfg: ResolvedConfig,
+  release: string,
+): Promise<AptState> {
+  const indexes = new Map<string, ReturnType<typeof parsePackagesIndex>>();
+  const dists = distsPrefix(cfg);
+  const committed = releaseSha256(release);
   for (const component of cfg.apt.components) {
     for (const arch of cfg.apt.architectures) {
       const key = packagesKey(cfg, component, arch);
@@ -58,7 +87,7 @@ export async function readAptState(store: ObjectStore, cfg: ResolvedConfig): Pro
       generations = [];
     }
   }
-  return { indexes, generations, committed };
+  return { indexes, generations, committed, release };
 }
 
 /** The signed text of a cleartext-signed message (no verification: apt does that; this only reads). */

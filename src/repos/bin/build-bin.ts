@@ -12,6 +12,8 @@ export const SUMS_FILE = 'SHA256SUMS';
 export interface BinState {
   /** arch -> file name -> sha256. Arches without a SHA256SUMS yet are absent. */
   sums: Map<string, Map<string, string>>;
+  /** arch -> the SHA256SUMS text read ('' where there is none): the channel history's snapshot. */
+  texts?: Map<string, string>;
 }
 
 /** A tarball published in another channel of the tree: its SHA256SUMS line, its object and `.asc`. */

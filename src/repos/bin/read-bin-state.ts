@@ -10,13 +10,33 @@ export async function readBinState(
   cfg: ResolvedConfig,
   arches: Iterable<string>,
 ): Promise<BinState> {
-  const sums: BinState['sums'] = new Map();
+  const texts = new Map<string, string>();
   for (const arch of new Set(arches)) {
     const key = sumsKey(cfg, arch);
     const bytes = await store.get(key);
-    if (!bytes) continue;
+    if (!bytes) {
+      texts.set(arch, '');
+      continue;
+    }
     try {
-      sums.set(arch, parseSha256Sums(new TextDecoder('utf-8', { fatal: true }).decode(bytes)));
+      texts.set(arch, new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    } catch (err) {
+      throw new StorageError(`the published ${key} in ${store.description} cannot be read back: not UTF-8`, {
+        cause: err,
+      });
+    }
+  }
+  return binStateAt(store, cfg, texts);
+}
+
+/** The state SHA256SUMS texts describe (arch -> text; '' for none): the committed ones or a kept generation's. */
+export function binStateAt(store: ObjectStore, cfg: ResolvedConfig, texts: Map<string, string>): BinState {
+  const sums: BinState['sums'] = new Map();
+  for (const [arch, text] of texts) {
+    if (text === '') continue;
+    const key = sumsKey(cfg, arch);
+    try {
+      sums.set(arch, parseSha256Sums(text));
     } catch (err) {
       throw new StorageError(
         `the published ${key} in ${store.description} cannot be read back: ${(err as Error).message}`,
@@ -26,5 +46,5 @@ export async function readBinState(
       );
     }
   }
-  return { sums };
+  return { sums, texts };
 }

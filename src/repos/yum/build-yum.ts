@@ -67,7 +67,13 @@ export interface YumSelection {
 export const PKGPUB_DATA_TYPE = 'pkgpub';
 const XML_TYPES = ['primary', 'filelists', 'other'] as const;
 
-function label(name: string, epoch: string | number, ver: string, rel: string, arch: string): string {
+export function yumLabel(
+  name: string,
+  epoch: string | number,
+  ver: string,
+  rel: string,
+  arch: string,
+): string {
   return `${name} ${String(epoch) === '0' ? '' : `${epoch}:`}${ver}-${rel} ${arch}`;
 }
 
@@ -107,7 +113,7 @@ export function selectYumChanges(input: {
   for (const r of input.rpms) {
     const rpm = r.rpm;
     const nevra = nevraOf(rpm);
-    const l = label(rpm.name, rpm.epoch, rpm.version, rpm.release, rpm.arch);
+    const l = yumLabel(rpm.name, rpm.epoch, rpm.version, rpm.release, rpm.arch);
     const cur = byNevra.get(nevra);
     if (cur) {
       const sha256 = rpm.sha256;
@@ -150,7 +156,7 @@ export function selectYumChanges(input: {
       byNevra.delete(k);
       dropped.push(e);
       matched = true;
-      changes.removed.push(label(e.name, e.epoch, e.ver, e.rel, e.arch));
+      changes.removed.push(yumLabel(e.name, e.epoch, e.ver, e.rel, e.arch));
     }
     if (!matched)
       changes.unchanged.push(`(no published rpm matches ${rm.name}${rm.version ? `=${rm.version}` : ''})`);
@@ -197,7 +203,7 @@ export function selectPromotedRpms(input: {
   const copies: OutputFile[] = [];
   for (const p of input.promoted) {
     const e = p.entry;
-    const l = label(e.name, e.epoch, e.ver, e.rel, e.arch);
+    const l = yumLabel(e.name, e.epoch, e.ver, e.rel, e.arch);
     if (taken.has(e.nevra)) throw new ContentConflictError(`${l} is both published and promoted in one run`);
     const cur = keep.get(e.nevra);
     if (cur && (cur.pkgid === e.pkgid || (cur.header !== undefined && cur.header === e.header))) {
@@ -276,6 +282,14 @@ function entryOf(p: PreparedRpm, fileTime: number): YumEntry {
   };
 }
 
+/**
+ * The repodata folder's own listing (index.html, its pages, listing.json) belongs to the listing
+ * tier, not to any repodata generation: it is never this section's garbage.
+ */
+function isListingPage(key: string): boolean {
+  return /\/(index(-[1-9][0-9]*)?\.html|listing(-[1-9][0-9]*)?\.html|listing\.json)$/.test(key);
+}
+
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -292,6 +306,8 @@ export async function buildYum(input: {
   /** Entries of promoted rpms (selectPromotedRpms), written as they are. */
   promoted?: YumEntry[];
   now: Date;
+  /** A rollback: a new repomd.xml even when the selection neither adds nor removes. */
+  rebuild?: boolean;
 }): Promise<YumBuildResult> {
   const { cfg, state, selection } = input;
   const prefix = cfg.prefixes.rpm;
@@ -300,6 +316,7 @@ export async function buildYum(input: {
     state.repomd?.data.find((d) => d.type === 'primary')?.href.endsWith(`.xml${suffix}`) ?? false;
   const promoted = input.promoted ?? [];
   if (
+    !input.rebuild &&
     selection.add.length === 0 &&
     promoted.length === 0 &&
     selection.changes.removed.length === 0 &&
@@ -367,7 +384,7 @@ export async function buildYum(input: {
   const pointers = new Set([`${prefix}/repodata/repomd.xml`, `${prefix}/repodata/repomd.xml.asc`]);
   const garbage = [
     ...selection.garbage,
-    ...state.repodataKeys.filter((k) => !reachable.has(k) && !pointers.has(k)),
+    ...state.repodataKeys.filter((k) => !reachable.has(k) && !pointers.has(k) && !isListingPage(k)),
   ];
   return { changed: true, blobs, files, repomd, garbage: [...new Set(garbage)] };
 }

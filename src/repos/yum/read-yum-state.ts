@@ -18,12 +18,43 @@ export function repodataPrefix(cfg: ResolvedConfig): string {
  * Published rpms are never read.
  */
 export async function readYumState(store: ObjectStore, cfg: ResolvedConfig): Promise<YumState> {
+  // Listed before the pointer is read: repodata that appears in between is then never taken for garbage.
+  const repodataKeys = await listRepodata(store, cfg);
+  return readYumStateAt(store, cfg, await readYumPointer(store, cfg), repodataKeys);
+}
+
+async function listRepodata(store: ObjectStore, cfg: ResolvedConfig): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of store.list(`${repodataPrefix(cfg)}/`)) keys.push(o.key);
+  return keys;
+}
+
+/** The repomd.xml the tree has committed ('' when there is none), as a history snapshot. */
+export async function readYumPointer(store: ObjectStore, cfg: ResolvedConfig): Promise<string> {
+  const key = `${repodataPrefix(cfg)}/repomd.xml`;
+  const bytes = await store.get(key);
+  if (!bytes) return '';
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (err) {
+    throw new StorageError(`the published ${key} in ${store.description} cannot be read back: not UTF-8`, {
+      cause: err,
+    });
+  }
+}
+
+/** The state a repomd.xml text names (the committed one, or a kept generation's for a rollback). */
+export async function readYumStateAt(
+  store: ObjectStore,
+  cfg: ResolvedConfig,
+  repomdText: string,
+  listed?: string[],
+): Promise<YumState> {
   const prefix = cfg.prefixes.rpm;
-  const repodataKeys: string[] = [];
-  for await (const o of store.list(`${repodataPrefix(cfg)}/`)) repodataKeys.push(o.key);
+  const repodataKeys = listed ?? (await listRepodata(store, cfg));
   const repomdKey = `${repodataPrefix(cfg)}/repomd.xml`;
-  const repomdBytes = await store.get(repomdKey);
-  if (!repomdBytes) return { entries: [], repodataKeys };
+  if (repomdText === '') return { entries: [], repodataKeys };
+  const repomdBytes = new TextEncoder().encode(repomdText);
   const fail = (what: string, err?: unknown) =>
     new StorageError(
       `the published ${what} in ${store.description} cannot be read back${err ? `: ${(err as Error).message}` : ''}`,

@@ -1,0 +1,118 @@
+import { parseArgs } from 'node:util';
+import { rollback } from '../changes/rollback.js';
+import { loadConfigFile } from '../config/load-config.js';
+import { resolveConfig } from '../config/resolve.js';
+import { UsageError } from '../errors.js';
+import { formatBytes } from '../format-bytes.js';
+import { describePlan } from '../model/plan.js';
+import { openStore } from '../storage/open-store.js';
+import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
+import type { Reporter } from './reporter.js';
+import { signerFromEnv } from './signer-from-env.js';
+
+/**
+ * `pkgpub rollback --channel C [--steps K]`: the channel's apt, yum and tarball state of K changes
+ * ago, published again as a new signed generation.
+ */
+export async function runRollback(args: string[], r: Reporter): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      to: { type: 'string', default: './public' },
+      channel: { type: 'string', default: 'stable' },
+      steps: { type: 'string', default: '1' },
+      config: { type: 'string', default: 'pkgpub.yaml' },
+      'signing-key': { type: 'string' },
+      unsigned: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'base-url': { type: 'string' },
+      'gc-grace': { type: 'string', default: '3600' },
+      concurrency: { type: 'string' },
+      endpoint: { type: 'string' },
+      region: { type: 'string' },
+      'force-path-style': { type: 'boolean', default: false },
+      ...CDN_OPTIONS,
+    },
+  });
+  if (positionals.length > 0) throw new UsageError(`rollback takes no arguments (got "${positionals[0]}")`);
+  const steps = Number(values.steps);
+  if (!Number.isInteger(steps) || steps < 1) throw new UsageError('--steps must be a whole number ≥ 1');
+  const gcGrace = Number(values['gc-grace']);
+  if (!(gcGrace >= 0))
+    throw new UsageError('--gc-grace takes seconds (0: delete unreferenced objects at once)');
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1))
+    throw new UsageError('--concurrency must be a whole number ≥ 1');
+  const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
+  const cfg = resolveConfig(file, {
+    channel: values.channel,
+    ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
+  });
+  const signer = await signerFromEnv(
+    { keyFile: values['signing-key'] ?? file.signing?.key_file, unsigned: values.unsigned },
+    r,
+  );
+  const store = await openStore(values.to, {
+    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
+    ...(values.region ? { region: values.region } : {}),
+    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
+    ...(concurrency ? { concurrency } : {}),
+  });
+  const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
+  const res = await rollback({
+    store,
+    cfg,
+    steps,
+    gcGraceMs: gcGrace * 1000,
+    dryRun: values['dry-run'],
+    ...(signer ? { signer, fingerprint: signer.fingerprint } : {}),
+    ...(concurrency ? { concurrency } : {}),
+    ...(cdn ? { cdn } : {}),
+    progress: {
+      onStep: (l) => {
+        if (!values.json) r.info(l);
+      },
+    },
+  });
+  const { report, plan } = res;
+  if (values.json) {
+    r.out(
+      JSON.stringify({
+        target: store.description,
+        dryRun: values['dry-run'],
+        ...report,
+        plan: {
+          puts: plan.tiers.flatMap((t) =>
+            t.steps.map((s) => ({ key: s.file.key, tier: t.tier, reason: s.reason, size: s.file.size })),
+          ),
+          deletes: plan.deletes,
+          unchanged: plan.skipped,
+        },
+        attempts: res.attempts,
+        ...(res.applied ? { applied: res.applied } : {}),
+        ...(res.cdn ? { cdn: res.cdn } : {}),
+      }),
+    );
+    return;
+  }
+  const what = Object.entries(report.changes)
+    .map(([kind, c]) => `${kind === 'bin' ? 'tarballs' : kind} +${c.added.length} -${c.removed.length}`)
+    .join('; ');
+  const writes = plan.tiers.reduce((n, t) => n + t.steps.length, 0);
+  const head = `channel ${report.channel}: generation ${report.to.id} (${report.to.date}, ${report.to.command}) in place of ${report.from.id} (${report.from.date}, ${report.from.command})`;
+  if (values['dry-run']) {
+    r.out(
+      `dry run: ${head}; ${what || 'nothing differs'}; ${writes} writes and ${plan.deletes.length} deletes would be made in ${store.description}`,
+    );
+    for (const l of describePlan(plan)) r.out(l);
+    reportCdn(res.cdn, r, false);
+    return;
+  }
+  const applied = res.applied ?? { written: 0, deleted: 0, bytes: 0 };
+  r.out(
+    `rolled back ${head}: ${what || 'nothing differs'}; ${applied.written} objects written (${formatBytes(applied.bytes)}), ${applied.deleted} deleted`,
+  );
+  reportCdn(res.cdn, r, false);
+}
