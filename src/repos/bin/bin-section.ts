@@ -76,7 +76,10 @@ export const binSection: Section<BinScope, BinState> = {
         written[partOf(f.key.split('/').at(-2)!)] = new TextDecoder().decode(f.body.bytes);
     // Removed tarballs (retention) are held back by part, like apt's and yum's garbage.
     const dropped: PartKeys = {};
-    for (const k of bin.garbage) (dropped[partOf(k.split('/').at(-2)!)] ??= []).push(k);
+    for (const k of bin.garbage) {
+      const part = partOf(k.split('/').at(-2)!);
+      dropped[part] = [...(dropped[part] ?? []), k];
+    }
     const outputs = [...bin.blobs, ...bin.copies, ...bin.files];
     if (ctx.signer)
       outputs.push(
