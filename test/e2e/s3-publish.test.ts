@@ -215,7 +215,22 @@ describe('publishing to s3rver', () => {
       now = new Date();
       before = new Date(now.getTime() - 60_000);
       crashSigner = sameSignatures((await loadSigner({ keyFile: key.secretFile, now })).signer);
+      await publish({
+        inputs: [deb('falco_0.38.1_amd64.deb')],
+        store: s3(srv, 'crash-base'),
+        cfg,
+        signer: crashSigner,
+        now: before,
+      });
     });
+    /** Every point starts from the same published tree, copied inside s3rver (CopyObject). */
+    const fromBase = async (prefix: string) => {
+      const bucket = s3(srv, '');
+      const keys: string[] = [];
+      for await (const o of bucket.list('crash-base/')) keys.push(o.key);
+      expect(keys.length, 'objects of the base tree').toBeGreaterThan(10);
+      for (const key of keys) await bucket.copy(key, `${prefix}/${key.slice('crash-base/'.length)}`);
+    };
     const aptJudges = async (prefix: string) =>
       verdicts.judge(
         await aptReadsFingerprint(s3(srv, prefix), 'packages/deb/dists/stable', [
@@ -229,13 +244,7 @@ describe('publishing to s3rver', () => {
     it.each(points.shardIds)(`crash points k ≡ %i (mod ${points.shards})`, async (shard) => {
       await points.run(shard, async (k) => {
         const prefix = `crash${k}`;
-        await publish({
-          inputs: [deb('falco_0.38.1_amd64.deb')],
-          store: s3(srv, prefix),
-          cfg,
-          signer: crashSigner,
-          now: before,
-        });
+        await fromBase(prefix);
         const crashing = new CrashAfterStore(s3(srv, prefix), k);
         const crash = await publish({
           inputs,
