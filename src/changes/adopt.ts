@@ -5,6 +5,7 @@ import { adoptBin, type BinAdoption } from '../repos/bin/adopt-bin.js';
 import { type AdoptedVersion, adoptDrivers } from '../repos/drivers/adopt-drivers.js';
 import { adoptYum, type YumAdoption } from '../repos/yum/adopt-yum.js';
 import type { Signer } from '../signing/signer.js';
+import { isListingPageName } from '../site/listing-model.js';
 import { type ChangeOptions, runTransaction, type TransactionResult } from '../transaction/transaction.js';
 
 export interface AdoptReport {
@@ -25,7 +26,10 @@ export interface AdoptOptions extends ChangeOptions {
 }
 
 /** pkgpub's own files in any folder: listing pages and bookkeeping are never retired as foreign indexes. */
-const OWN_NAME = /^(index(-\d+)?\.html|listing\.json|\.pkgpub.*)$/;
+const ownName = (key: string): boolean => {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  return isListingPageName(name) || name.startsWith('.pkgpub');
+};
 
 /**
  * `pkgpub adopt`: takes over a tree other tools made, in one transaction, reading indexes and
@@ -50,9 +54,7 @@ export function adopt(opts: AdoptOptions): Promise<TransactionResult<AdoptReport
         const drv = await adoptDrivers({ store, cfg, now, open, hash: hash ?? false, step });
         const outputs: OutputFile[] = [...apt.outputs, ...yum.outputs, ...bin.outputs, ...drv.outputs];
         if (outputs.length > 0) outputs.push(...keyFiles(cfg, signer.fingerprint, signer.publicKeyArmored()));
-        const retired = [...apt.retired, ...yum.retired].filter(
-          (k) => !OWN_NAME.test(k.slice(k.lastIndexOf('/') + 1)),
-        );
+        const retired = [...apt.retired, ...yum.retired].filter((k) => !ownName(k));
         const { outputs: _a, ...aptReport } = apt;
         const { outputs: _y, ...yumReport } = yum;
         const { outputs: _b, ...binReport } = bin;

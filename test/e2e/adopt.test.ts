@@ -299,6 +299,9 @@ describe('pkgpub adopt on a tree made by apt-ftparchive, createrepo_c, gpg and r
     await expect(stat(join(dists(), 'main/Contents-amd64.gz'))).rejects.toThrow(/ENOENT/);
     const garbage = await readFile(join(repo, '.pkgpub-garbage.json'), 'utf8');
     expect(garbage).not.toContain('Packages.bz2');
+    // The repodata folder's listing is the listing's, not garbage of the yum publish.
+    expect(garbage).not.toContain('repodata/index.html');
+    await stat(join(rpmDir(), 'repodata/listing.json'));
 
     const apt = await makeAptRoot(`deb [signed-by=${key.publicFile}] file:${repo}/packages/deb stable main`);
     const up = await apt.apt('apt-get', ['update']);

@@ -4,6 +4,7 @@ import type { ResolvedConfig } from '../../config/resolve.js';
 import { ContentConflictError } from '../../errors.js';
 import { bytesFile, contentTypeFor } from '../../model/output-file.js';
 import type { ChangeSummary, OutputFile } from '../../model/tiers.js';
+import { isListingPageName } from '../../site/listing-model.js';
 import { compressedSuffix, compressXml } from './compress-xml.js';
 import { FILELISTS_CLOSE, FILELISTS_OPEN, filelistsPackageXml } from './filelists-xml.js';
 import { OTHER_CLOSE, OTHER_OPEN, otherPackageXml } from './other-xml.js';
@@ -291,7 +292,10 @@ export async function buildYum(input: {
   const pointers = new Set([`${prefix}/repodata/repomd.xml`, `${prefix}/repodata/repomd.xml.asc`]);
   const garbage = [
     ...selection.garbage,
-    ...state.repodataKeys.filter((k) => !reachable.has(k) && !pointers.has(k)),
+    // The folder's listing pages sit in repodata/ too; deleting them would leave it unlisted.
+    ...state.repodataKeys.filter(
+      (k) => !reachable.has(k) && !pointers.has(k) && !isListingPageName(k.slice(k.lastIndexOf('/') + 1)),
+    ),
   ];
   return { changed: true, blobs, files, repomd, garbage: [...new Set(garbage)] };
 }
