@@ -128,6 +128,16 @@ describe('adoptDrivers on a folder', () => {
       ],
     ]);
     expect(doc.drivers[0]!.kernelrelease).toBe('4.18.0-513.5.1.el8_9.x86_64');
+    // The filter values the driver browser offers, as written (not as a parse recomputes them).
+    const raw = JSON.parse(new TextDecoder().decode(await store.get('driver/site/7.0.0+driver.json'))) as {
+      index: unknown;
+    };
+    expect(raw.index).toEqual({
+      lib: ['7.0.0+driver'],
+      arch: ['aarch64', 'x86_64'],
+      kind: ['ebpf', 'kmod'],
+      target: ['debian'],
+    });
     expect(new TextDecoder().decode(await store.get('driver/site/index.json'))).toBe(
       '["7.0.0+driver","2.0.0+driver"]\n',
     );

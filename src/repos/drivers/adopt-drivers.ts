@@ -238,17 +238,23 @@ export async function adoptDrivers(input: {
         'index',
         // Entries of listed files are built as their line is written, twice (filter values, then
         // lines), instead of held: a 100,000-driver version would hold 100,000 more objects.
-        (out) =>
+        (out) => {
+          // encodePendingDoc reads the items twice: first for the filter values, which need only
+          // these four fields (no name parse, URL or size text for 100,000 files), then for the lines.
+          let pass = 0;
           encodePendingDoc(
             out,
             date,
             function* () {
-              for (const d of items) yield isListed(d) ? entryOfListed(cfg, version, d) : d;
+              const full = pass++ > 0;
+              for (const d of items)
+                yield !isListed(d) ? d : full ? entryOfListed(cfg, version, d) : filterFields(version, d);
             },
             () => {
               throw new Error('unreachable: no artifacts in an adopted index');
             },
-          ),
+          );
+        },
         256 + items.length * 1024,
       ),
     );
@@ -260,6 +266,17 @@ export async function adoptDrivers(input: {
     outputs.push(...(await driverSiteFiles(cfg, versions)));
   }
   return { versions: report, unrecognized, hashed, outputs };
+}
+
+/** What the version index's filter values read of an entry (lib, arch, kind, target), cheaply. */
+function filterFields(version: string, f: ListedDriver): DriverEntry {
+  const first = f.name.indexOf('_');
+  return {
+    lib: version,
+    arch: f.arch,
+    kind: f.name.endsWith('.ko') ? 'kmod' : 'ebpf',
+    target: f.name.slice(first + 1, f.name.indexOf('_', first + 1)),
+  } as DriverEntry;
 }
 
 function listedOf(o: ObjectInfo, at: { arch: string; name: string; flat: boolean }): ListedDriver {
