@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { ADOPT_USAGE, runAdopt } from './commands/adopt.js';
 import { inspect } from './commands/inspect.js';
 import { runDrivers } from './commands/drivers.js';
 import { runHistory } from './commands/history.js';
@@ -36,6 +37,10 @@ Usage:
                  put back the channel's apt, yum and tarball state of K changes ago (default 1) as a new signed generation
   pkgpub history --channel stable|dev [--to ...] [--json]   the generations rollback can go back to
   pkgpub site rebuild [--to DIR|s3://...] [--dry-run]    re-render every folder listing from a full listing
+  pkgpub adopt [--to DIR|s3://...] [--channel C] [--signing-key FILE] [--hash] [--dry-run] [--json]
+               [--gc-grace S] [--config F] [--endpoint URL] [--region R] [--force-path-style]
+               take over a tree other tools made (pkgpub adopt --help: what it reads and what it costs;
+               --hash reads every driver that has no sha256, i.e. downloads the driver tree)
   pkgpub serve [DIR] [--port 8080] [--host 127.0.0.1]
   pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--project P]
   pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
@@ -93,6 +98,7 @@ const commands: Record<string, Command> = {
   keys: runKeys,
   drivers: runDrivers,
   site: runSite,
+  adopt: runAdopt,
   serve: runServe,
   async help(_args, r) {
     r.out(USAGE);
@@ -109,7 +115,7 @@ export async function main(argv: string[], r: Reporter): Promise<number> {
   const cmd = commands[name];
   const ownArgs = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
   if (cmd && (ownArgs.includes('--help') || ownArgs.includes('-h'))) {
-    r.out(USAGE);
+    r.out(name === 'adopt' ? ADOPT_USAGE : USAGE);
     return 0;
   }
   try {

@@ -85,7 +85,7 @@ function splitKeepingArch(s: string): string[] {
  * commit ids. Anything else found in a folder name is more likely an unrelated folder (`/tmp`)
  * than a driver version, so folders must look like one; a flag is taken as given.
  */
-const FOLDER_DRIVER_VERSION = /^(?:[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.+-]*)?|[0-9a-f]{7,40})$/;
+export const FOLDER_DRIVER_VERSION = /^(?:[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.+-]*)?|[0-9a-f]{7,40})$/;
 
 function placement(
   path: string,

@@ -61,6 +61,12 @@ export async function runSite(args: string[], r: Reporter): Promise<void> {
   });
   const { plan } = result;
   const folders = result.report.folders;
+  const unindexed = result.report.unindexedDriverVersions;
+  if (unindexed.length > 0)
+    r.warn(
+      `driver files of ${unindexed.length} driver version(s) are in no driver index (${unindexed.slice(0, 5).join(', ')}${unindexed.length > 5 ? ', ...' : ''}): ` +
+        'site rebuild writes listings only; run `pkgpub adopt` to index them for the driver browser',
+    );
   if (values['dry-run']) {
     const writes = plan.tiers.reduce((n, t) => n + t.steps.length, 0);
     r.out(

@@ -168,3 +168,32 @@ function packetBody(b: Uint8Array): Uint8Array | undefined {
   if (tag !== 2 || pos + len > b.length) return undefined;
   return b.subarray(pos, pos + len);
 }
+
+/**
+ * The first signature packet of an armored signature block (a detached `.asc`/`Release.gpg`, or
+ * the signature part of a clearsigned InRelease), parsed; undefined when there is none.
+ */
+export function parseArmoredSignature(text: string): PgpSignatureInfo | undefined {
+  const begin = text.indexOf('-----BEGIN PGP SIGNATURE-----');
+  if (begin < 0) return undefined;
+  const lines = text.slice(begin).split(/\r?\n/).slice(1);
+  // Armor headers ("Version: ...") end at the first empty line; some writers send none.
+  const blank = lines.findIndex((l) => l.trim() === '');
+  const body: string[] = [];
+  for (const l of blank >= 0 && lines.slice(0, blank).every((h) => h.includes(': '))
+    ? lines.slice(blank + 1)
+    : lines) {
+    if (l.startsWith('=') || l.startsWith('-----')) break;
+    body.push(l.trim());
+  }
+  const bytes = Buffer.from(body.join(''), 'base64');
+  return parsePgpSignature(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
+/** Whether an armored signature names `fingerprint` (40 hex digits, any case) as its issuer. */
+export function signedBy(text: string, fingerprint: string): boolean {
+  const info = parseArmoredSignature(text);
+  if (!info) return false;
+  const fpr = fingerprint.toLowerCase();
+  return info.fingerprint !== undefined ? info.fingerprint === fpr : info.keyId === fpr.slice(-16);
+}

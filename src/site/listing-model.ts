@@ -71,6 +71,14 @@ export function isListingOutput(key: string): boolean {
 }
 
 /**
+ * A name the listing renderer writes in every folder (index.html, its pages, listing.json): never
+ * an index a repository builder may retire, though it sits among them.
+ */
+export function isListingPageName(name: string): boolean {
+  return name === LISTING_JSON || GENERATED_PAGE.test(name);
+}
+
+/**
  * pkgpub's own bookkeeping objects (the lease, the garbage record, S3 capability probes, and
  * everything in a `.pkgpub…` folder: the channel histories): never content.
  */

@@ -12,9 +12,11 @@ import { fixturesDir, repoRoot, scratchRoot } from './paths.js';
  */
 export default function setup(): () => Promise<void> {
   const scriptsDir = join(repoRoot, 'test', 'fixtures');
+  // build-foreign-* take the other scripts' debs and rpms as inputs: they run last.
+  const foreign = (f: string) => Number(f.startsWith('build-foreign-'));
   const scripts = readdirSync(scriptsDir)
     .filter((f) => f.startsWith('build-') && f.endsWith('.sh'))
-    .sort();
+    .sort((a, b) => foreign(a) - foreign(b) || (a < b ? -1 : a > b ? 1 : 0));
   const h = createHash('sha256');
   for (const s of scripts) h.update(s).update(readFileSync(join(scriptsDir, s)));
   const stamp = h.digest('hex');

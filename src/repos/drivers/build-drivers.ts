@@ -146,10 +146,12 @@ export function buildDrivers(input: DriverBuildInput): DriverBuildResult {
       const current =
         p < published.length && compareDrivers(published[p]!, d) === 0 ? published[p] : undefined;
       if (current && current.sha256 === d.sha256) status[at] = UNCHANGED;
-      else if (current && !input.force)
+      // An entry `pkgpub adopt` made from a listing has no sha256: the file is sent as new, and the
+      // plan's probe compares it with the stored object (other bytes are a conflict there).
+      else if (current && current.sha256 !== '' && !input.force)
         fail(
           at,
-          `${d.path}: ${labelOf(d)} is already published with other bytes (sha256 ${current.sha256.slice(0, 12) || 'unknown'}…); use --force to replace it`,
+          `${d.path}: ${labelOf(d)} is already published with other bytes (sha256 ${current.sha256.slice(0, 12)}…); use --force to replace it`,
         );
       else status[at] = ADDED;
     }

@@ -4,6 +4,7 @@ import type { ResolvedConfig } from '../../config/resolve.js';
 import { ContentConflictError } from '../../errors.js';
 import { bytesFile, contentTypeFor, copiedFile, type StoredObject } from '../../model/output-file.js';
 import type { ChangeSummary, OutputFile } from '../../model/tiers.js';
+import { isListingPageName } from '../../site/listing-model.js';
 import { compressedSuffix, compressXml } from './compress-xml.js';
 import { FILELISTS_CLOSE, FILELISTS_OPEN, filelistsPackageXml } from './filelists-xml.js';
 import { OTHER_CLOSE, OTHER_OPEN, otherPackageXml } from './other-xml.js';
@@ -282,14 +283,6 @@ function entryOf(p: PreparedRpm, fileTime: number): YumEntry {
   };
 }
 
-/**
- * The repodata folder's own listing (index.html, its pages, listing.json) belongs to the listing
- * tier, not to any repodata generation: it is never this section's garbage.
- */
-function isListingPage(key: string): boolean {
-  return /\/(index(-[1-9][0-9]*)?\.html|listing(-[1-9][0-9]*)?\.html|listing\.json)$/.test(key);
-}
-
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -384,7 +377,10 @@ export async function buildYum(input: {
   const pointers = new Set([`${prefix}/repodata/repomd.xml`, `${prefix}/repodata/repomd.xml.asc`]);
   const garbage = [
     ...selection.garbage,
-    ...state.repodataKeys.filter((k) => !reachable.has(k) && !pointers.has(k) && !isListingPage(k)),
+    // The folder's listing pages sit in repodata/ too; deleting them would leave it unlisted.
+    ...state.repodataKeys.filter(
+      (k) => !reachable.has(k) && !pointers.has(k) && !isListingPageName(k.slice(k.lastIndexOf('/') + 1)),
+    ),
   ];
   return { changed: true, blobs, files, repomd, garbage: [...new Set(garbage)] };
 }

@@ -1,0 +1,153 @@
+import { parseArgs } from 'node:util';
+import { type AdoptReport, adopt } from '../changes/adopt.js';
+import { loadConfigFile } from '../config/load-config.js';
+import { resolveConfig } from '../config/resolve.js';
+import { UsageError } from '../errors.js';
+import { formatBytes } from '../format-bytes.js';
+import { describePlan } from '../model/plan.js';
+import { openStore } from '../storage/open-store.js';
+import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
+import type { Reporter } from './reporter.js';
+import { signerFromEnv } from './signer-from-env.js';
+
+export const ADOPT_USAGE = `usage: pkgpub adopt [--to DIR|s3://BUCKET/PREFIX] [--channel stable|dev] [--signing-key FILE]
+                    [--hash] [--dry-run] [--json] [--gc-grace SECONDS] [--config pkgpub.yaml] [--base-url URL]
+                    [--endpoint URL] [--region R] [--force-path-style] [--concurrency N] [--cloudfront-distribution ID]
+
+Takes over a tree other tools made (apt-ftparchive, createrepo_c, driver files without indexes) so
+that later publishes work on it as on a tree pkgpub made. It reads indexes and listings, not packages:
+  apt     Packages entries kept as they are; Packages{,.gz,.xz} and by-hash rewritten, Release signed
+          with the signing key; other files under dists/<suite>/ (Packages.bz2, Contents-*, ...) garbage
+  yum     package XML kept; repodata rewritten with pkgpub's record, repomd.xml.asc signed with the key;
+          repodata files it no longer names (sqlite databases, ...) garbage. Rpms keep their signatures
+  drivers driver/site/<ver>.json and index.json from a listing; files directly under driver/<ver>/ are
+          x86_64. Without --hash their sha256 is left empty (a later publish of the same file compares
+          it with the stored one). --hash reads EVERY driver without one: a full download of the tree
+  tarballs a SHA256SUMS (+ .asc) for each packages/bin/<arch>/ folder that does not list all its
+          tarballs: those tarballs ARE read, once, in full (always, --hash or not)
+  listings every folder without a listing gets one
+Garbage is deleted by a later run once it has been garbage for --gc-grace seconds (default 3600).
+Run once per channel (--channel dev for packages/*-dev). Adopting an adopted tree changes nothing.`;
+
+export async function runAdopt(args: string[], r: Reporter): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      to: { type: 'string', default: './public' },
+      channel: { type: 'string', default: 'stable' },
+      config: { type: 'string', default: 'pkgpub.yaml' },
+      'signing-key': { type: 'string' },
+      hash: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'gc-grace': { type: 'string', default: '3600' },
+      'base-url': { type: 'string' },
+      concurrency: { type: 'string' },
+      endpoint: { type: 'string' },
+      region: { type: 'string' },
+      'force-path-style': { type: 'boolean', default: false },
+      ...CDN_OPTIONS,
+    },
+  });
+  if (positionals.length > 0)
+    throw new UsageError(`adopt: unexpected argument "${positionals[0]}"\n${ADOPT_USAGE}`);
+  const gcGrace = Number(values['gc-grace']);
+  if (!(gcGrace >= 0))
+    throw new UsageError('--gc-grace takes seconds (0: delete unreferenced objects at once)');
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1))
+    throw new UsageError('--concurrency must be a whole number ≥ 1');
+  const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
+  const cfg = resolveConfig(file, {
+    channel: values.channel,
+    ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
+  });
+  // Adopting means signing the rewritten indexes: there is no unsigned adopt.
+  const signer = (await signerFromEnv({ keyFile: values['signing-key'] ?? file.signing?.key_file }, r))!;
+  const store = await openStore(values.to, {
+    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
+    ...(values.region ? { region: values.region } : {}),
+    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
+    ...(concurrency ? { concurrency } : {}),
+  });
+  const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
+  const result = await adopt({
+    store,
+    cfg,
+    signer,
+    hash: values.hash,
+    gcGraceMs: gcGrace * 1000,
+    dryRun: values['dry-run'],
+    ...(concurrency ? { concurrency } : {}),
+    ...(cdn ? { cdn } : {}),
+    progress: {
+      onStep: (l) => {
+        if (!values.json) r.info(l);
+      },
+    },
+  });
+  const { plan, report } = result;
+  const writes = plan.tiers.reduce((n, t) => n + t.steps.length, 0);
+  if (values.json) {
+    r.out(
+      JSON.stringify({
+        target: store.description,
+        dryRun: values['dry-run'],
+        report,
+        plan: {
+          puts: plan.tiers.flatMap((t) =>
+            t.steps.map((s) => ({ key: s.file.key, tier: t.tier, reason: s.reason, size: s.file.size })),
+          ),
+          deletes: plan.deletes,
+          unchanged: plan.skipped,
+        },
+        ...(result.applied ? { applied: result.applied } : {}),
+        ...(result.cdn ? { cdn: result.cdn } : {}),
+      }),
+    );
+    return;
+  }
+  for (const l of summary(report)) r.out(l);
+  if (values['dry-run']) {
+    r.out(
+      `dry run: ${writes} writes and ${plan.deletes.length} deletes would be made in ${store.description}`,
+    );
+    for (const l of describePlan(plan)) r.out(l);
+    reportCdn(result.cdn, r, false);
+    return;
+  }
+  const applied = result.applied ?? { written: 0, deleted: 0, bytes: 0 };
+  r.out(
+    writes === 0 && plan.deletes.length === 0
+      ? `${store.description} is already pkgpub's: nothing to change`
+      : `adopted ${store.description}: ${applied.written} written (${formatBytes(applied.bytes)}), ${applied.deleted} deleted, ${plan.skipped} already in place`,
+  );
+  reportCdn(result.cdn, r, false);
+}
+
+function summary(rep: AdoptReport): string[] {
+  const repo = (what: string, x: { absent: boolean; own: boolean; packages: number; retired: string[] }) =>
+    x.absent
+      ? `${what}: no repository`
+      : `${what}: ${x.packages} packages, ${x.own ? "already pkgpub's" : `indexes rewritten and re-signed, ${x.retired.length} files to the garbage`}`;
+  const lines = [repo('apt', rep.apt), repo('yum', rep.yum)];
+  const hashed = rep.bin.folders.reduce((n, f) => n + f.added.length, 0);
+  lines.push(
+    `tarballs: ${rep.bin.folders.length} folders, ${hashed} tarballs read for SHA256SUMS (${formatBytes(rep.bin.hashedBytes)})`,
+  );
+  const v = rep.drivers.versions;
+  const files = v.reduce((n, x) => n + x.files, 0);
+  const flat = v.reduce((n, x) => n + x.flat, 0);
+  const added = v.reduce((n, x) => n + x.added, 0);
+  lines.push(
+    `drivers: ${v.length} versions, ${files} files (${flat} directly under their version folder, taken as x86_64), ` +
+      `${added} added to indexes, ${rep.drivers.hashed} hashed`,
+  );
+  if (rep.drivers.unrecognized.length > 0)
+    lines.push(
+      `drivers: ${rep.drivers.unrecognized.length} files under the driver folder are not driver files and were left out, e.g. ${rep.drivers.unrecognized.slice(0, 3).join(', ')}`,
+    );
+  for (const k of rep.retired) lines.push(`garbage: ${k}`);
+  return lines;
+}

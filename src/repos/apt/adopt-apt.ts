@@ -1,0 +1,93 @@
+import type { ResolvedConfig } from '../../config/resolve.js';
+import { signedBy } from '../../formats/pgp-signature-packet.js';
+import type { OutputFile } from '../../model/tiers.js';
+import type { Signer } from '../../signing/signer.js';
+import type { ObjectStore } from '../../storage/object-store.js';
+import { signedReleaseFiles } from '../sign-outputs.js';
+import { aptSnippets } from './apt-extras.js';
+import { type AptState, buildApt, distsPrefix, GENERATIONS_FILE } from './build-apt.js';
+import { readAptState } from './read-apt-state.js';
+
+export interface AptAdoption {
+  /** No Release under the deb prefix: there is no apt repository to take over. */
+  absent: boolean;
+  /** The repository already reads as pkgpub's own (nothing rewritten). */
+  own: boolean;
+  /** Packages listed by the indexes taken over. */
+  packages: number;
+  /** Index files pkgpub does not write (Packages.bz2, Contents-*, per-arch Release...), as garbage. */
+  retired: string[];
+  outputs: OutputFile[];
+}
+
+/**
+ * Pure: whether the committed repository is in the shape pkgpub writes, so a publish into it
+ * changes only what it adds: every Packages with its `.gz` and `.xz`, pkgpub's by-hash record,
+ * and InRelease signed by this key. Anything else (apt-ftparchive's `.bz2`, another key) is
+ * taken over by rewriting the indexes.
+ */
+export function aptIsOwn(
+  cfg: ResolvedConfig,
+  state: AptState,
+  inRelease: string | undefined,
+  fingerprint: string,
+): boolean {
+  if (!inRelease || !signedBy(inRelease, fingerprint) || state.generations.length === 0) return false;
+  for (const c of cfg.apt.components)
+    for (const a of cfg.apt.architectures)
+      for (const f of ['Packages', 'Packages.gz', 'Packages.xz'])
+        if (!state.committed.has(`${c}/binary-${a}/${f}`)) return false;
+  return true;
+}
+
+/**
+ * Pure: the keys under dists/<suite>/ the rewritten repository no longer names: everything but its
+ * own outputs, its pointers, the by-hash files of generations it keeps, and its record.
+ */
+export function retiredAptKeys(
+  dists: string,
+  present: string[],
+  outputs: OutputFile[],
+  state: AptState,
+): string[] {
+  const keep = new Set(outputs.map((o) => o.key));
+  for (const n of ['Release', 'Release.gpg', 'InRelease', GENERATIONS_FILE]) keep.add(`${dists}/${n}`);
+  for (const g of state.generations) for (const k of g.keys) keep.add(`${dists}/${k}`);
+  return present.filter((k) => !keep.has(k)).sort();
+}
+
+/**
+ * Takes over an apt repository another tool made: its Packages entries are kept exactly (no .deb
+ * is read), the indexes are rewritten in pkgpub's forms (Packages, .gz, .xz, by-hash), Release is
+ * re-signed by `signer`, and every other file under dists/<suite>/ becomes garbage. A repository
+ * already in pkgpub's shape is left alone.
+ */
+export async function adoptApt(input: {
+  store: ObjectStore;
+  cfg: ResolvedConfig;
+  now: Date;
+  signer: Signer;
+}): Promise<AptAdoption> {
+  const { store, cfg, signer } = input;
+  const dists = distsPrefix(cfg);
+  const inReleaseBytes = await store.get(`${dists}/InRelease`);
+  if (!inReleaseBytes && !(await store.head(`${dists}/Release`)))
+    return { absent: true, own: false, packages: 0, retired: [], outputs: [] };
+  const state = await readAptState(store, cfg);
+  let packages = 0;
+  for (const entries of state.indexes.values()) packages += entries.length;
+  const inRelease = inReleaseBytes ? new TextDecoder().decode(inReleaseBytes) : undefined;
+  if (aptIsOwn(cfg, state, inRelease, signer.signingKeyFingerprint))
+    return { absent: false, own: true, packages, retired: [], outputs: [] };
+  // With no committed digests the builder cannot call the rendered indexes unchanged.
+  const apt = await buildApt({ cfg, state: { ...state, committed: new Map() }, debs: [], now: input.now });
+  const outputs = [
+    ...apt.files,
+    ...(await signedReleaseFiles(dists, apt.release!, signer)),
+    ...(await aptSnippets(cfg, true)),
+  ];
+  const present: string[] = [];
+  for await (const o of store.list(`${dists}/`)) present.push(o.key);
+  const retired = [...new Set([...apt.garbage, ...retiredAptKeys(dists, present, outputs, state)])].sort();
+  return { absent: false, own: false, packages, retired, outputs };
+}

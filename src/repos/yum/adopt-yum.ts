@@ -1,0 +1,68 @@
+import type { ResolvedConfig } from '../../config/resolve.js';
+import { signedBy } from '../../formats/pgp-signature-packet.js';
+import type { OutputFile } from '../../model/tiers.js';
+import type { Signer } from '../../signing/signer.js';
+import type { ObjectStore } from '../../storage/object-store.js';
+import { NO_CHANGES } from '../section.js';
+import { buildYum, PKGPUB_DATA_TYPE, type YumState } from './build-yum.js';
+import { readYumState, repodataPrefix } from './read-yum-state.js';
+import { repomdPointerFiles } from './sign-repomd.js';
+import { yumRepoFile } from './yum-extras.js';
+
+export interface YumAdoption {
+  /** No repomd.xml under the rpm prefix. */
+  absent: boolean;
+  own: boolean;
+  packages: number;
+  /** Repodata files the new repomd.xml does not name (sqlite databases, old xml), as garbage. */
+  retired: string[];
+  outputs: OutputFile[];
+}
+
+/**
+ * Pure: whether repomd.xml is pkgpub's (it names pkgpub's record, whose header digests let a
+ * republish of a re-signed rpm be recognised) and its signature is this key's.
+ */
+export function yumIsOwn(state: YumState, repomdAsc: string | undefined, fingerprint: string): boolean {
+  return (
+    repomdAsc !== undefined &&
+    signedBy(repomdAsc, fingerprint) &&
+    (state.repomd?.data.some((d) => d.type === PKGPUB_DATA_TYPE) ?? false)
+  );
+}
+
+/**
+ * Takes over a yum repository another tool made (createrepo_c): each package's primary,
+ * filelists and other XML is kept as it is (no rpm is read), the repodata is rewritten in
+ * pkgpub's forms with its record, repomd.xml is re-signed by `signer`, and every repodata file it
+ * no longer names becomes garbage. The rpms keep the signatures they have.
+ */
+export async function adoptYum(input: {
+  store: ObjectStore;
+  cfg: ResolvedConfig;
+  now: Date;
+  signer: Signer;
+}): Promise<YumAdoption> {
+  const { store, cfg, signer } = input;
+  const state = await readYumState(store, cfg);
+  if (!state.repomd) return { absent: true, own: false, packages: 0, retired: [], outputs: [] };
+  const packages = state.entries.length;
+  const asc = await store.get(`${repodataPrefix(cfg)}/repomd.xml.asc`);
+  if (yumIsOwn(state, asc ? new TextDecoder().decode(asc) : undefined, signer.signingKeyFingerprint))
+    return { absent: false, own: true, packages, retired: [], outputs: [] };
+  // Without the old repomd the builder neither calls this unchanged nor keeps its files reachable.
+  const { repomd: _old, ...rest } = state;
+  const yum = await buildYum({
+    cfg,
+    state: rest,
+    selection: { changes: NO_CHANGES(), add: [], keep: state.entries, garbage: [] },
+    prepared: [],
+    now: input.now,
+  });
+  const outputs = [
+    ...yum.files,
+    ...(await repomdPointerFiles(repodataPrefix(cfg), yum.repomd!, signer)),
+    await yumRepoFile(cfg, { signed: true, rpmsSigned: true }),
+  ];
+  return { absent: false, own: false, packages, retired: [...yum.garbage].sort(), outputs };
+}
