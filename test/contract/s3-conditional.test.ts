@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/artifacts/checksums.js';
+import { historyKey } from '../../src/model/history.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { ContentConflictError, PreconditionError } from '../../src/errors.js';
 import { promote } from '../../src/changes/promote.js';
@@ -382,13 +383,13 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
     expect(packages.match(/^Version: .*$/gm)?.sort()).toEqual(['Version: 0.39.0', 'Version: 0.39.0+git1-1']);
     const inRelease = new TextDecoder().decode(await store.get('packages/deb-dev/dists/stable/InRelease'));
     expect(inRelease).toContain(sha256Hex(new TextEncoder().encode(packages)));
-    // The removed debs wait out the grace period; the published one is there.
+    // The removed debs are held by the channel's history (the prune can be rolled back); the published one is there.
     expect(await store.head('packages/deb-dev/stable/falco_0.38.1_amd64.deb')).toBeDefined();
     expect(await store.head('packages/deb-dev/stable/falco_0.39.0+git1-1_amd64.deb')).toBeDefined();
-    const pending = JSON.parse(new TextDecoder().decode(await store.get('.pkgpub-garbage.json'))).pending.map(
-      (p: { key: string }) => p.key,
-    );
-    expect(pending).toContain('packages/deb-dev/stable/falco_0.38.1_amd64.deb');
-    expect(pending).toContain('packages/deb-dev/stable/falco_0.38.2_amd64.deb');
+    const history = JSON.parse(new TextDecoder().decode(await store.get(historyKey('dev'))));
+    const newest = history.entries.at(-1);
+    expect(newest.command).toBe('prune');
+    expect(newest.dropped.apt).toContain('packages/deb-dev/stable/falco_0.38.1_amd64.deb');
+    expect(newest.dropped.apt).toContain('packages/deb-dev/stable/falco_0.38.2_amd64.deb');
   });
 });
