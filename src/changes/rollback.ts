@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../config/resolve.js';
-import { PkgpubError, StorageError, UsageError } from '../errors.js';
+import { ContentConflictError, PkgpubError, StorageError, UsageError } from '../errors.js';
 import {
   generationBack,
   type HistoryEntry,
@@ -70,6 +70,9 @@ export async function rollback(req: RollbackRequest): Promise<TransactionResult<
   const steps = req.steps ?? 1;
   if (!Number.isInteger(steps) || steps < 1) throw new UsageError('--steps must be a whole number ≥ 1');
   const { signer, steps: _steps, ...opts } = req;
+  /** The newest generation the first attempt saw: "K changes ago" means from there, not from a later commit. */
+  let seen: HistoryEntry | undefined;
+  let report: RollbackReport | undefined;
   return runTransaction(
     { ...opts, command: 'rollback' },
     {
@@ -96,6 +99,16 @@ export async function rollback(req: RollbackRequest): Promise<TransactionResult<
           throw new UsageError((err as Error).message);
         }
         const from = reconciled.entries.at(-1)!;
+        // Another command committed while this one ran (an optimistic retry): going K back from
+        // there would undo that command, and restoring the first choice would drop what it added.
+        // Its own generation, committed by an attempt that then met a conflict among the listings.
+        if (seen && report && from.command === 'rollback' && from.date === ctx.now.toISOString())
+          return { outputs: [], report };
+        if (seen && from.id !== seen.id)
+          throw new ContentConflictError(
+            `${cfg.channel} changed while the rollback ran: generation ${from.id} (${from.date}, ${from.command}) committed after generation ${seen.id}; nothing was rolled back. Look at \`pkgpub history\` and run the rollback again`,
+          );
+        seen = from;
         ctx.step(
           `rolling ${cfg.channel} back from generation ${from.id} (${from.date}, ${from.command}) to ${target.id} (${target.date}, ${target.command})`,
         );
@@ -134,11 +147,12 @@ export async function rollback(req: RollbackRequest): Promise<TransactionResult<
         };
         const changes: RollbackReport['changes'] = {};
         for (const r of results) changes[r.kind] = r.changes;
+        report = { channel: cfg.channel, from: ref(from), to: ref(target), changes };
         return {
           outputs: results.flatMap((r) => r.outputs),
           garbage: unheldGarbage(results, history),
           history,
-          report: { channel: cfg.channel, from: ref(from), to: ref(target), changes },
+          report,
         };
       },
     },

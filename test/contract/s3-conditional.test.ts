@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/artifacts/checksums.js';
-import { historyKey } from '../../src/model/history.js';
+import { historyKey, parseHistory } from '../../src/model/history.js';
+import { rollback } from '../../src/changes/rollback.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { ContentConflictError, PreconditionError } from '../../src/errors.js';
 import { promote } from '../../src/changes/promote.js';
@@ -352,6 +353,42 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
       rmSync(inputs, { recursive: true, force: true });
     }
   });
+  it('a rollback racing a publish: the publish commits first, the rollback stops without writing and says why', async () => {
+    const prefix = 'optimistic-rollback';
+    await publish({ inputs: [deb('falco_0.38.1_amd64.deb')], store: storeAt(prefix), cfg, signer });
+    await publish({ inputs: [deb('falco_0.39.0_amd64.deb')], store: storeAt(prefix), cfg, signer });
+    const steps: string[] = [];
+    // The rollback has chosen generation 1 and is about to commit; a publish lands first. Going one
+    // back from there would undo that publish, and restoring generation 1 would drop its package.
+    const racing = rollback({
+      store: new PauseBeforeWrite(storeAt(prefix), 'InRelease', () =>
+        publish({ inputs: [deb('epochpkg_2.0-1_amd64.deb')], store: storeAt(prefix), cfg, signer }),
+      ),
+      cfg,
+      signer,
+      progress: { onStep: (l) => steps.push(l) },
+    });
+    await expect(racing).rejects.toThrow(
+      /changed while the rollback ran: generation 3 .*publish.*nothing was rolled back/,
+    );
+    expect(steps.some((l) => /InRelease changed .*re-reading the target/.test(l))).toBe(true);
+    const packages = new TextDecoder().decode(
+      await storeAt(prefix).get('packages/deb/dists/stable/main/binary-amd64/Packages'),
+    );
+    // Both publishes and nothing of the rollback: every version is still served.
+    expect(packages.match(/^Version: .*$/gm)?.sort()).toEqual([
+      'Version: 0.38.1',
+      'Version: 0.39.0',
+      'Version: 1:2.0-1',
+    ]);
+    const record = parseHistory(await storeAt(prefix).get(historyKey('stable')), 'stable');
+    expect(record.ok && record.record.entries.map((e) => e.command)).toEqual([
+      'publish',
+      'publish',
+      'publish',
+    ]);
+  });
+
   it('a prune of the dev channel racing a publish: the prune re-reads and decides on both', async () => {
     const prefix = 'optimistic-retention';
     const dev = resolveConfig({}, { channel: 'dev' });

@@ -2,6 +2,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publish } from '../../src/changes/publish.js';
+import { rollback } from '../../src/changes/rollback.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { historyKey, parseHistory } from '../../src/model/history.js';
 import { loadSigner } from '../../src/signing/load-key.js';
@@ -13,6 +14,7 @@ import { dnfNevras, makeDnfRoot } from '../support/dnf.js';
 import { CrashAfterStore } from '../support/failing-store.js';
 import { type GpgHome, gpgv, keyringFor, makeGpgHome } from '../support/gpg.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
+import { PauseBeforeWrite } from '../support/pause-store.js';
 import { fixturesDir, scratchRoot } from '../support/paths.js';
 import { buildRpms } from '../support/rpmbuild.js';
 import { tree } from '../support/tree.js';
@@ -344,3 +346,47 @@ async function copyTree(from: string, to: string): Promise<string> {
   await cp(from, to, { recursive: true });
   return to;
 }
+
+describe('a rollback racing a publish into the same channel', () => {
+  it('on a folder the publish waits for the rollback and lands on the state it put back: nothing is lost', async () => {
+    const repo = join(work, 'race');
+    const cfg = resolveConfig({});
+    await publish({ inputs: [deb('falco_0.38.1_amd64.deb')], store: new FsStore(repo), cfg, signer });
+    await publish({ inputs: [deb('falco_0.39.0_amd64.deb')], store: new FsStore(repo), cfg, signer });
+    const steps: string[] = [];
+    let publishing: ReturnType<typeof publish> | undefined;
+    // The rollback has read the history and both states; just before its first pointer a publish starts.
+    const paused = new PauseBeforeWrite(new FsStore(repo), 'InRelease', async () => {
+      publishing = publish({
+        inputs: [deb('epochpkg_2.0-1_amd64.deb')],
+        store: new FsStore(repo),
+        cfg,
+        signer,
+        progress: { onStep: (l) => steps.push(l) },
+      });
+      const end = Date.now() + 20_000;
+      while (!steps.some((l) => l.startsWith('waiting for pkgpub rollback'))) {
+        if (Date.now() > end) throw new Error(`the publish never waited: ${steps.join('; ')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    });
+    const rolled = await rollback({ store: paused, cfg, signer });
+    expect(rolled.report.changes.apt?.removed).toEqual(['falco 0.39.0 amd64']);
+    const published = await publishing!;
+    expect(published.changes.apt.added).toEqual(['epochpkg 1:2.0-1 amd64']);
+    const apt = await makeAptRoot(
+      `deb [signed-by=${join(repo, 'keys/falco-packages.asc')}] file:${repo}/packages/deb stable main`,
+    );
+    const up = await apt.apt('apt-get', ['update']);
+    expect(aptProblems(up.out), up.out).toEqual([]);
+    expect(await aptVersions(apt, 'falco')).toEqual(['0.38.1']);
+    expect(await aptVersions(apt, 'epochpkg')).toEqual(['1:2.0-1']);
+    const record = parseHistory(await new FsStore(repo).get(historyKey('stable')), 'stable');
+    expect(record.ok && record.record.entries.map((e) => e.command)).toEqual([
+      'publish',
+      'publish',
+      'rollback',
+      'publish',
+    ]);
+  });
+});
