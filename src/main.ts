@@ -42,6 +42,10 @@ Usage:
                take over a tree other tools made (pkgpub adopt --help: what it reads and what it costs;
                --hash reads every driver that has no sha256, i.e. downloads the driver tree)
   pkgpub serve [DIR] [--port 8080] [--host 127.0.0.1]
+  pkgpub verify URL|DIR|s3://BUCKET/PREFIX [--key FILE]... [--deep] [--json] [--concurrency N]
+                [--endpoint URL] [--region R] [--force-path-style]
+                check a published site (any tool's) as apt, dnf, rpm and driver loaders read it;
+                exit 1 when it found errors
   pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--project P]
   pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
   pkgpub help
@@ -69,7 +73,8 @@ Signing key: --signing-key FILE or PKGPUB_SIGNING_KEY (armored); passphrase: PKG
 
 Exit codes: 0 done, 1 failed, 2 bad usage or config.`;
 
-type Command = (args: string[], r: Reporter) => Promise<void>;
+/** A command's exit status when it finished but found a problem (verify: 1 with errors); else 0. */
+type Command = (args: string[], r: Reporter) => Promise<void | number>;
 
 const commands: Record<string, Command> = {
   async inspect(args, r) {
@@ -100,6 +105,8 @@ const commands: Record<string, Command> = {
   site: runSite,
   adopt: runAdopt,
   serve: runServe,
+  // Loaded on use: only verify needs its checkers.
+  verify: async (args, r) => (await import('./commands/verify.js')).runVerify(args, r),
   async help(_args, r) {
     r.out(USAGE);
   },
@@ -120,8 +127,7 @@ export async function main(argv: string[], r: Reporter): Promise<number> {
   }
   try {
     if (!cmd) throw new UsageError(`unknown command "${name}" (see pkgpub help)`);
-    await cmd(rest, r);
-    return 0;
+    return (await cmd(rest, r)) ?? 0;
   } catch (err) {
     reportError(err, r);
     return exitCodeFor(err);
