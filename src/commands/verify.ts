@@ -26,10 +26,12 @@ export async function runVerify(args: string[], r: Reporter): Promise<number> {
       'force-path-style': { type: 'boolean', default: false },
     },
   });
-  if (positionals.length !== 1) throw new UsageError('verify: name one site: a URL, a folder or s3://bucket/prefix');
+  if (positionals.length !== 1)
+    throw new UsageError('verify: name one site: a URL, a folder or s3://bucket/prefix');
   const target = positionals[0]!;
   const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a whole number ≥ 1');
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new UsageError('--concurrency must be a whole number ≥ 1');
   const pinnedKeys = [];
   for (const file of values.key ?? []) {
     const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
@@ -61,8 +63,12 @@ export async function runVerify(args: string[], r: Reporter): Promise<number> {
   else {
     r.out(`trust: ${report.trust}`);
     for (const s of report.summary)
-      r.out(`${s.part}: ${s.checked}: ${s.errors} error${s.errors === 1 ? '' : 's'}, ${s.warnings} warning${s.warnings === 1 ? '' : 's'}`);
-    r.out(report.errors === 0 ? `verified ${report.site}: no errors` : `${report.site}: ${report.errors} errors`);
+      r.out(
+        `${s.part}: ${s.checked}: ${s.errors} error${s.errors === 1 ? '' : 's'}, ${s.warnings} warning${s.warnings === 1 ? '' : 's'}`,
+      );
+    r.out(
+      report.errors === 0 ? `verified ${report.site}: no errors` : `${report.site}: ${report.errors} errors`,
+    );
   }
   return report.errors > 0 ? 1 : 0;
 }

@@ -50,7 +50,12 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
       const check = await checkDetached(release, releaseGpg, ctx.trust, ctx.now);
       reportSignature(ctx, `${dir}Release.gpg`, 'apt.release-signature', check);
     } else if (!releaseGpg && !inRelease)
-      f.error('apt', `${dir}Release`, 'apt.unsigned', 'no InRelease and no Release.gpg: apt refuses an unsigned repository');
+      f.error(
+        'apt',
+        `${dir}Release`,
+        'apt.unsigned',
+        'no InRelease and no Release.gpg: apt refuses an unsigned repository',
+      );
     if (text !== undefined && aptSnapshotText(text) !== aptSnapshotText(releaseText))
       f.error(
         'apt',
@@ -78,7 +83,12 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
       if (!hash || !size || !path) continue;
       const e = listed.get(path) ?? { size: Number(size), hashes: new Map() };
       if (e.size !== Number(size))
-        f.error('apt', `${dir}Release`, 'apt.release-syntax', `${path} is listed with two sizes (${e.size}, ${size})`);
+        f.error(
+          'apt',
+          `${dir}Release`,
+          'apt.release-syntax',
+          `${path} is listed with two sizes (${e.size}, ${size})`,
+        );
       e.hashes.set(algo, hash.toLowerCase());
       listed.set(path, e);
     }
@@ -88,7 +98,9 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
     return;
   }
   const byHash = /^yes$/i.test(getField(fields, 'Acquire-By-Hash') ?? '');
-  const strongest = [...SECTIONS].reverse().find((s) => [...listed.values()].some((l) => l.hashes.has(s.algo)));
+  const strongest = [...SECTIONS]
+    .reverse()
+    .find((s) => [...listed.values()].some((l) => l.hashes.has(s.algo)));
 
   // Every listed form of every index: size and hashes; by-hash copies when the Release promises them.
   const present = new Map<string, Uint8Array>();
@@ -98,10 +110,16 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
     if (!bytes) return;
     present.set(path, bytes);
     if (bytes.byteLength !== want.size)
-      f.error('apt', key, 'apt.index-size', `Release lists ${want.size} bytes, the file has ${bytes.byteLength}`);
+      f.error(
+        'apt',
+        key,
+        'apt.index-size',
+        `Release lists ${want.size} bytes, the file has ${bytes.byteLength}`,
+      );
     for (const [algo, hash] of want.hashes) {
       const got = createHash(algo).update(bytes).digest('hex');
-      if (got !== hash) f.error('apt', key, 'apt.index-hash', `Release lists ${algo} ${hash}, the file has ${got}`);
+      if (got !== hash)
+        f.error('apt', key, 'apt.index-hash', `Release lists ${algo} ${hash}, the file has ${got}`);
     }
     if (byHash && strongest) {
       const hash = want.hashes.get(strongest.algo);
@@ -127,7 +145,12 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
   for (const [base, forms] of indexes) {
     const got = forms.filter((p) => present.has(p));
     if (got.length === 0) {
-      f.error('apt', dir + base, 'apt.index-missing', `listed in Release (${forms.join(', ')}), but no form of it is there`);
+      f.error(
+        'apt',
+        dir + base,
+        'apt.index-missing',
+        `listed in Release (${forms.join(', ')}), but no form of it is there`,
+      );
       continue;
     }
     if (!/(^|\/)Packages$/.test(base)) continue;
@@ -152,7 +175,12 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
       const filename = getField(p, 'Filename');
       const size = Number(getField(p, 'Size'));
       if (!filename || !Number.isInteger(size)) {
-        f.error('apt', dir + base, 'apt.packages-syntax', `${getField(p, 'Package') ?? 'an entry'} has no Filename or Size`);
+        f.error(
+          'apt',
+          dir + base,
+          'apt.packages-syntax',
+          `${getField(p, 'Package') ?? 'an entry'} has no Filename or Size`,
+        );
         continue;
       }
       const hashes = new Map<string, string>();
@@ -164,25 +192,39 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
     }
   }
   ctx.status(`apt ${dir}: ${debs.size} packages`);
-  await mapLimit([...debs], ctx.deep ? Math.min(ctx.concurrency, 4) : ctx.concurrency, async ([key, want]) => {
-    const size = await sizeOf(ctx, key);
-    if (size === undefined) {
-      f.error('apt', key, 'apt.package-missing', `named by ${want.from}, but not there: apt install fails with 404`);
-      return;
-    }
-    if (size !== want.size && size >= 0) {
-      f.error('apt', key, 'apt.package-size', `${want.from} says ${want.size} bytes, the file has ${size}`);
-      return;
-    }
-    if (ctx.deep) await deepCheck(ctx, key, want.hashes, want.from);
-  });
+  await mapLimit(
+    [...debs],
+    ctx.deep ? Math.min(ctx.concurrency, 4) : ctx.concurrency,
+    async ([key, want]) => {
+      const size = await sizeOf(ctx, key);
+      if (size === undefined) {
+        f.error(
+          'apt',
+          key,
+          'apt.package-missing',
+          `named by ${want.from}, but not there: apt install fails with 404`,
+        );
+        return;
+      }
+      if (size !== want.size && size >= 0) {
+        f.error('apt', key, 'apt.package-size', `${want.from} says ${want.size} bytes, the file has ${size}`);
+        return;
+      }
+      if (ctx.deep) await deepCheck(ctx, key, want.hashes, want.from);
+    },
+  );
   ctx.findings.covered(
     'apt',
     `${dir}: ${listed.size} index files (${packagesFiles} Packages), ${debs.size} packages${ctx.deep ? ' read' : ''}`,
   );
 }
 
-async function deepCheck(ctx: VerifyContext, key: string, want: Map<string, string>, from: string): Promise<void> {
+async function deepCheck(
+  ctx: VerifyContext,
+  key: string,
+  want: Map<string, string>,
+  from: string,
+): Promise<void> {
   const f = ctx.findings;
   const stream = await ctx.source.getStream(key);
   if (!stream) {
@@ -191,16 +233,24 @@ async function deepCheck(ctx: VerifyContext, key: string, want: Map<string, stri
   }
   const hashers = [...want.keys()].map((a) => [a, createHash(a)] as const);
   const ascKey = `${key}.asc`;
-  const asc = ctx.trust && (ctx.files.sizes.has(ascKey) || !ctx.files.exact) ? await ctx.source.get(ascKey) : undefined;
+  const asc =
+    ctx.trust && (ctx.files.sizes.has(ascKey) || !ctx.files.exact) ? await ctx.source.get(ascKey) : undefined;
   if (asc && ctx.trust) {
-    const check = await checkDetached(stream, asc, ctx.trust, ctx.now, hashers.map(([, h]) => h));
+    const check = await checkDetached(
+      stream,
+      asc,
+      ctx.trust,
+      ctx.now,
+      hashers.map(([, h]) => h),
+    );
     reportSignature(ctx, ascKey, 'apt.package-asc', check);
   } else {
     for await (const chunk of stream) for (const [, h] of hashers) h.update(chunk as Buffer);
   }
   for (const [algo, h] of hashers) {
     const got = h.digest('hex');
-    if (got !== want.get(algo)) f.error('apt', key, 'apt.package-hash', `${from} lists ${algo} ${want.get(algo)}, the file has ${got}`);
+    if (got !== want.get(algo))
+      f.error('apt', key, 'apt.package-hash', `${from} lists ${algo} ${want.get(algo)}, the file has ${got}`);
   }
 }
 
@@ -224,10 +274,21 @@ function checkDates(ctx: VerifyContext, file: string, fields: ReturnType<typeof 
   }
   if (validUntil) {
     const t = Date.parse(validUntil);
-    if (Number.isNaN(t)) f.error('apt', file, 'apt.valid-until', `Valid-Until "${validUntil}" cannot be read`);
+    if (Number.isNaN(t))
+      f.error('apt', file, 'apt.valid-until', `Valid-Until "${validUntil}" cannot be read`);
     else if (t <= ctx.now.getTime())
-      f.error('apt', file, 'apt.valid-until', `expired at ${validUntil}: apt refuses it until the next publish`);
+      f.error(
+        'apt',
+        file,
+        'apt.valid-until',
+        `expired at ${validUntil}: apt refuses it until the next publish`,
+      );
     else if (t - ctx.now.getTime() < 2 * 86_400_000)
-      f.warning('apt', file, 'apt.valid-until', `expires at ${validUntil}, within two days: publish (or re-sign) before then`);
+      f.warning(
+        'apt',
+        file,
+        'apt.valid-until',
+        `expires at ${validUntil}, within two days: publish (or re-sign) before then`,
+      );
   }
 }

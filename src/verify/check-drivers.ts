@@ -28,7 +28,12 @@ export async function checkDrivers(ctx: VerifyContext, root: string): Promise<vo
     const docKey = `${root}site/${v}.json`;
     const bytes = await ctx.source.get(docKey);
     if (!bytes) {
-      f.error('drivers', docKey, 'drivers.version-missing', `index.json lists driver version ${v}, but its index is not there`);
+      f.error(
+        'drivers',
+        docKey,
+        'drivers.version-missing',
+        `index.json lists driver version ${v}, but its index is not there`,
+      );
       continue;
     }
     await checkIndexSignature(ctx, docKey, bytes);
@@ -46,17 +51,30 @@ export async function checkDrivers(ctx: VerifyContext, root: string): Promise<vo
       if (++done % 5000 === 0) ctx.status(`drivers ${v}: ${done}/${drivers.length}`);
     });
   }
-  f.covered('drivers', `${root}: ${versions.length} driver versions, ${total} drivers${ctx.deep ? ' read' : ''}`);
+  f.covered(
+    'drivers',
+    `${root}: ${versions.length} driver versions, ${total} drivers${ctx.deep ? ' read' : ''}`,
+  );
 }
 
 async function checkIndexSignature(ctx: VerifyContext, key: string, bytes: Uint8Array): Promise<void> {
   const asc = await ctx.source.get(`${key}.asc`);
   if (!asc) {
-    ctx.findings.warning('drivers', key, 'drivers.index-unsigned', 'has no .asc: a driver loader cannot check it');
+    ctx.findings.warning(
+      'drivers',
+      key,
+      'drivers.index-unsigned',
+      'has no .asc: a driver loader cannot check it',
+    );
     return;
   }
   if (ctx.trust)
-    reportSignature(ctx, `${key}.asc`, 'drivers.index-signature', await checkDetached(bytes, asc, ctx.trust, ctx.now));
+    reportSignature(
+      ctx,
+      `${key}.asc`,
+      'drivers.index-signature',
+      await checkDetached(bytes, asc, ctx.trust, ctx.now),
+    );
 }
 
 /** The key a download URL names in this tree: the path from the driver version's folder on. */
@@ -76,14 +94,24 @@ async function checkDriver(ctx: VerifyContext, root: string, docKey: string, d: 
   const f = ctx.findings;
   const key = driverKeyOf(root, d);
   if (!key) {
-    f.error('drivers', docKey, 'drivers.download-url', `${d.name}: download URL ${d.download} does not name a file of version ${d.lib}`);
+    f.error(
+      'drivers',
+      docKey,
+      'drivers.download-url',
+      `${d.name}: download URL ${d.download} does not name a file of version ${d.lib}`,
+    );
     return;
   }
   // Over HTTP the loader's own URL is asked when it points at this site; a folder or bucket by key.
   const sameSite = ctx.source.urlOf && ctx.source.sizeOfUrl && d.download.startsWith(ctx.source.description);
   const size = sameSite ? await ctx.source.sizeOfUrl!(d.download) : await sizeOf(ctx, key);
   if (size === undefined) {
-    f.error('drivers', key, 'drivers.missing', `listed in ${docKey}, but ${sameSite ? d.download : 'the file'} is not there: the loader gets a 404`);
+    f.error(
+      'drivers',
+      key,
+      'drivers.missing',
+      `listed in ${docKey}, but ${sameSite ? d.download : 'the file'} is not there: the loader gets a 404`,
+    );
     return;
   }
   if (size >= 0 && size !== d.sizebytes) {
@@ -103,5 +131,6 @@ async function checkDriver(ctx: VerifyContext, root: string, docKey: string, d: 
   const h = createHash('sha256');
   for await (const c of stream) h.update(c as Buffer);
   const got = h.digest('hex');
-  if (got !== d.sha256) f.error('drivers', key, 'drivers.sha256', `${docKey} lists sha256 ${d.sha256}, the file has ${got}`);
+  if (got !== d.sha256)
+    f.error('drivers', key, 'drivers.sha256', `${docKey} lists sha256 ${d.sha256}, the file has ${got}`);
 }

@@ -1,4 +1,10 @@
-import { ASSETS_DIR, isBookkeeping, isListingPageName, LISTING_JSON, parseListing } from '../site/listing-model.js';
+import {
+  ASSETS_DIR,
+  isBookkeeping,
+  isListingPageName,
+  LISTING_JSON,
+  parseListing,
+} from '../site/listing-model.js';
 import type { VerifyContext } from './context.js';
 
 /**
@@ -9,7 +15,10 @@ import type { VerifyContext } from './context.js';
 export async function checkListings(ctx: VerifyContext, folders: string[]): Promise<void> {
   const f = ctx.findings;
   if (!ctx.files.exact) {
-    f.covered('listings', `${folders.length} listings read (compared with the files only on a folder or bucket)`);
+    f.covered(
+      'listings',
+      `${folders.length} listings read (compared with the files only on a folder or bucket)`,
+    );
     return;
   }
   // folder -> name -> size of what is there, files and sub-folders.
@@ -49,7 +58,8 @@ export async function checkListings(ctx: VerifyContext, folders: string[]): Prom
       if (e.asc) listed.add(`${e.name}.asc`);
       const size = real.get(name);
       if (size === undefined) problems.push(`lists ${name}, which is not there`);
-      else if (e.type === 'file' && size !== e.size) problems.push(`lists ${name} as ${e.size} bytes, it has ${size}`);
+      else if (e.type === 'file' && size !== e.size)
+        problems.push(`lists ${name} as ${e.size} bytes, it has ${size}`);
     }
     for (const name of real.keys()) {
       if (listed.has(name) || isListingPageName(name) || name === LISTING_JSON) continue;
@@ -61,7 +71,12 @@ export async function checkListings(ctx: VerifyContext, folders: string[]): Prom
     if (problems.length > 0) {
       stale++;
       const shown = problems.slice(0, 5).join('; ');
-      f.error('listings', key, 'listings.stale', `out of date: ${shown}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''} (pkgpub site rebuild renders it again)`);
+      f.error(
+        'listings',
+        key,
+        'listings.stale',
+        `out of date: ${shown}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''} (pkgpub site rebuild renders it again)`,
+      );
     }
   }
   f.covered('listings', `${folders.length} listings compared with the files (${stale} out of date)`);

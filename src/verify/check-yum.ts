@@ -21,9 +21,19 @@ export async function checkYum(ctx: VerifyContext, root: string): Promise<void> 
   if (!bytes) return;
   const asc = await ctx.source.get(`${repomdKey}.asc`);
   if (!asc)
-    f.error('yum', `${repomdKey}.asc`, 'yum.repomd-unsigned', 'repomd.xml has no signature: dnf with repo_gpgcheck=1 refuses the repository');
+    f.error(
+      'yum',
+      `${repomdKey}.asc`,
+      'yum.repomd-unsigned',
+      'repomd.xml has no signature: dnf with repo_gpgcheck=1 refuses the repository',
+    );
   else if (ctx.trust)
-    reportSignature(ctx, `${repomdKey}.asc`, 'yum.repomd-signature', await checkDetached(bytes, asc, ctx.trust, ctx.now));
+    reportSignature(
+      ctx,
+      `${repomdKey}.asc`,
+      'yum.repomd-signature',
+      await checkDetached(bytes, asc, ctx.trust, ctx.now),
+    );
   let repomd: Repomd;
   try {
     repomd = parseRepomd(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -41,11 +51,21 @@ export async function checkYum(ctx: VerifyContext, root: string): Promise<void> 
     }
     const sum = createHash('sha256').update(data).digest('hex');
     if (sum !== d.checksum) {
-      f.error('yum', key, 'yum.repodata-checksum', `repomd.xml lists ${d.checksum}, the file has ${sum}: dnf refuses it`);
+      f.error(
+        'yum',
+        key,
+        'yum.repodata-checksum',
+        `repomd.xml lists ${d.checksum}, the file has ${sum}: dnf refuses it`,
+      );
       continue;
     }
     if (d.size && d.size !== data.byteLength)
-      f.error('yum', key, 'yum.repodata-size', `repomd.xml lists ${d.size} bytes, the file has ${data.byteLength}`);
+      f.error(
+        'yum',
+        key,
+        'yum.repodata-size',
+        `repomd.xml lists ${d.size} bytes, the file has ${data.byteLength}`,
+      );
     let open: Uint8Array;
     try {
       open = await decompressXml(d.href, data);
@@ -55,9 +75,19 @@ export async function checkYum(ctx: VerifyContext, root: string): Promise<void> 
     }
     const openSum = createHash('sha256').update(open).digest('hex');
     if (d.openChecksum && openSum !== d.openChecksum)
-      f.error('yum', key, 'yum.repodata-open-checksum', `repomd.xml lists open-checksum ${d.openChecksum}, the content has ${openSum}`);
+      f.error(
+        'yum',
+        key,
+        'yum.repodata-open-checksum',
+        `repomd.xml lists open-checksum ${d.openChecksum}, the content has ${openSum}`,
+      );
     if (d.openSize && d.openSize !== open.byteLength)
-      f.error('yum', key, 'yum.repodata-open-size', `repomd.xml lists open-size ${d.openSize}, the content has ${open.byteLength}`);
+      f.error(
+        'yum',
+        key,
+        'yum.repodata-open-size',
+        `repomd.xml lists open-size ${d.openSize}, the content has ${open.byteLength}`,
+      );
     if (d.type === 'primary') primary = new TextDecoder().decode(open);
   }
   if (primary === undefined) {
@@ -68,7 +98,12 @@ export async function checkYum(ctx: VerifyContext, root: string): Promise<void> 
   try {
     rpms = splitPackages(primary, 'primary.xml').map((chunk) => {
       const facts = primaryFacts(chunk);
-      return { key: root + facts.href, size: primaryFileFacts(chunk).size, pkgid: facts.pkgid, nevra: facts.nevra };
+      return {
+        key: root + facts.href,
+        size: primaryFileFacts(chunk).size,
+        pkgid: facts.pkgid,
+        nevra: facts.nevra,
+      };
     });
   } catch (err) {
     f.error('yum', repomdKey, 'yum.primary-syntax', (err as Error).message);
@@ -78,7 +113,12 @@ export async function checkYum(ctx: VerifyContext, root: string): Promise<void> 
   await mapLimit(rpms, ctx.deep ? Math.min(ctx.concurrency, 4) : ctx.concurrency, async (r) => {
     const size = await sizeOf(ctx, r.key);
     if (size === undefined) {
-      f.error('yum', r.key, 'yum.package-missing', `${r.nevra} is in primary.xml, but its file is not there: dnf install fails`);
+      f.error(
+        'yum',
+        r.key,
+        'yum.package-missing',
+        `${r.nevra} is in primary.xml, but its file is not there: dnf install fails`,
+      );
       return;
     }
     if (size >= 0 && size !== r.size) {
@@ -87,7 +127,10 @@ export async function checkYum(ctx: VerifyContext, root: string): Promise<void> 
     }
     if (ctx.deep) await deepRpm(ctx, r);
   });
-  f.covered('yum', `${root}: ${repomd.data.length} repodata files, ${rpms.length} packages${ctx.deep ? ' read' : ''}`);
+  f.covered(
+    'yum',
+    `${root}: ${repomd.data.length} repodata files, ${rpms.length} packages${ctx.deep ? ' read' : ''}`,
+  );
 }
 
 /**
@@ -115,7 +158,12 @@ async function deepRpm(ctx: VerifyContext, r: { key: string; pkgid: string; nevr
   }
   const sum = hash.digest('hex');
   if (sum !== r.pkgid) {
-    f.error('yum', r.key, 'yum.package-checksum', `${r.nevra}: primary.xml's pkgid is ${r.pkgid}, the file has ${sum}`);
+    f.error(
+      'yum',
+      r.key,
+      'yum.package-checksum',
+      `${r.nevra}: primary.xml's pkgid is ${r.pkgid}, the file has ${sum}`,
+    );
     return;
   }
   if (!ctx.trust) return;
@@ -128,13 +176,32 @@ async function deepRpm(ctx: VerifyContext, r: { key: string; pkgid: string; nevr
     const mainLen = readHeaderPreamble(buf, mainStart).byteLength;
     if (buf.length < mainStart + mainLen) throw new Error('main header larger than 4 MiB');
     const header = buf.subarray(mainStart, mainStart + mainLen);
-    const packet = sig.has(RPMSIGTAG.RSA) ? sig.raw(RPMSIGTAG.RSA) : sig.has(RPMSIGTAG.DSA) ? sig.raw(RPMSIGTAG.DSA) : undefined;
+    const packet = sig.has(RPMSIGTAG.RSA)
+      ? sig.raw(RPMSIGTAG.RSA)
+      : sig.has(RPMSIGTAG.DSA)
+        ? sig.raw(RPMSIGTAG.DSA)
+        : undefined;
     if (!packet) {
-      f.error('yum', r.key, 'yum.package-unsigned', `${r.nevra} has no header signature: dnf with gpgcheck=1 refuses it`);
+      f.error(
+        'yum',
+        r.key,
+        'yum.package-unsigned',
+        `${r.nevra} has no header signature: dnf with gpgcheck=1 refuses it`,
+      );
       return;
     }
-    reportSignature(ctx, r.key, 'yum.package-signature', await checkDetached(header, packet, ctx.trust, ctx.now));
+    reportSignature(
+      ctx,
+      r.key,
+      'yum.package-signature',
+      await checkDetached(header, packet, ctx.trust, ctx.now),
+    );
   } catch (err) {
-    f.error('yum', r.key, 'yum.package-header', `${r.nevra}: the rpm header cannot be read (${(err as Error).message})`);
+    f.error(
+      'yum',
+      r.key,
+      'yum.package-header',
+      `${r.nevra}: the rpm header cannot be read (${(err as Error).message})`,
+    );
   }
 }

@@ -92,6 +92,8 @@ export interface SiteParts {
   yumRepos: string[];
   /** Folders holding `SHA256SUMS`. */
   sumsFolders: string[];
+  /** Tarballs in folders with no SHA256SUMS (another tool's release folders): checked by their .asc. */
+  looseTarballs: string[];
   /** Driver trees: the folder holding `site/index.json`. */
   driverTrees: string[];
   /** Published key files. */
@@ -106,12 +108,15 @@ export function findParts(files: Iterable<string>): SiteParts {
     aptSuites: [],
     yumRepos: [],
     sumsFolders: [],
+    looseTarballs: [],
     driverTrees: [],
     keyFiles: [],
     listings: [],
   };
   const suites = new Set<string>();
+  const tarballs: string[] = [];
   for (const key of files) {
+    if (/\.(tar\.gz|tgz|tar\.xz|tar\.zst)$/.test(key)) tarballs.push(key);
     let m = /^(.*?)dists\/([^/]+)\/(InRelease|Release)$/.exec(key);
     if (m && (m[1] === '' || m[1]!.endsWith('/'))) {
       const id = `${m[1]}\0${m[2]}`;
@@ -143,6 +148,8 @@ export function findParts(files: Iterable<string>): SiteParts {
     m = /^(.*?)listing\.json$/.exec(key);
     if (m && (m[1] === '' || m[1]!.endsWith('/'))) parts.listings.push(m[1]!);
   }
+  const sums = new Set(parts.sumsFolders);
+  parts.looseTarballs = tarballs.filter((k) => !sums.has(k.slice(0, k.lastIndexOf('/') + 1)));
   for (const list of Object.values(parts) as unknown[][]) (list as string[]).sort();
   parts.aptSuites.sort((a, b) => (a.root + a.suite).localeCompare(b.root + b.suite));
   return parts;

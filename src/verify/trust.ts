@@ -35,29 +35,37 @@ export async function readPublicKeys(bytes: Uint8Array): Promise<PublicKey[]> {
   return keys.map((k) => (k.isPrivate() ? k.toPublic() : k) as PublicKey);
 }
 
-const fingerprintOfKeyId = (keys: PublicKey[], keyIdHex: string): string | undefined => {
-  for (const k of keys)
-    for (const sk of [k, ...k.subkeys])
-      if (sk.getKeyID().toHex().toUpperCase() === keyIdHex) return k.getFingerprint().toUpperCase();
-  return undefined;
-};
+const keyOfKeyId = (keys: PublicKey[], keyIdHex: string): PublicKey | undefined =>
+  keys.find((k) => [k, ...k.subkeys].some((sk) => sk.getKeyID().toHex().toUpperCase() === keyIdHex));
 
 /** Config that admits what the signer might have used, so the report names the real problem. */
 const VERIFY_CONFIG = { minRSABits: 2048 };
 
-async function judge(result: VerifyMessageResult<unknown>, keys: PublicKey[], date: Date): Promise<SignatureCheck> {
+async function judge(
+  result: VerifyMessageResult<unknown>,
+  keys: PublicKey[],
+  date: Date,
+): Promise<SignatureCheck> {
   const out: SignatureCheck = { goodBy: [], problems: [] };
   if (result.signatures.length === 0) out.problems.push('no signature in it');
   for (const s of result.signatures) {
     const id = s.keyID.toHex().toUpperCase();
-    const fpr = fingerprintOfKeyId(keys, id);
-    if (!fpr) {
+    const key = keyOfKeyId(keys, id);
+    if (!key) {
       out.problems.push(`signed by key ${id}, which is not among the trusted keys`);
       continue;
     }
+    const fpr = key.getFingerprint().toUpperCase();
     try {
       await s.verified;
-      out.goodBy.push(fpr);
+      // openpgp.js accepts a signature made while the key was valid; apt (EXPKEYSIG), dnf and
+      // rpm judge the key as it is today.
+      const expires = await key.getExpirationTime().catch(() => null);
+      if (expires instanceof Date && expires.getTime() <= date.getTime())
+        out.problems.push(
+          `signed by ${fpr}, which expired on ${expires.toISOString().slice(0, 10)}: apt reports EXPKEYSIG, dnf and rpm refuse it`,
+        );
+      else out.goodBy.push(fpr);
     } catch (err) {
       out.problems.push(`the signature by ${fpr} does not verify at ${date.toISOString()}: ${reason(err)}`);
     }

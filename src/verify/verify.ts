@@ -2,7 +2,7 @@ import { checkApt } from './check-apt.js';
 import { checkDrivers } from './check-drivers.js';
 import { checkKeys } from './check-keys.js';
 import { checkListings } from './check-listings.js';
-import { checkTarballs } from './check-tarballs.js';
+import { checkLooseTarballs, checkTarballs } from './check-tarballs.js';
 import { checkYum } from './check-yum.js';
 import type { VerifyContext } from './context.js';
 import { findParts, learnFiles } from './discover.js';
@@ -38,7 +38,12 @@ export async function verifySite(opts: VerifyOptions): Promise<VerifyReport> {
   status(`listing ${source.description}`);
   const files = await learnFiles(source, (n) => status(`listing ${source.description}: ${n} files`));
   for (const folder of files.unlisted)
-    findings.note('site', folder || '/', 'site.unlisted', 'the folder has no listing.json or HTML index: its files were not found');
+    findings.note(
+      'site',
+      folder || '/',
+      'site.unlisted',
+      'the folder has no listing.json or HTML index: its files were not found',
+    );
   const parts = findParts(files.sizes.keys());
   const trust = await trustFrom(opts, source, parts.keyFiles, findings);
   const ctx: VerifyContext = {
@@ -54,10 +59,18 @@ export async function verifySite(opts: VerifyOptions): Promise<VerifyReport> {
   for (const s of parts.aptSuites) await checkApt(ctx, s.root, s.suite);
   for (const r of parts.yumRepos) await checkYum(ctx, r);
   for (const folder of parts.sumsFolders) await checkTarballs(ctx, folder);
+  if (parts.looseTarballs.length > 0) await checkLooseTarballs(ctx, parts.looseTarballs);
   for (const root of parts.driverTrees) await checkDrivers(ctx, root);
   if (parts.keyFiles.length > 0) await checkKeys(ctx, parts.keyFiles);
   if (parts.listings.length > 0) await checkListings(ctx, parts.listings);
-  if (parts.aptSuites.length + parts.yumRepos.length + parts.sumsFolders.length + parts.driverTrees.length === 0)
+  if (
+    parts.aptSuites.length +
+      parts.yumRepos.length +
+      parts.sumsFolders.length +
+      parts.looseTarballs.length +
+      parts.driverTrees.length ===
+    0
+  )
     findings.error('site', '/', 'site.empty', 'no apt, yum, tarball or driver repository found here');
   const all = findings.all;
   return {
@@ -94,9 +107,19 @@ async function trustFrom(
     }
   }
   if (keys.length === 0) {
-    findings.warning('keys', 'keys/', 'keys.none', 'no --key given and the site publishes no keys: signatures cannot be checked');
+    findings.warning(
+      'keys',
+      'keys/',
+      'keys.none',
+      'no --key given and the site publishes no keys: signatures cannot be checked',
+    );
     return undefined;
   }
-  findings.note('keys', used.join(', '), 'keys.trust', "trusting the site's own published keys (pin them with --key)");
+  findings.note(
+    'keys',
+    used.join(', '),
+    'keys.trust',
+    "trusting the site's own published keys (pin them with --key)",
+  );
   return { keys, origin: `the site's own keys: ${used.join(', ')}` };
 }
