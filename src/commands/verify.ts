@@ -21,6 +21,7 @@ export async function runVerify(args: string[], r: Reporter): Promise<number> {
       deep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       concurrency: { type: 'string', default: '16' },
+      origin: { type: 'string' },
       endpoint: { type: 'string' },
       region: { type: 'string' },
       'force-path-style': { type: 'boolean', default: false },
@@ -39,21 +40,23 @@ export async function runVerify(args: string[], r: Reporter): Promise<number> {
     });
     pinnedKeys.push({ file, bytes: new Uint8Array(bytes) });
   }
-  let source: SiteSource;
-  if (/^https?:\/\//i.test(target)) source = httpSource(target);
-  else {
-    const store = await openStore(target, {
+  const open = async (where: string): Promise<SiteSource> => {
+    if (/^https?:\/\//i.test(where)) return httpSource(where);
+    const store = await openStore(where, {
       ...(values.endpoint ? { endpoint: values.endpoint } : {}),
       ...(values.region ? { region: values.region } : {}),
       ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
     });
-    if (!target.startsWith('s3://') && !(await hasAny(store)))
-      throw new UsageError(`verify: ${target} does not exist or holds nothing`);
-    source = storeSource(store);
-  }
+    if (!where.startsWith('s3://') && !(await hasAny(store)))
+      throw new UsageError(`verify: ${where} does not exist or holds nothing`);
+    return storeSource(store);
+  };
+  const source = await open(target);
+  const origin = values.origin ? await open(values.origin) : undefined;
   const report = await verifySite({
     source,
     pinnedKeys,
+    ...(origin ? { origin } : {}),
     deep: values.deep ?? false,
     concurrency,
     ...(values.json ? {} : { onFinding: (f) => r.out(formatFinding(f)) }),

@@ -72,5 +72,15 @@ export function httpSource(base: string, opts: { retryDelayMs?: number } = {}): 
       return Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
     },
     size: (key) => sizeOf(urlOf(key)),
+    async freshness(key) {
+      const res = await request(urlOf(key), 'HEAD');
+      if (!res) return undefined;
+      const age = res.headers.get('age');
+      const lastModified = res.headers.get('last-modified');
+      return {
+        ...(age !== null && /^\d+$/.test(age) ? { ageSeconds: Number(age) } : {}),
+        ...(lastModified ? { lastModified } : {}),
+      };
+    },
   };
 }

@@ -25,6 +25,8 @@ export interface SiteSource {
   urlOf?(key: string): string;
   /** Fetches an absolute URL as a client would; only web sources. */
   sizeOfUrl?(url: string): Promise<number | undefined>;
+  /** How old the copy served for `key` is, as a cache says it (web sources: Age, Last-Modified). */
+  freshness?(key: string): Promise<{ ageSeconds?: number; lastModified?: string } | undefined>;
 }
 
 /** A folder or bucket through the store pkgpub publishes with. */

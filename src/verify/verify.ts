@@ -2,6 +2,7 @@ import { checkApt } from './check-apt.js';
 import { checkDrivers } from './check-drivers.js';
 import { checkKeys } from './check-keys.js';
 import { checkListings } from './check-listings.js';
+import { checkOrigin, pointerKeys } from './check-origin.js';
 import { checkLooseTarballs, checkTarballs } from './check-tarballs.js';
 import { checkYum } from './check-yum.js';
 import type { VerifyContext } from './context.js';
@@ -12,6 +13,8 @@ import { readPublicKeys, type Trust } from './trust.js';
 
 export interface VerifyOptions {
   source: SiteSource;
+  /** The origin the site is served from (--origin): every pointer served must be the origin's. */
+  origin?: SiteSource;
   /** Pinned keys (--key); without them the site's own published keys are trusted, and the report says so. */
   pinnedKeys?: { file: string; bytes: Uint8Array }[];
   deep?: boolean;
@@ -63,6 +66,7 @@ export async function verifySite(opts: VerifyOptions): Promise<VerifyReport> {
   for (const root of parts.driverTrees) await checkDrivers(ctx, root);
   if (parts.keyFiles.length > 0) await checkKeys(ctx, parts.keyFiles);
   if (parts.listings.length > 0) await checkListings(ctx, parts.listings);
+  if (opts.origin) await checkOrigin(ctx, opts.origin, pointerKeys(parts, files.sizes));
   if (
     parts.aptSuites.length +
       parts.yumRepos.length +

@@ -38,6 +38,19 @@ async function publish(prefix: string, rpm: string) {
   expect(res.code, res.err).toBe(0);
 }
 
+/** `pkgpub verify` of the site as the edge serves it, against its origin on s3rver. */
+function verifyEdge(prefix: string) {
+  return pkgpub(
+    [
+      'verify',
+      `${proxy.url}${prefix}/`,
+      ...['--origin', `s3://${BUCKET}/${prefix}`, '--endpoint', s3.endpoint, '--force-path-style'],
+      ...['--key', key.publicFile],
+    ],
+    env,
+  );
+}
+
 /** What an edge gives a client: the status nginx reports and the Cache-Control it passes on. */
 async function viaEdge(path: string) {
   const res = await fetch(proxy.url + path);
@@ -105,6 +118,15 @@ describeWithTools(
         const res = await dnf.dnf(['makecache']);
         expect(res.code, res.out).not.toBe(0);
         expect(res.out).toMatch(/repomd\.xml GPG signature verification error: Bad GPG signature/);
+        // verify, through the edge and against the origin, names the stale copy and the broken pair.
+        const check = await verifyEdge('old');
+        expect(check.code, check.out).toBe(1);
+        expect(check.out).toMatch(
+          /^error: packages\/rpm\/repodata\/repomd\.xml: cdn\.stale: the copy served is not the origin's \(served copy last modified /m,
+        );
+        expect(check.out).toMatch(
+          /^error: packages\/rpm\/repodata\/repomd\.xml\.asc: yum\.repomd-signature: /m,
+        );
       } finally {
         client.destroy();
       }
@@ -140,6 +162,9 @@ describeWithTools(
       publishing = false;
       expect(await poller).toEqual([]);
       expect(polls).toBeGreaterThan(0);
+      const check = await verifyEdge('new');
+      expect(check.code, check.out).toBe(0);
+      expect(check.out).toMatch(/^cdn: \d+ pointers compared with .* \(0 stale\)/m);
       const list = await dnf.dnf(['repoquery', '--quiet', '--queryformat', '%{name}']);
       expect(list.code, list.out).toBe(0);
       expect(
