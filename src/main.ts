@@ -20,6 +20,7 @@ Usage:
                  [--base-url URL] [--component C] [--concurrency N] [--driver-version V] [--arch A]
                  [--endpoint URL] [--region R] [--force-path-style]   (for --to s3://...)
                  [--no-sign-rpms] [--resign] [--hardlink] [--cloudfront-distribution ID]
+                 [--verify]   end with pkgpub verify of what it wrote (through base_url when set); exit 1 on errors
   pkgpub remove NAME[=VERSION]... [--to ...] [--channel ...] [same signing flags]
   pkgpub prune [--channel dev] [--keep N] [--max-size SIZE] [--older-than AGE] [--protect NAME=VERSION]...
                [--apply] [--allow-stable] [--json] [--to DIR|s3://...] [--config pkgpub.yaml] [--gc-grace SECONDS]
@@ -74,7 +75,7 @@ Signing key: --signing-key FILE or PKGPUB_SIGNING_KEY (armored); passphrase: PKG
 Exit codes: 0 done, 1 failed, 2 bad usage or config.`;
 
 /** A command's exit status when it finished but found a problem (verify: 1 with errors); else 0. */
-type Command = (args: string[], r: Reporter) => Promise<void | number>;
+type Command = (args: string[], r: Reporter) => Promise<unknown>;
 
 const commands: Record<string, Command> = {
   async inspect(args, r) {
@@ -127,7 +128,8 @@ export async function main(argv: string[], r: Reporter): Promise<number> {
   }
   try {
     if (!cmd) throw new UsageError(`unknown command "${name}" (see pkgpub help)`);
-    return (await cmd(rest, r)) ?? 0;
+    const status = await cmd(rest, r);
+    return typeof status === 'number' ? status : 0;
   } catch (err) {
     reportError(err, r);
     return exitCodeFor(err);

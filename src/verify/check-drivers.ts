@@ -10,7 +10,7 @@ import { checkDetached } from './trust.js';
  * driver loader finds it (its `download` URL, `+` as `%2B`), with the listed size; with --deep
  * read and checked against the listed sha256. Each index's `.asc`, when the site signs them.
  */
-export async function checkDrivers(ctx: VerifyContext, root: string): Promise<void> {
+export async function checkDrivers(ctx: VerifyContext, root: string, only?: Set<string>): Promise<void> {
   const f = ctx.findings;
   const listKey = `${root}site/index.json`;
   const listBytes = await ctx.source.get(listKey);
@@ -24,7 +24,7 @@ export async function checkDrivers(ctx: VerifyContext, root: string): Promise<vo
     return;
   }
   let total = 0;
-  for (const v of versions) {
+  for (const v of only ? versions.filter((x) => only.has(x)) : versions) {
     const docKey = `${root}site/${v}.json`;
     const bytes = await ctx.source.get(docKey);
     if (!bytes) {

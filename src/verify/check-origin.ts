@@ -4,12 +4,18 @@ import type { SiteParts } from './discover.js';
 import type { SiteSource } from './site-source.js';
 
 /** Every file rewritten in place that clients read first: what a cache can hold back. */
-export function pointerKeys(parts: SiteParts, files: Map<string, number>): string[] {
+export function pointerKeys(
+  parts: SiteParts,
+  files: Map<string, number>,
+  driverVersions?: Map<string, Set<string>>,
+): string[] {
   const keys: string[] = [];
   for (const { root, suite } of parts.aptSuites)
     for (const n of ['InRelease', 'Release', 'Release.gpg']) keys.push(`${root}dists/${suite}/${n}`);
   for (const r of parts.yumRepos) keys.push(`${r}repodata/repomd.xml`, `${r}repodata/repomd.xml.asc`);
   for (const f of parts.sumsFolders) keys.push(`${f}SHA256SUMS`, `${f}SHA256SUMS.asc`);
+  for (const [root, versions] of driverVersions ?? [])
+    for (const v of ['index', ...versions]) keys.push(`${root}site/${v}.json`);
   for (const root of parts.driverTrees)
     for (const k of files.keys()) if (k.startsWith(`${root}site/`) && /\.json(\.asc)?$/.test(k)) keys.push(k);
   return [...new Set(keys)];

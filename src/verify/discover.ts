@@ -154,3 +154,27 @@ export function findParts(files: Iterable<string>): SiteParts {
   parts.aptSuites.sort((a, b) => (a.root + a.suite).localeCompare(b.root + b.suite));
   return parts;
 }
+
+/**
+ * The parts a set of written keys belongs to (publish --verify checks what it wrote), and per
+ * driver tree the versions whose index was written.
+ */
+export function partsOfWrites(keys: string[]): {
+  parts: SiteParts;
+  driverVersions: Map<string, Set<string>>;
+} {
+  const parts = findParts(keys);
+  parts.listings = [];
+  parts.keyFiles = [];
+  parts.looseTarballs = [];
+  const driverVersions = new Map<string, Set<string>>();
+  for (const k of keys) {
+    const m = /^(.*?)site\/([^/]+)\.json$/.exec(k);
+    if (!m || m[2] === 'index' || (m[1] !== '' && !m[1]!.endsWith('/'))) continue;
+    if (!driverVersions.has(m[1]!)) driverVersions.set(m[1]!, new Set());
+    driverVersions.get(m[1]!)!.add(m[2]!);
+  }
+  for (const root of driverVersions.keys())
+    if (!parts.driverTrees.includes(root)) parts.driverTrees.push(root);
+  return { parts, driverVersions };
+}

@@ -6,7 +6,7 @@ import { checkOrigin, pointerKeys } from './check-origin.js';
 import { checkLooseTarballs, checkTarballs } from './check-tarballs.js';
 import { checkYum } from './check-yum.js';
 import type { VerifyContext } from './context.js';
-import { findParts, learnFiles } from './discover.js';
+import { findParts, learnFiles, type SiteFiles, type SiteParts } from './discover.js';
 import { type Finding, Findings, type PartSummary } from './findings.js';
 import type { SiteSource } from './site-source.js';
 import { readPublicKeys, type Trust } from './trust.js';
@@ -20,6 +20,11 @@ export interface VerifyOptions {
   deep?: boolean;
   now?: Date;
   concurrency?: number;
+  /**
+   * Only these parts, without learning the tree (publish --verify: what the publish wrote). Sizes
+   * are then asked of the site file by file.
+   */
+  only?: { parts: SiteParts; driverVersions: Map<string, Set<string>> };
   onFinding?: (f: Finding) => void;
   status?: (line: string) => void;
 }
@@ -38,8 +43,11 @@ export async function verifySite(opts: VerifyOptions): Promise<VerifyReport> {
   const findings = new Findings(opts.onFinding);
   const status = opts.status ?? (() => {});
   const { source } = opts;
-  status(`listing ${source.description}`);
-  const files = await learnFiles(source, (n) => status(`listing ${source.description}: ${n} files`));
+  let files: SiteFiles = { sizes: new Map(), exact: false, unlisted: [] };
+  if (!opts.only) {
+    status(`listing ${source.description}`);
+    files = await learnFiles(source, (n) => status(`listing ${source.description}: ${n} files`));
+  }
   for (const folder of files.unlisted)
     findings.note(
       'site',
@@ -47,7 +55,7 @@ export async function verifySite(opts: VerifyOptions): Promise<VerifyReport> {
       'site.unlisted',
       'the folder has no listing.json or HTML index: its files were not found',
     );
-  const parts = findParts(files.sizes.keys());
+  const parts = opts.only?.parts ?? findParts(files.sizes.keys());
   const trust = await trustFrom(opts, source, parts.keyFiles, findings);
   const ctx: VerifyContext = {
     source,
@@ -63,17 +71,19 @@ export async function verifySite(opts: VerifyOptions): Promise<VerifyReport> {
   for (const r of parts.yumRepos) await checkYum(ctx, r);
   for (const folder of parts.sumsFolders) await checkTarballs(ctx, folder);
   if (parts.looseTarballs.length > 0) await checkLooseTarballs(ctx, parts.looseTarballs);
-  for (const root of parts.driverTrees) await checkDrivers(ctx, root);
+  for (const root of parts.driverTrees) await checkDrivers(ctx, root, opts.only?.driverVersions.get(root));
   if (parts.keyFiles.length > 0) await checkKeys(ctx, parts.keyFiles);
   if (parts.listings.length > 0) await checkListings(ctx, parts.listings);
-  if (opts.origin) await checkOrigin(ctx, opts.origin, pointerKeys(parts, files.sizes));
+  if (opts.origin)
+    await checkOrigin(ctx, opts.origin, pointerKeys(parts, files.sizes, opts.only?.driverVersions));
   if (
+    !opts.only &&
     parts.aptSuites.length +
       parts.yumRepos.length +
       parts.sumsFolders.length +
       parts.looseTarballs.length +
       parts.driverTrees.length ===
-    0
+      0
   )
     findings.error('site', '/', 'site.empty', 'no apt, yum, tarball or driver repository found here');
   const all = findings.all;

@@ -305,6 +305,47 @@ describeWithTools('pkgpub verify', tools, () => {
     expect(rules(later.findings).join('\n')).toContain('tarballs.sums-signature');
   });
 
+  it('publish --verify checks what it wrote through base_url, and catches a server that serves something else', async () => {
+    const site = join(work, 'pv-site');
+    const stale = join(work, 'pv-stale');
+    const servers = [createStaticServer(site), createStaticServer(stale)];
+    const urls: string[] = [];
+    for (const s of servers) {
+      await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
+      urls.push(`http://127.0.0.1:${(s.address() as AddressInfo).port}`);
+    }
+    try {
+      const publishTo = (input: string, baseUrl: string) =>
+        pkgpub([
+          'publish',
+          input,
+          '--to',
+          site,
+          '--base-url',
+          baseUrl,
+          '--signing-key',
+          key.secretFile,
+          '--verify',
+        ]);
+      const first = await publishTo(join(samplesDir, 'falco_0.39.0_amd64.deb'), urls[0]!);
+      expect(first.code, first.out + first.err).toBe(0);
+      expect(first.out).toMatch(
+        /^verify apt: packages\/deb\/dists\/stable\/: 6 index files \(2 Packages\), 1 packages: 0 errors/m,
+      );
+      expect(first.out).toMatch(
+        /^verified what this publish wrote, through http:\/\/127\.0\.0\.1:\d+\/: no errors$/m,
+      );
+      // A web server still serving yesterday's copy of the tree: the new InRelease is not what it serves.
+      await cp(site, stale, { recursive: true });
+      const second = await publishTo(join(samplesDir, 'falco-rules_3.2.0_all.deb'), urls[1]!);
+      expect(second.code, second.out).toBe(1);
+      expect(second.out).toMatch(/^error: packages\/deb\/dists\/stable\/InRelease: cdn\.stale: /m);
+      expect(second.out).toMatch(/^published, but verify found \d+ errors through /m);
+    } finally {
+      for (const s of servers) await new Promise((res) => s.close(res));
+    }
+  });
+
   it('the CLI: exit 1 with errors, 2 for bad usage, --json with every finding', async () => {
     const dir = join(work, 'cli-damaged');
     await cp(base, dir, { recursive: true });
