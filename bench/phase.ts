@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { cpuSeconds } from './timing.js';
 
 export function inOwnProcess<T>(script: string, args: string[]): T {
   const out = execFileSync(process.execPath, [script, ...args], {
@@ -30,17 +31,14 @@ export function emptyNodeRssMb(): number {
 }
 
 /**
- * A phase's clock: wall and CPU seconds since it was made, and `mark(step)`, which with
+ * A phase's clock: wall and CPU seconds (children included) since it was made, and `mark(step)`, which with
  * PKGPUB_DEBUG_TIMING=1 prints when each step starts (wall and CPU seconds) on stderr.
  */
 export function phaseClock() {
   const t = performance.now();
-  const cpu0 = process.cpuUsage();
+  const cpu0 = cpuSeconds();
   const seconds = () => (performance.now() - t) / 1000;
-  const cpu = () => {
-    const c = process.cpuUsage(cpu0);
-    return (c.user + c.system) / 1e6;
-  };
+  const cpu = () => cpuSeconds() - cpu0;
   const mark = (step: string) => {
     if (process.env.PKGPUB_DEBUG_TIMING)
       console.error(`[timing] ${seconds().toFixed(2)} s wall, ${cpu().toFixed(2)} s cpu: ${step}`);
