@@ -11,7 +11,9 @@
  * the prune's peak RSS is its own. The prune runs with the CLI's default --gc-grace (1 h), and
  * what it drops stays held by the channel's history for rollback: it rewrites indexes and deletes
  * nothing yet; "freed" is what the dropped versions' files take, freed once they are collected.
- * PKGPUB_DEBUG_TIMING=1 prints when each step of both phases starts. rpms are not in it: versions need an rpmbuild run each (5–6 s for 50 subpackages here).
+ * CPU seconds include child processes (xz; the reference's apt-ftparchive, gzip, xz, gpg), and
+ * PKGPUB_DEBUG_TIMING=1 prints when each step of both phases starts. rpms are left out: each
+ * version needs an rpmbuild run of its own (5–6 s for 50 subpackages on this machine).
  */
 import { linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
