@@ -29,7 +29,7 @@ Usage:
                retention for a channel's debs, rpms and tarballs (or retention.<channel> in pkgpub.yaml);
                a dry run unless --apply; the stable channel only with --allow-stable
   pkgpub drivers prune [--keep N] [--max-size SIZE] [--older-than AGE] [--protect VERSION]... [--apply]
-                       [--to DIR|s3://...] [--json]
+                       [--to DIR|s3://...] [--json] [--signing-key FILE | --unsigned]
   pkgpub promote NAME[=VERSION]... [--from-channel dev] [--to-channel stable] [--to DIR|s3://...]
                  [--signing-key FILE | --unsigned] [--allow-prerelease] [--dry-run] [--json]
                  [--config pkgpub.yaml] [--base-url URL] [--endpoint URL] [--region R] [--force-path-style]

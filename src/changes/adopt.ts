@@ -3,6 +3,7 @@ import { type AptAdoption, adoptApt } from '../repos/apt/adopt-apt.js';
 import { keyFiles } from '../repos/apt/apt-extras.js';
 import { adoptBin, type BinAdoption } from '../repos/bin/adopt-bin.js';
 import { type AdoptedVersion, adoptDrivers } from '../repos/drivers/adopt-drivers.js';
+import { signDriverIndexes } from '../repos/drivers/sign-indexes.js';
 import { adoptYum, type YumAdoption } from '../repos/yum/adopt-yum.js';
 import type { Signer } from '../signing/signer.js';
 import { isListingPageName } from '../site/listing-model.js';
@@ -52,7 +53,12 @@ export function adopt(opts: AdoptOptions): Promise<TransactionResult<AdoptReport
         const bin = await adoptBin({ store, cfg, signer, step });
         step(`listing drivers in ${store.description}${hash ? ' (hashing those without a sha256)' : ''}`);
         const drv = await adoptDrivers({ store, cfg, now, open, hash: hash ?? false, step });
-        const outputs: OutputFile[] = [...apt.outputs, ...yum.outputs, ...bin.outputs, ...drv.outputs];
+        const outputs: OutputFile[] = [
+          ...apt.outputs,
+          ...yum.outputs,
+          ...bin.outputs,
+          ...(await signDriverIndexes(cfg, drv.outputs, signer)),
+        ];
         if (outputs.length > 0) outputs.push(...keyFiles(cfg, signer.fingerprint, signer.publicKeyArmored()));
         const retired = [...apt.retired, ...yum.retired].filter((k) => !ownName(k));
         const { outputs: _a, ...aptReport } = apt;

@@ -4,7 +4,10 @@ import { versionDocKey, versionListKey } from '../repos/drivers/build-drivers.js
 import { parseDriverVersionDoc, renderVersionList } from '../repos/drivers/driver-index.js';
 import { sortDriverVersions } from '../repos/drivers/driver-version.js';
 import { readDriverVersions } from '../repos/drivers/read-driver-state.js';
+import { signDriverIndexes } from '../repos/drivers/sign-indexes.js';
 import { driverSiteFiles } from '../repos/drivers/site-files.js';
+import type { Signer } from '../signing/signer.js';
+import { UsageError } from '../errors.js';
 import { decideRetention, type PublishedVersion, type Rule } from '../retention/decide.js';
 import { hasRule, type RetentionPolicy } from '../retention/policy.js';
 import type { ObjectStore } from '../storage/object-store.js';
@@ -32,9 +35,15 @@ export interface DriverPruneReport {
  * the newest N), files and index. The newest version and protected ones always stay.
  */
 export function pruneDrivers(
-  opts: ChangeOptions & { keep?: number; policy?: RetentionPolicy },
+  opts: ChangeOptions & {
+    keep?: number;
+    policy?: RetentionPolicy;
+    /** Signs the new version list; without it a signed list is refused unless `unsigned`. */
+    signer?: Signer;
+    unsigned?: boolean;
+  },
 ): Promise<TransactionResult<DriverPruneReport>> {
-  const { keep, policy: given, ...tx } = opts;
+  const { keep, policy: given, signer, unsigned, ...tx } = opts;
   const policy: RetentionPolicy = given ?? { ...(keep !== undefined ? { keep } : {}), protect: [] };
   if (!hasRule(policy)) throw new RangeError('drivers prune needs keep, max size or older than');
   return runTransaction(
@@ -74,12 +83,25 @@ export function pruneDrivers(
         for (const v of report.remove) {
           for await (const o of store.list(`${cfg.prefixes.driver}/${v}/`)) deletes.push(o.key);
           const doc = versionDocKey(cfg, v);
-          if (await store.head(doc)) deletes.push(doc);
+          for (const k of [doc, `${doc}.asc`]) if (await store.head(k)) deletes.push(k);
+        }
+        const listAsc = `${versionListKey(cfg)}.asc`;
+        if (!signer && (await store.head(listAsc))) {
+          // A stale signature beside a new list fails every loader that checks it.
+          if (!unsigned)
+            throw new UsageError(
+              `${listAsc} signs the driver index: pass --signing-key FILE (or PKGPUB_SIGNING_KEY) to sign the new one, or --unsigned to drop the signature`,
+            );
+          deletes.push(listAsc);
         }
         // The version list is a pointer: written before anything is deleted, so no reader is sent
         // to a version that is going away.
         const outputs: OutputFile[] = [
-          bytesFile(versionListKey(cfg), 'pointer', renderVersionList(report.keep)),
+          ...(await signDriverIndexes(
+            cfg,
+            [bytesFile(versionListKey(cfg), 'pointer', renderVersionList(report.keep))],
+            signer,
+          )),
           ...(await driverSiteFiles(cfg, report.keep)),
         ];
         return { outputs, deletes, report };

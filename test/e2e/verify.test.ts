@@ -87,6 +87,8 @@ describeWithTools('pkgpub verify', tools, () => {
     expect(folder.out).toMatch(/^tarballs: packages\/bin\/x86_64\/: 1 tarballs read: 0 errors/m);
     expect(folder.out).toMatch(/^drivers: driver\/: 1 driver versions, 2 drivers read: 0 errors/m);
     expect(folder.out).toMatch(/^listings: \d+ listings compared with the files \(0 out of date\)/m);
+    // The driver indexes are signed too: no warning about them.
+    expect(folder.out).not.toMatch(/^warning:/m);
     const http = await pkgpub(['verify', `${url}/`, '--json']);
     expect(http.code, http.out).toBe(0);
     const report = JSON.parse(http.out) as { trust: string; errors: number; summary: { part: string }[] };
@@ -192,6 +194,16 @@ describeWithTools('pkgpub verify', tools, () => {
         'a driver listed but missing',
         (d) => rm(join(d, 'driver/7.0.0+driver/x86_64/falco_ubuntu-generic_5.15.0-91-generic_101.ko')),
         'drivers.missing driver/7.0.0+driver/x86_64/falco_ubuntu-generic_5.15.0-91-generic_101.ko',
+      ],
+      [
+        'a driver index changed after it was signed',
+        (d) =>
+          void execFileSync('sed', [
+            '-i',
+            's/"kind":"kmod"/"kind":"ebpf"/',
+            join(d, 'driver/site/7.0.0+driver.json'),
+          ]),
+        'drivers.index-signature driver/site/7.0.0+driver.json.asc',
       ],
       [
         'a listing that is out of date',

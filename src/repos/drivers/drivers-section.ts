@@ -2,11 +2,12 @@ import type { DriverArtifact } from '../../artifacts/types.js';
 import type { Section } from '../section.js';
 import { buildDrivers, type DriverState } from './build-drivers.js';
 import { readDriverState } from './read-driver-state.js';
+import { signDriverIndexes } from './sign-indexes.js';
 import { driverSiteFiles } from './site-files.js';
 
 /**
- * Driver files at driver/<version>/<arch>/<file>, the per-version json and index.json, and the
- * driver browser page. Drivers get no .asc each (100k signatures per version would dwarf the
+ * Driver files at driver/<version>/<arch>/<file>, the per-version json and index.json (each with
+ * a .asc when signed), and the driver browser page. Drivers get no .asc each (100k signatures per version would dwarf the
  * drivers); each driver's sha256 is listed in its version json instead. The version json is
  * written through the transaction's spill as it is encoded (a 100,000-driver one is ~50 MB).
  */
@@ -31,7 +32,11 @@ export const driversSection: Section<DriverArtifact[], DriverState> = {
     if (!drv.changed) return { changes: drv.changes, outputs: [], garbage: [] };
     return {
       changes: drv.changes,
-      outputs: [...drv.blobs, ...drv.files, ...(await driverSiteFiles(ctx.cfg, drv.versions))],
+      outputs: [
+        ...drv.blobs,
+        ...(await signDriverIndexes(ctx.cfg, drv.files, ctx.signer)),
+        ...(await driverSiteFiles(ctx.cfg, drv.versions)),
+      ],
       garbage: drv.garbage,
     };
   },
