@@ -6,6 +6,7 @@ import { type AdoptedVersion, adoptDrivers } from '../repos/drivers/adopt-driver
 import { adoptYum, type YumAdoption } from '../repos/yum/adopt-yum.js';
 import type { Signer } from '../signing/signer.js';
 import { isListingPageName } from '../site/listing-model.js';
+import type { ObjectInfo } from '../storage/object-store.js';
 import { type ChangeOptions, runTransaction, type TransactionResult } from '../transaction/transaction.js';
 
 export interface AdoptReport {
@@ -44,14 +45,21 @@ export function adopt(opts: AdoptOptions): Promise<TransactionResult<AdoptReport
     { ...tx, command: 'adopt', fingerprint: signer.fingerprint },
     {
       async describe({ store, cfg, now, open, step }) {
+        // One listing of the tree serves every kind and the listing tier, which would otherwise
+        // list it all again (a tree without listings has no root listing.json to start from).
+        // Listed before any pointer is read, as readYumState does: an index that appears in
+        // between is then never taken for garbage.
+        step(`listing ${store.description}`);
+        const listed: ObjectInfo[] = [];
+        for await (const o of store.list('')) listed.push(o);
         step(`reading the apt repository of ${store.description}`);
-        const apt = await adoptApt({ store, cfg, now, signer });
+        const apt = await adoptApt({ store, cfg, now, signer, listed });
         step(`reading the yum repository of ${store.description}`);
-        const yum = await adoptYum({ store, cfg, now, signer });
-        step(`listing tarballs in ${store.description}`);
-        const bin = await adoptBin({ store, cfg, signer, step });
-        step(`listing drivers in ${store.description}${hash ? ' (hashing those without a sha256)' : ''}`);
-        const drv = await adoptDrivers({ store, cfg, now, open, hash: hash ?? false, step });
+        const yum = await adoptYum({ store, cfg, now, signer, listed });
+        step(`reading tarball folders in ${store.description}`);
+        const bin = await adoptBin({ store, cfg, signer, step, listed });
+        step(`reading drivers in ${store.description}${hash ? ' (hashing those without a sha256)' : ''}`);
+        const drv = await adoptDrivers({ store, cfg, now, open, hash: hash ?? false, step, listed });
         const outputs: OutputFile[] = [...apt.outputs, ...yum.outputs, ...bin.outputs, ...drv.outputs];
         if (outputs.length > 0) outputs.push(...keyFiles(cfg, signer.fingerprint, signer.publicKeyArmored()));
         const retired = [...apt.retired, ...yum.retired].filter((k) => !ownName(k));
@@ -61,6 +69,7 @@ export function adopt(opts: AdoptOptions): Promise<TransactionResult<AdoptReport
         return {
           outputs,
           garbage: retired,
+          listed,
           report: {
             apt: { ...aptReport, retired: aptReport.retired.filter((k) => retired.includes(k)) },
             yum: { ...yumReport, retired: yumReport.retired.filter((k) => retired.includes(k)) },

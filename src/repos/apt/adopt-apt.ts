@@ -2,7 +2,7 @@ import type { ResolvedConfig } from '../../config/resolve.js';
 import { signedBy } from '../../formats/pgp-signature-packet.js';
 import type { OutputFile } from '../../model/tiers.js';
 import type { Signer } from '../../signing/signer.js';
-import type { ObjectStore } from '../../storage/object-store.js';
+import type { ObjectInfo, ObjectStore } from '../../storage/object-store.js';
 import { signedReleaseFiles } from '../sign-outputs.js';
 import { aptSnippets } from './apt-extras.js';
 import { type AptState, buildApt, distsPrefix, GENERATIONS_FILE } from './build-apt.js';
@@ -67,6 +67,8 @@ export async function adoptApt(input: {
   cfg: ResolvedConfig;
   now: Date;
   signer: Signer;
+  /** The tree as the adopt listed it (else dists/<suite>/ is listed here). */
+  listed?: readonly ObjectInfo[];
 }): Promise<AptAdoption> {
   const { store, cfg, signer } = input;
   const dists = distsPrefix(cfg);
@@ -87,7 +89,8 @@ export async function adoptApt(input: {
     ...(await aptSnippets(cfg, true)),
   ];
   const present: string[] = [];
-  for await (const o of store.list(`${dists}/`)) present.push(o.key);
+  for await (const o of input.listed ?? store.list(`${dists}/`))
+    if (o.key.startsWith(`${dists}/`)) present.push(o.key);
   const retired = [...new Set([...apt.garbage, ...retiredAptKeys(dists, present, outputs, state)])].sort();
   return { absent: false, own: false, packages, retired, outputs };
 }

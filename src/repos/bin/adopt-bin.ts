@@ -6,7 +6,7 @@ import { mapLimit } from '../../map-limit.js';
 import { bytesFile } from '../../model/output-file.js';
 import type { OutputFile } from '../../model/tiers.js';
 import type { Signer } from '../../signing/signer.js';
-import type { ObjectStore } from '../../storage/object-store.js';
+import type { ObjectInfo, ObjectStore } from '../../storage/object-store.js';
 import { binSumsSignatures, SUMS_FILE, sumsKey } from './build-bin.js';
 import { parseSha256Sums, renderSha256Sums } from './sha256sums.js';
 
@@ -59,10 +59,13 @@ export async function adoptBin(input: {
   signer: Signer;
   concurrency?: number;
   step?(line: string): void;
+  /** The tree as the adopt listed it (else the bin prefix is listed here). */
+  listed?: readonly ObjectInfo[];
 }): Promise<BinAdoption> {
   const { store, cfg } = input;
   const listed: { key: string; size: number }[] = [];
-  for await (const o of store.list(`${cfg.prefixes.bin}/`)) listed.push({ key: o.key, size: o.size });
+  for await (const o of input.listed ?? store.list(`${cfg.prefixes.bin}/`))
+    listed.push({ key: o.key, size: o.size });
   const folders: BinFolderAdoption[] = [];
   const files: OutputFile[] = [];
   let hashedBytes = 0;

@@ -2,10 +2,10 @@ import type { ResolvedConfig } from '../../config/resolve.js';
 import { signedBy } from '../../formats/pgp-signature-packet.js';
 import type { OutputFile } from '../../model/tiers.js';
 import type { Signer } from '../../signing/signer.js';
-import type { ObjectStore } from '../../storage/object-store.js';
+import type { ObjectInfo, ObjectStore } from '../../storage/object-store.js';
 import { NO_CHANGES } from '../section.js';
 import { buildYum, PKGPUB_DATA_TYPE, type YumState } from './build-yum.js';
-import { readYumState, repodataPrefix } from './read-yum-state.js';
+import { readYumPointer, readYumState, readYumStateAt, repodataPrefix } from './read-yum-state.js';
 import { repomdPointerFiles } from './sign-repomd.js';
 import { yumRepoFile } from './yum-extras.js';
 
@@ -42,9 +42,19 @@ export async function adoptYum(input: {
   cfg: ResolvedConfig;
   now: Date;
   signer: Signer;
+  /** The tree as the adopt listed it (else the repodata folder is listed here). */
+  listed?: readonly ObjectInfo[];
 }): Promise<YumAdoption> {
   const { store, cfg, signer } = input;
-  const state = await readYumState(store, cfg);
+  const repodata = `${repodataPrefix(cfg)}/`;
+  const state = input.listed
+    ? await readYumStateAt(
+        store,
+        cfg,
+        await readYumPointer(store, cfg),
+        input.listed.filter((o) => o.key.startsWith(repodata)).map((o) => o.key),
+      )
+    : await readYumState(store, cfg);
   if (!state.repomd) return { absent: true, own: false, packages: 0, retired: [], outputs: [] };
   const packages = state.entries.length;
   const asc = await store.get(`${repodataPrefix(cfg)}/repomd.xml.asc`);
