@@ -7,12 +7,13 @@ import { adoptYum, type YumAdoption } from '../repos/yum/adopt-yum.js';
 import type { Signer } from '../signing/signer.js';
 import { isListingPageName } from '../site/listing-model.js';
 import type { ObjectInfo } from '../storage/object-store.js';
+import type { HistoryIntent } from '../transaction/run-sections.js';
 import { type ChangeOptions, runTransaction, type TransactionResult } from '../transaction/transaction.js';
 
 export interface AdoptReport {
-  apt: Omit<AptAdoption, 'outputs'>;
-  yum: Omit<YumAdoption, 'outputs'>;
-  bin: Omit<BinAdoption, 'outputs'>;
+  apt: Omit<AptAdoption, 'outputs' | 'snapshot'>;
+  yum: Omit<YumAdoption, 'outputs' | 'snapshot'>;
+  bin: Omit<BinAdoption, 'outputs' | 'snapshot'>;
   drivers: { versions: AdoptedVersion[]; unrecognized: string[]; hashed: number };
   /** Every key handed to the garbage (deleted once it has been garbage for the grace period). */
   retired: string[];
@@ -63,13 +64,14 @@ export function adopt(opts: AdoptOptions): Promise<TransactionResult<AdoptReport
         const outputs: OutputFile[] = [...apt.outputs, ...yum.outputs, ...bin.outputs, ...drv.outputs];
         if (outputs.length > 0) outputs.push(...keyFiles(cfg, signer.fingerprint, signer.publicKeyArmored()));
         const retired = [...apt.retired, ...yum.retired].filter((k) => !ownName(k));
-        const { outputs: _a, ...aptReport } = apt;
-        const { outputs: _y, ...yumReport } = yum;
-        const { outputs: _b, ...binReport } = bin;
+        const { outputs: _a, snapshot: _as, ...aptReport } = apt;
+        const { outputs: _y, snapshot: _ys, ...yumReport } = yum;
+        const { outputs: _b, snapshot: _bs, ...binReport } = bin;
         return {
           outputs,
           garbage: retired,
           listed,
+          history: adoptionHistory(apt, yum, bin),
           report: {
             apt: { ...aptReport, retired: aptReport.retired.filter((k) => retired.includes(k)) },
             yum: { ...yumReport, retired: yumReport.retired.filter((k) => retired.includes(k)) },
@@ -81,4 +83,26 @@ export function adopt(opts: AdoptOptions): Promise<TransactionResult<AdoptReport
       },
     },
   );
+}
+
+/**
+ * The channel's generation for a takeover: the pointer documents adopt rewrote (apt's Release,
+ * repomd.xml, SHA256SUMS), so the history's newest entry is the state the tree serves and a later
+ * run does not take it for a run that died before its pointers, and `history` shows the takeover.
+ * The retired index forms are not held back by it: they go after --gc-grace, as the takeover
+ * promises. A rollback to the state before it (the other tool's) then fails naming the missing
+ * index instead of serving it; pkgpub never wrote that state. Nothing rewritten: no generation.
+ */
+function adoptionHistory(apt: AptAdoption, yum: YumAdoption, bin: BinAdoption): HistoryIntent {
+  const added = bin.folders.flatMap((f) => f.added.map((n) => `${f.arch}/${n}`));
+  const summary: HistoryIntent['summary'] = {};
+  if (Object.keys(apt.snapshot.written).length > 0) summary.apt = { added: [], removed: [] };
+  if (Object.keys(yum.snapshot.written).length > 0) summary.yum = { added: [], removed: [] };
+  if (Object.keys(bin.snapshot.written).length > 0) summary.bin = { added, removed: [] };
+  return {
+    read: { ...apt.snapshot.read, ...yum.snapshot.read, ...bin.snapshot.read },
+    written: { ...apt.snapshot.written, ...yum.snapshot.written, ...bin.snapshot.written },
+    dropped: {},
+    summary,
+  };
 }

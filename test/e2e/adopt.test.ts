@@ -173,6 +173,15 @@ describe('pkgpub adopt on a tree made by apt-ftparchive, createrepo_c, gpg and r
     expect(keys.some((k) => /^packages\/rpm\/repodata\/[0-9a-f]+-primary\.sqlite/.test(k))).toBe(true);
     // Within the grace the retired files are still served.
     await stat(join(dists(), 'main/binary-amd64/Packages.bz2'));
+    // The takeover is a generation of the channel, after the state the other tools left.
+    const history = JSON.parse(await readFile(join(repo, '.pkgpub-history/stable.json'), 'utf8')) as {
+      entries: { command: string; summary: Record<string, { added: string[] }> }[];
+    };
+    expect(history.entries.map((e) => e.command)).toEqual(['baseline', 'adopt']);
+    expect(history.entries[1]!.summary.bin?.added.sort()).toEqual([
+      'aarch64/falco-0.39.0-aarch64.tar.gz',
+      'x86_64/falco-0.39.0-x86_64.tar.gz',
+    ]);
     // Every folder of the tree has a listing.
     const folders = new Set<string>(['']);
     for (const f of await files(repo)) {
@@ -308,6 +317,15 @@ describe('pkgpub adopt on a tree made by apt-ftparchive, createrepo_c, gpg and r
     expect(res.code, res.err).toBe(0);
     await expect(stat(join(dists(), 'main/binary-amd64/Packages.bz2'))).rejects.toThrow(/ENOENT/);
     await expect(stat(join(dists(), 'main/Contents-amd64.gz'))).rejects.toThrow(/ENOENT/);
+    const history = JSON.parse(await readFile(join(repo, '.pkgpub-history/stable.json'), 'utf8')) as {
+      entries: { command: string; corrected?: string[] }[];
+    };
+    // The adopt's generation is what the tree served: the publish found nothing to correct.
+    expect(history.entries.map((e) => [e.command, e.corrected])).toEqual([
+      ['baseline', undefined],
+      ['adopt', undefined],
+      ['publish', undefined],
+    ]);
     const garbage = await readFile(join(repo, '.pkgpub-garbage.json'), 'utf8');
     expect(garbage).not.toContain('Packages.bz2');
     // The repodata folder's listing is the listing's, not garbage of the yum publish.

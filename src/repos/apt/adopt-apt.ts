@@ -1,12 +1,13 @@
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { signedBy } from '../../formats/pgp-signature-packet.js';
+import type { Snapshot } from '../../model/history.js';
 import type { OutputFile } from '../../model/tiers.js';
 import type { Signer } from '../../signing/signer.js';
 import type { ObjectInfo, ObjectStore } from '../../storage/object-store.js';
 import { signedReleaseFiles } from '../sign-outputs.js';
 import { aptSnippets } from './apt-extras.js';
 import { type AptState, buildApt, distsPrefix, GENERATIONS_FILE } from './build-apt.js';
-import { readAptState } from './read-apt-state.js';
+import { aptSnapshotText, readAptState } from './read-apt-state.js';
 
 export interface AptAdoption {
   /** No Release under the deb prefix: there is no apt repository to take over. */
@@ -18,6 +19,8 @@ export interface AptAdoption {
   /** Index files pkgpub does not write (Packages.bz2, Contents-*, per-arch Release...), as garbage. */
   retired: string[];
   outputs: OutputFile[];
+  /** The Release text read and (when rewritten) written: the channel history's `apt` part. */
+  snapshot: { read: Snapshot; written: Snapshot };
 }
 
 /**
@@ -74,13 +77,21 @@ export async function adoptApt(input: {
   const dists = distsPrefix(cfg);
   const inReleaseBytes = await store.get(`${dists}/InRelease`);
   if (!inReleaseBytes && !(await store.head(`${dists}/Release`)))
-    return { absent: true, own: false, packages: 0, retired: [], outputs: [] };
+    return {
+      absent: true,
+      own: false,
+      packages: 0,
+      retired: [],
+      outputs: [],
+      snapshot: { read: {}, written: {} },
+    };
   const state = await readAptState(store, cfg);
   let packages = 0;
   for (const entries of state.indexes.values()) packages += entries.length;
   const inRelease = inReleaseBytes ? new TextDecoder().decode(inReleaseBytes) : undefined;
+  const read = { apt: state.release };
   if (aptIsOwn(cfg, state, inRelease, signer.signingKeyFingerprint))
-    return { absent: false, own: true, packages, retired: [], outputs: [] };
+    return { absent: false, own: true, packages, retired: [], outputs: [], snapshot: { read, written: {} } };
   // With no committed digests the builder cannot call the rendered indexes unchanged.
   const apt = await buildApt({ cfg, state: { ...state, committed: new Map() }, debs: [], now: input.now });
   const outputs = [
@@ -92,5 +103,6 @@ export async function adoptApt(input: {
   for await (const o of input.listed ?? store.list(`${dists}/`))
     if (o.key.startsWith(`${dists}/`)) present.push(o.key);
   const retired = [...new Set([...apt.garbage, ...retiredAptKeys(dists, present, outputs, state)])].sort();
-  return { absent: false, own: false, packages, retired, outputs };
+  const written = { apt: aptSnapshotText(apt.release!) };
+  return { absent: false, own: false, packages, retired, outputs, snapshot: { read, written } };
 }
