@@ -7,6 +7,7 @@ import { adoptYum, type YumAdoption } from '../repos/yum/adopt-yum.js';
 import type { Signer } from '../signing/signer.js';
 import { isListingPageName } from '../site/listing-model.js';
 import type { ObjectInfo } from '../storage/object-store.js';
+import { GARBAGE_KEY, parsePendingGarbage } from '../transaction/garbage.js';
 import type { HistoryIntent } from '../transaction/run-sections.js';
 import { type ChangeOptions, runTransaction, type TransactionResult } from '../transaction/transaction.js';
 
@@ -63,7 +64,10 @@ export function adopt(opts: AdoptOptions): Promise<TransactionResult<AdoptReport
         const drv = await adoptDrivers({ store, cfg, now, open, hash: hash ?? false, step, listed });
         const outputs: OutputFile[] = [...apt.outputs, ...yum.outputs, ...bin.outputs, ...drv.outputs];
         if (outputs.length > 0) outputs.push(...keyFiles(cfg, signer.fingerprint, signer.publicKeyArmored()));
-        const retired = [...apt.retired, ...yum.retired].filter((k) => !ownName(k));
+        // Already pending (an earlier adopt retired them): handing them over again would make a
+        // second adopt collect garbage, where it should find nothing to do.
+        const pending = new Set(parsePendingGarbage(await store.get(GARBAGE_KEY)).map((p) => p.key));
+        const retired = [...apt.retired, ...yum.retired].filter((k) => !ownName(k) && !pending.has(k));
         const { outputs: _a, snapshot: _as, ...aptReport } = apt;
         const { outputs: _y, snapshot: _ys, ...yumReport } = yum;
         const { outputs: _b, snapshot: _bs, ...binReport } = bin;

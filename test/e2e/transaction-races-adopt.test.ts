@@ -102,6 +102,19 @@ async function raceAdoptAndPublish(t: RaceTree): Promise<void> {
     expect(adopted.report.apt.own).toBe(false);
   }
   expect(history).toEqual(['baseline', 'adopt', 'publish']);
+  // The other tools' apt forms are retired whoever went first (they are garbage, served until the
+  // grace has passed): left behind, the stale Packages.bz2 would be served for good.
+  const pending = JSON.parse(new TextDecoder().decode(await t.store().get('.pkgpub-garbage.json'))) as {
+    pending: { key: string }[];
+  };
+  const dists = 'packages/deb/dists/stable';
+  for (const arch of ['amd64', 'arm64'])
+    for (const k of [
+      `main/binary-${arch}/Packages.bz2`,
+      `main/binary-${arch}/Release`,
+      `main/Contents-${arch}.gz`,
+    ])
+      expect(pending.pending.map((p) => p.key)).toContain(`${dists}/${k}`);
   const versions = JSON.parse(new TextDecoder().decode(await t.store().get('driver/site/index.json')));
   expect(versions).toHaveLength(3);
 

@@ -5,6 +5,7 @@ import type { DriverArtifact } from '../../src/artifacts/types.js';
 import { adopt } from '../../src/changes/adopt.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { parseArmoredSignature, signedBy } from '../../src/formats/pgp-signature-packet.js';
+import { aptLeftovers } from '../../src/repos/apt/adopt-apt.js';
 import {
   adoptDrivers,
   mergeListed,
@@ -239,5 +240,39 @@ describe('adopt lists the tree once', () => {
     const second = await adopt({ store: again, cfg, signer });
     expect(second.plan.tiers).toEqual([]);
     expect(again.lists).toEqual(['']);
+  });
+});
+
+describe('aptLeftovers', () => {
+  it('names what neither the Release nor pkgpub names under dists/, never a by-hash file or a listing', () => {
+    const d = 'packages/deb/dists/stable';
+    const release = [
+      'Suite: stable',
+      'SHA256:',
+      ' aa 10 main/binary-amd64/Packages',
+      ' bb 5 main/binary-amd64/Packages.gz',
+      ' cc 4 main/binary-arm64/Packages.xz',
+      '',
+    ].join('\n');
+    const present = [
+      'Release',
+      'Release.gpg',
+      'InRelease',
+      'pkgpub-generations.json',
+      'index.html',
+      'listing.json',
+      'main/binary-amd64/Packages',
+      'main/binary-amd64/Packages.gz',
+      'main/binary-amd64/Packages.bz2',
+      'main/binary-amd64/Release',
+      'main/binary-amd64/by-hash/SHA256/dd',
+      'main/binary-arm64/Packages.xz',
+      'main/Contents-amd64.gz',
+    ].map((k) => `${d}/${k}`);
+    expect(aptLeftovers(d, present, release)).toEqual(
+      ['main/Contents-amd64.gz', 'main/binary-amd64/Packages.bz2', 'main/binary-amd64/Release'].map(
+        (k) => `${d}/${k}`,
+      ),
+    );
   });
 });
