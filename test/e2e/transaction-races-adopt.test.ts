@@ -8,6 +8,7 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import type { Signer } from '../../src/signing/signer.js';
 import { S3Store } from '../../src/storage/s3-store.js';
+import { GARBAGE_KEY, parsePendingGarbage } from '../../src/transaction/garbage.js';
 import {
   conditionalS3RaceTree,
   expectClientsServe,
@@ -104,9 +105,7 @@ async function raceAdoptAndPublish(t: RaceTree): Promise<void> {
   expect(history).toEqual(['baseline', 'adopt', 'publish']);
   // The other tools' apt forms are retired whoever went first (they are garbage, served until the
   // grace has passed): left behind, the stale Packages.bz2 would be served for good.
-  const pending = JSON.parse(new TextDecoder().decode(await t.store().get('.pkgpub-garbage.json'))) as {
-    pending: { key: string }[];
-  };
+  const pending = parsePendingGarbage(await t.store().get(GARBAGE_KEY)).map((p) => p.key);
   const dists = 'packages/deb/dists/stable';
   for (const arch of ['amd64', 'arm64'])
     for (const k of [
@@ -114,7 +113,7 @@ async function raceAdoptAndPublish(t: RaceTree): Promise<void> {
       `main/binary-${arch}/Release`,
       `main/Contents-${arch}.gz`,
     ])
-      expect(pending.pending.map((p) => p.key)).toContain(`${dists}/${k}`);
+      expect(pending).toContain(`${dists}/${k}`);
   const versions = JSON.parse(new TextDecoder().decode(await t.store().get('driver/site/index.json')));
   expect(versions).toHaveLength(3);
 
