@@ -3,6 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adopt } from '../../src/changes/adopt.js';
+import { mapLimit } from '../../src/map-limit.js';
 import { publish } from '../../src/changes/publish.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { loadSigner } from '../../src/signing/load-key.js';
@@ -168,8 +169,9 @@ describe('an adopt and a publish on the same tree, started together, lose nothin
       endpoint: s3.endpoint,
       credentials: s3.credentials,
     });
-    for (const rel of (await tree(join(foreign, 'tree'))).keys())
-      await upload.put(rel, { bytes: readFileSync(join(foreign, 'tree', rel)) });
+    await mapLimit([...(await tree(join(foreign, 'tree'))).keys()], 8, (rel) =>
+      upload.put(rel, { bytes: readFileSync(join(foreign, 'tree', rel)) }),
+    );
     await raceAdoptAndPublish(conditionalS3RaceTree(s3, proxy, prefix));
   });
 });
