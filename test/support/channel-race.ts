@@ -31,13 +31,16 @@ export interface RacedOutcome<A, B> {
   publishWaited: boolean;
 }
 
-/** The longest the command is held for the publish: far below a lease, far above a small publish. */
+/**
+ * The longest the command is held for the publish: far above a small publish. The command's lease
+ * is renewed meanwhile (its timer runs in this process), so holding it costs the lease nothing.
+ */
 const HOLD_MS = 30_000;
 
 export async function raceWithPublish<A, B>(opts: {
   /** A store on the tree; each command gets its own, as two processes would. */
   store(): ObjectStore;
-  /** The command stops before its first write of a key ending in this (InRelease: it is about to commit). */
+  /** The command stops before its first write of a key ending in this: a pointer, so it has decided and commits next. */
   pauseBefore: string;
   command(store: ObjectStore, progress: TransactionProgress): Promise<A>;
   publish(store: ObjectStore, progress: TransactionProgress): Promise<B>;
@@ -53,13 +56,10 @@ export async function raceWithPublish<A, B>(opts: {
     publishing = running;
     const end = Date.now() + HOLD_MS;
     let finished = false;
+    // Its failure is the test's to judge (as `publish` below), not an unhandled rejection here.
     running.then(
-      () => {
-        finished = true;
-      },
-      () => {
-        finished = true;
-      },
+      () => (finished = true),
+      () => (finished = true),
     );
     while (!finished && Date.now() < end) {
       if (publishSteps.some((l) => /^waiting for pkgpub /.test(l))) {
