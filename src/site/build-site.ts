@@ -38,6 +38,11 @@ export interface BuildListingsInput {
   concurrency?: number;
   /** Where pages and listing.json files are written as they are rendered (publish/spill.ts: big ones to temp files). */
   open?: OpenOutput;
+  /**
+   * The whole tree as the change listed it in this attempt, before writing anything: folders without
+   * a listing.json are bootstrapped from it instead of from another listing of the store.
+   */
+  listed?: readonly ObjectInfo[];
 }
 
 export interface ListingOutputs {
@@ -86,7 +91,7 @@ async function isOwnPage(store: ObjectStore, key: string): Promise<boolean> {
  */
 async function putsFromStore(
   store: ObjectStore,
-  objects: AsyncIterable<ObjectInfo>,
+  objects: AsyncIterable<ObjectInfo> | Iterable<ObjectInfo>,
   now: Date,
   concurrency: number,
 ): Promise<{ puts: FilePut[]; generated: string[] }> {
@@ -201,7 +206,8 @@ async function applyPlanToListings(
   });
   const bootstrap: FilePut[] = [];
   for (const top of tops) {
-    const { puts } = await putsFromStore(store, store.list(top), input.now, concurrency);
+    const objects = input.listed ? below(input.listed, top) : store.list(top);
+    const { puts } = await putsFromStore(store, objects, input.now, concurrency);
     addKnownDigests(puts, loaded);
     // A loop, not push(...puts): a spread of 100k+ arguments can overflow the stack.
     for (const p of puts) bootstrap.push(p);
@@ -211,6 +217,10 @@ async function applyPlanToListings(
   for (const p of planned.puts) bootstrap.push(p);
   const changes: ListingChanges = { puts: bootstrap, deletes: planned.deletes };
   return { applied: applyChanges(loaded, changes), loaded };
+}
+
+function* below(listed: readonly ObjectInfo[], top: string): Iterable<ObjectInfo> {
+  for (const o of listed) if (o.key.startsWith(top)) yield o;
 }
 
 function optional(input: {

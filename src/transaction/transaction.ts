@@ -12,7 +12,7 @@ import { bytesFile } from '../model/output-file.js';
 import { type Existing, makePlan, mergePlans, type Plan } from '../model/plan.js';
 import type { OpenOutput } from '../model/text-output.js';
 import type { OutputFile } from '../model/tiers.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
 import { type Applied, type ApplyProgress, applyPlan } from './apply.js';
 import { GARBAGE_KEY, parsePendingGarbage, renderPendingGarbage, scheduleGarbage } from './garbage.js';
 import { GuardedStore } from './guarded-store.js';
@@ -82,6 +82,13 @@ export interface Intent<R> {
   deletes?: string[];
   /** The outputs are the listings themselves (site rebuild): no listing tier is added. */
   ownListings?: boolean;
+  /**
+   * The whole tree (`list('')`), listed by `describe` in this attempt before anything was written:
+   * the listing tier bootstraps folders that have no listing.json from it instead of listing the
+   * store a second time (adopt). It was taken before this attempt's writes as the tier's own
+   * listing would be, and the lease or the conditional writes guard it the same way.
+   */
+  listed?: readonly ObjectInfo[];
   /**
    * Go through the garbage record even when nothing else changes, and with a grace of 0 too
    * (retention: freeing space is the point, and a later run must delete what an earlier one
@@ -298,6 +305,7 @@ class Run<R> {
             earlier,
             open: spill.open,
             ...(opts.fingerprint ? { fingerprint: opts.fingerprint } : {}),
+            ...(intent.listed ? { listed: intent.listed } : {}),
           });
       const plan = listings ? mergePlans(core, listings) : core;
       const result: TransactionResult<R> = { report: intent.report, plan, attempts: this.attempts };
