@@ -17,6 +17,23 @@ export type PartKeys = Record<string, string[]>;
 export interface KindSummary {
   added: string[];
   removed: string[];
+  /** How many there were, where the lists keep only the first of them (a 100,000-driver publish). */
+  addedCount?: number;
+  removedCount?: number;
+}
+
+/** A summary short enough for a record that keeps several generations of it. */
+export function boundedSummary(
+  added: readonly string[],
+  removed: readonly string[],
+  limit = 100,
+): KindSummary {
+  return {
+    added: added.slice(0, limit),
+    removed: removed.slice(0, limit),
+    ...(added.length > limit ? { addedCount: added.length } : {}),
+    ...(removed.length > limit ? { removedCount: removed.length } : {}),
+  };
 }
 
 export interface HistoryEntry {
@@ -48,6 +65,16 @@ export interface HistoryRecord {
 }
 
 export const HISTORY_DIR = '.pkgpub-history';
+/**
+ * The record of the driver tree: drivers are not per channel (every channel's drivers live under
+ * one prefix), so they keep a record of their own beside the channels' (stable, dev).
+ */
+export const DRIVERS_RECORD = 'drivers';
+
+/** How messages name the owner of a record. */
+export function recordLabel(record: string): string {
+  return record === DRIVERS_RECORD ? 'the driver tree' : `channel ${record}`;
+}
 
 export function historyKey(channel: string): string {
   return `${HISTORY_DIR}/${channel}.json`;
@@ -181,6 +208,12 @@ export interface RunRecord {
   dropped: PartKeys;
   /** Keys the new state names again: this run's outputs and what a rollback puts back. */
   revived: ReadonlySet<string>;
+  /**
+   * Outputs that are copies of what this run replaces (a driver version json kept by content):
+   * only the generation before names them, so writing them does not name them again; they are
+   * in `dropped` like the rest of that generation's keys.
+   */
+  preserved?: ReadonlySet<string>;
   restored?: number;
 }
 
@@ -200,6 +233,10 @@ function nonEmpty(s: Snapshot): boolean {
  * `generations` back) and releases what only the dropped generations named.
  */
 export function recordRun(record: HistoryRecord, run: RunRecord, generations: number): Recorded {
+  const { preserved } = run;
+  const revived: Pick<ReadonlySet<string>, 'has'> = preserved && preserved.size > 0
+    ? { has: (k) => run.revived.has(k) && !preserved.has(k) }
+    : run.revived;
   const out = reconcileHistory(record, run.read);
   const entries = out.entries;
   // History begins on a tree that already holds something: keep that state as the first generation.
@@ -215,7 +252,7 @@ export function recordRun(record: HistoryRecord, run: RunRecord, generations: nu
   const last = entries.at(-1);
   const dropped: PartKeys = {};
   for (const [part, keys] of Object.entries(run.dropped)) {
-    const kept = [...new Set(keys)].filter((k) => !run.revived.has(k)).sort();
+    const kept = [...new Set(keys)].filter((k) => !revived.has(k)).sort();
     if (kept.length > 0) dropped[part] = kept;
   }
   const entry: HistoryEntry = {
@@ -230,7 +267,7 @@ export function recordRun(record: HistoryRecord, run: RunRecord, generations: nu
   // A key named again is no longer garbage of any generation.
   for (const e of entries)
     for (const [part, keys] of Object.entries(e.dropped))
-      e.dropped[part] = keys.filter((k) => !run.revived.has(k));
+      e.dropped[part] = keys.filter((k) => !revived.has(k));
   entries.push(entry);
 
   const released = new Set<string>();
@@ -261,11 +298,12 @@ export function recordRun(record: HistoryRecord, run: RunRecord, generations: nu
  */
 export function generationBack(record: HistoryRecord, steps: number): HistoryEntry {
   const n = record.entries.length;
-  if (n === 0) throw new Error(`channel ${record.channel} has no history yet: nothing to roll back to`);
+  const who = recordLabel(record.channel);
+  if (n === 0) throw new Error(`${who} has no history yet: nothing to roll back to`);
   const target = record.entries[n - 1 - steps];
   if (!target)
     throw new Error(
-      `channel ${record.channel} keeps ${n - 1} earlier generation${n - 1 === 1 ? '' : 's'}; --steps ${steps} goes further back than that (rollback.generations in pkgpub.yaml sets how many are kept)`,
+      `${who} keeps ${n - 1} earlier generation${n - 1 === 1 ? '' : 's'}; --steps ${steps} goes further back than that (rollback.generations in pkgpub.yaml sets how many are kept)`,
     );
   return target;
 }

@@ -5,8 +5,10 @@ import { SECTIONS } from '../repos/sections.js';
 
 export type SectionChanges = Record<SectionKind, ChangeSummary>;
 
-/** What a channel's history records of a run: see model/history.ts. */
+/** What a history records of a run: see model/history.ts. */
 export interface HistoryIntent {
+  /** The record: absent for the channel's, `drivers` for the driver tree's. */
+  record?: string;
   /** Pointer documents as the run read them. */
   read: Snapshot;
   /** Pointer documents the run writes. */
@@ -16,6 +18,8 @@ export interface HistoryIntent {
   summary: Record<string, KindSummary>;
   /** Keys the new state names that no output writes (a rollback's restored blobs). */
   revived?: string[];
+  /** Outputs that keep a copy of what the run replaces, for the generation before (see RunRecord). */
+  preserved?: string[];
   /** A rollback: the id of the generation it put back. */
   restored?: number;
 }
@@ -23,30 +27,55 @@ export interface HistoryIntent {
 export interface SectionsOutcome {
   changes: SectionChanges;
   outputs: OutputFile[];
-  /** Garbage the channel's history does not hold back (drivers). */
+  /** Garbage no history holds back. */
   garbage: string[];
-  history: HistoryIntent;
+  /** One per record the run's sections belong to (the channel's, the driver tree's). */
+  history: HistoryIntent[];
   cleanup(): Promise<void>;
 }
 
-/** The history's view of some section results: their snapshots merged, their garbage by part. */
-export function historyOf(results: readonly (SectionResult & { kind: SectionKind })[]): HistoryIntent {
-  const h: HistoryIntent = { read: {}, written: {}, dropped: {}, summary: {} };
+/** One record's view of some section results: their snapshots merged, their garbage by part. */
+export function historyOf(
+  results: readonly (SectionResult & { kind: SectionKind })[],
+  record?: string,
+): HistoryIntent {
+  const h: HistoryIntent = { ...(record ? { record } : {}), read: {}, written: {}, dropped: {}, summary: {} };
+  const preserved: string[] = [];
   for (const r of results) {
     if (!r.snapshot) continue;
     Object.assign(h.read, r.snapshot.read);
     Object.assign(h.written, r.snapshot.written);
     for (const [part, keys] of Object.entries(r.snapshot.dropped))
       h.dropped[part] = [...(h.dropped[part] ?? []), ...keys];
+    preserved.push(...(r.snapshot.preserved ?? []));
     if (Object.keys(r.snapshot.written).length > 0)
-      h.summary[r.kind] = { added: [...r.changes.added], removed: [...r.changes.removed] };
+      h.summary[r.kind] = r.snapshot.summary ?? {
+        added: [...r.changes.added],
+        removed: [...r.changes.removed],
+      };
   }
+  if (preserved.length > 0) h.preserved = preserved;
   return h;
 }
 
-/** Garbage of results the history does not cover (every key not held back by part). */
-export function unheldGarbage(results: readonly SectionResult[], history: HistoryIntent): string[] {
-  const held = new Set(Object.values(history.dropped).flat());
+/** The results split by the record their section belongs to: the channel's first, then shared ones. */
+export function historiesOf(results: readonly (SectionResult & { kind: SectionKind })[]): HistoryIntent[] {
+  const recordOf = (kind: SectionKind) => SECTIONS.find((s) => s.kind === kind)?.historyRecord;
+  const records = [...new Set(results.map((r) => recordOf(r.kind)))];
+  return records.map((rec) =>
+    historyOf(
+      results.filter((r) => recordOf(r.kind) === rec),
+      rec,
+    ),
+  );
+}
+
+/** Garbage of results no history covers (every key not held back by part). */
+export function unheldGarbage(
+  results: readonly SectionResult[],
+  histories: readonly HistoryIntent[],
+): string[] {
+  const held = new Set(histories.flatMap((h) => Object.values(h.dropped).flat()));
   return results.flatMap((r) => r.garbage).filter((k) => !held.has(k));
 }
 
@@ -80,7 +109,7 @@ export async function runSections(
     await cleanup();
     throw err;
   }
-  const history = historyOf(results);
+  const history = historiesOf(results);
   return {
     changes,
     outputs: results.flatMap((r) => r.outputs),
