@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  boundedSummary,
+  DRIVERS_RECORD,
   generationBack,
   type HistoryRecord,
   historyKey,
@@ -226,5 +228,99 @@ describe('channel history record', () => {
     expect(isBookkeeping(historyKey('stable'))).toBe(true);
     expect(isBookkeeping('.pkgpub-garbage.json')).toBe(true);
     expect(isBookkeeping('packages/deb/stable/falco.deb')).toBe(false);
+  });
+  it('holds a preserved copy for the generation before: an output that is not named again', () => {
+    // Each run replaces drivers/V and keeps a copy of the json it replaces (keyed by its sha256).
+    const copy = (sha: string) => `.pkgpub-history/drivers/${sha}.json`;
+    let record: HistoryRecord = { channel: DRIVERS_RECORD, entries: [] };
+    const released: string[][] = [];
+    for (const [before, after] of [
+      ['', 's1'],
+      ['s1', 's2'],
+      ['s2', 's3'],
+      ['s3', 's4'],
+    ] as const) {
+      const kept = before === '' ? [] : [copy(before)];
+      const r = recordRun(
+        record,
+        run({
+          read: { 'drivers/V': before },
+          written: { 'drivers/V': after },
+          dropped: kept.length ? { 'drivers/V': kept } : {},
+          // The transaction names every output again; the copy is one of them.
+          revived: new Set([...kept, 'driver/site/V.json']),
+          preserved: new Set(kept),
+        }),
+        2,
+      );
+      record = r.record;
+      released.push(r.released);
+    }
+    expect(record.entries.map((e) => e.snapshot['drivers/V'])).toEqual(['s2', 's3', 's4']);
+    // s1's copy went once the generation naming s1 fell off; s2's and s3's are held.
+    expect(released).toEqual([[], [], [], [copy('s1')]]);
+    expect(record.entries.map((e) => e.dropped)).toEqual([
+      {},
+      { 'drivers/V': [copy('s2')] },
+      { 'drivers/V': [copy('s3')] },
+    ]);
+    // Without `preserved` the copy would count as named again and never be released.
+    const leaky = recordRun(
+      record,
+      run({
+        read: { 'drivers/V': 's4' },
+        written: { 'drivers/V': 's5' },
+        dropped: { 'drivers/V': [copy('s4')] },
+        revived: new Set([copy('s4')]),
+      }),
+      2,
+    );
+    expect(leaky.record.entries.at(-1)!.dropped).toEqual({});
+  });
+
+  it('generations 0 releases a preserved copy in the run that makes it', () => {
+    const first = recordRun(
+      { channel: DRIVERS_RECORD, entries: [] },
+      run({ read: { 'drivers/V': '' }, written: { 'drivers/V': 's1' } }),
+      0,
+    );
+    const copy = '.pkgpub-history/drivers/s1.json';
+    const r = recordRun(
+      first.record,
+      run({
+        read: { 'drivers/V': 's1' },
+        written: { 'drivers/V': 's2' },
+        dropped: { 'drivers/V': [copy, 'driver/V/x86_64/a.ko'] },
+        revived: new Set([copy]),
+        preserved: new Set([copy]),
+      }),
+      0,
+    );
+    expect(r.released).toEqual(['driver/V/x86_64/a.ko', copy].sort());
+    expect(r.record.entries).toHaveLength(1);
+  });
+
+  it('bounds a summary a record keeps several generations of, keeping the counts', () => {
+    const many = Array.from({ length: 250 }, (_, i) => `v/x86_64/d${i}.ko`);
+    const s = boundedSummary(many, ['gone']);
+    expect(s.added).toHaveLength(100);
+    expect(s.addedCount).toBe(250);
+    expect(s.removed).toEqual(['gone']);
+    expect(s.removedCount).toBeUndefined();
+    // A bounded summary is still a valid record entry.
+    const r = recordRun(
+      empty(),
+      run({ read: { apt: '' }, written: { apt: 'A' }, summary: { drivers: s } }),
+      5,
+    );
+    const back = parseHistory(new TextEncoder().encode(renderHistory(r.record)), 'stable');
+    expect(back.ok && back.record.entries[0]!.summary.drivers!.addedCount).toBe(250);
+  });
+
+  it('names the driver tree as such when it reaches no further', () => {
+    expect(() => generationBack({ channel: DRIVERS_RECORD, entries: [] }, 1)).toThrow(
+      /^the driver tree has no history yet/,
+    );
+    expect(historyKey(DRIVERS_RECORD)).toBe('.pkgpub-history/drivers.json');
   });
 });
