@@ -11,7 +11,7 @@ import {
 } from '../repos/drivers/driver-history.js';
 import { parseDriverVersionDoc, renderVersionList } from '../repos/drivers/driver-index.js';
 import { sortDriverVersions } from '../repos/drivers/driver-version.js';
-import { readVersionDoc, readVersionList } from '../repos/drivers/read-driver-state.js';
+import { readDriverParts, readVersionDoc, readVersionList } from '../repos/drivers/read-driver-state.js';
 import { driverSiteFiles } from '../repos/drivers/site-files.js';
 import { baseName, isListingPageName } from '../site/listing-model.js';
 import { decideRetention, type PublishedVersion, type Rule } from '../retention/decide.js';
@@ -127,6 +127,7 @@ export function pruneDrivers(
               dropped,
               summary: { drivers: boundedSummary([], removed) },
               ...(kept.length > 0 ? { preserved: kept.map((k) => k.key) } : {}),
+              readParts: (parts) => readDriverParts(store, cfg, parts, true),
             },
           ],
           report,

@@ -196,6 +196,22 @@ export function reconcileHistory(record: HistoryRecord, read: Snapshot): History
   return out;
 }
 
+/**
+ * Parts the newest generation changed (those where it differs from the one before it; all of
+ * them for a first one) that `read` does not cover. A run reads only the parts it touches, so
+ * without reading these too a newest generation whose run died before its pointers would be
+ * corrected only where this run happens to look, and stay half a phantom: naming states that
+ * were never committed, and holding keys a later generation then does not hold again.
+ */
+export function unreadParts(record: HistoryRecord, read: Snapshot): string[] {
+  const newest = record.entries.at(-1);
+  if (!newest) return [];
+  const before = record.entries.at(-2);
+  return Object.keys(newest.snapshot)
+    .filter((p) => read[p] === undefined && (!before || before.snapshot[p] !== newest.snapshot[p]))
+    .sort();
+}
+
 export interface RunRecord {
   date: string;
   command: string;

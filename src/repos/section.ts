@@ -118,8 +118,14 @@ export interface Section<Scope = unknown, State = unknown> {
   /**
    * Rollback (sections a history covers). The committed pointer documents of `parts` (bin:
    * `bin/<arch>`; drivers: `drivers` and `drivers/<version>`; apt and yum have one part each).
+   * `checkOnly`: only compared with the record (see unreadParts), never written back, so a digest
+   * the backend keeps may stand in for reading a big document.
    */
-  readSnapshot?(ctx: SectionContext, parts: readonly string[]): Promise<Snapshot>;
+  readSnapshot?(
+    ctx: SectionContext,
+    parts: readonly string[],
+    opts?: { checkOnly?: boolean },
+  ): Promise<Snapshot>;
   /** The state `snapshot` describes, read through the files it names (a kept generation's or the current). */
   readStateAt?(ctx: SectionContext, snapshot: Snapshot): Promise<State>;
   /**

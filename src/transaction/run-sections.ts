@@ -1,4 +1,4 @@
-import type { KindSummary, PartKeys, Snapshot } from '../model/history.js';
+import { type KindSummary, kindOf, type PartKeys, type Snapshot } from '../model/history.js';
 import type { ChangeSummary, OutputFile } from '../model/tiers.js';
 import type { SectionContext, SectionInput, SectionKind, SectionResult } from '../repos/section.js';
 import { SECTIONS } from '../repos/sections.js';
@@ -22,6 +22,11 @@ export interface HistoryIntent {
   preserved?: string[];
   /** A rollback: the id of the generation it put back. */
   restored?: number;
+  /**
+   * Reads the committed pointer documents of parts the run did not read (see unreadParts), so
+   * the record can be reconciled where the newest generation changed something.
+   */
+  readParts?(parts: readonly string[]): Promise<Snapshot>;
 }
 
 export interface SectionsOutcome {
@@ -70,6 +75,19 @@ export function historiesOf(results: readonly (SectionResult & { kind: SectionKi
   );
 }
 
+/** Reads parts through the sections that own them (by kind); parts no section reads are left out. */
+export function partsReader(ctx: SectionContext): (parts: readonly string[]) => Promise<Snapshot> {
+  return async (parts) => {
+    const out: Snapshot = {};
+    for (const s of SECTIONS) {
+      const own = parts.filter((p) => kindOf(p) === s.kind);
+      if (own.length > 0 && s.readSnapshot)
+        Object.assign(out, await s.readSnapshot(ctx, own, { checkOnly: true }));
+    }
+    return out;
+  };
+}
+
 /** Garbage of results no history covers (every key not held back by part). */
 export function unheldGarbage(
   results: readonly SectionResult[],
@@ -109,7 +127,7 @@ export async function runSections(
     await cleanup();
     throw err;
   }
-  const history = historiesOf(results);
+  const history = historiesOf(results).map((h) => ({ ...h, readParts: partsReader(ctx) }));
   return {
     changes,
     outputs: results.flatMap((r) => r.outputs),

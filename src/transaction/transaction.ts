@@ -7,7 +7,7 @@ import {
 } from '../cdn/invalidator.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { PreconditionError } from '../errors.js';
-import { historyKey, parseHistory, recordRun, renderHistory } from '../model/history.js';
+import { historyKey, parseHistory, recordRun, renderHistory, unreadParts } from '../model/history.js';
 import { bytesFile } from '../model/output-file.js';
 import { type Existing, makePlan, mergePlans, type Plan } from '../model/plan.js';
 import type { OpenOutput } from '../model/text-output.js';
@@ -236,12 +236,15 @@ class Run<R> {
         `the history record ${key} in ${store.description} is damaged (${parsed.reason}); kept as ${aside}, a new one begins, and the objects it held back stay in place`,
       );
     }
+    const record = parsed.ok ? parsed.record : { channel: name, entries: [] };
+    const unread = unreadParts(record, h.read);
+    const read = unread.length > 0 && h.readParts ? { ...h.read, ...(await h.readParts(unread)) } : h.read;
     const done = recordRun(
-      parsed.ok ? parsed.record : { channel: name, entries: [] },
+      record,
       {
         date: this.now.toISOString(),
         command: this.opts.command,
-        read: h.read,
+        read,
         written: h.written,
         summary: h.summary,
         dropped: h.dropped,

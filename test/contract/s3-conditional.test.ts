@@ -340,12 +340,31 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
       const listing = JSON.parse(new TextDecoder().decode(await store.get('driver/listing.json'))) as {
         entries: { name: string }[];
       };
-      expect(listing.entries.map((e) => e.name).sort()).toEqual(['3.0.0+driver', '4.0.0+driver', 'site']);
+      // The pruned versions' drivers are held by the driver tree's history, so their folders stay
+      // listed; their jsons are gone from the site and kept by content for drivers rollback.
+      expect(listing.entries.map((e) => e.name).sort()).toEqual([
+        '1.0.0+driver',
+        '2.0.0+driver',
+        '3.0.0+driver',
+        '4.0.0+driver',
+        'site',
+      ]);
       const left: string[] = [];
       for await (const o of store.list('driver/')) left.push(o.key);
-      expect(
-        left.some((k) => k.startsWith('driver/1.0.0+driver/') || k.startsWith('driver/2.0.0+driver/')),
-      ).toBe(false);
+      expect(left.some((k) => k.startsWith('driver/1.0.0+driver/'))).toBe(true);
+      expect(left.filter((k) => /^driver\/site\/[12]\.0\.0\+driver\.json$/.test(k))).toEqual([]);
+      const kept: string[] = [];
+      for await (const o of store.list('.pkgpub-history/drivers/')) kept.push(o.key);
+      expect(kept).toHaveLength(2);
+      // The first attempt's generation, written before its index.json met the conflict, was never
+      // committed: the publish found it out and replaced it; the retry's generation follows.
+      const history = JSON.parse(
+        new TextDecoder().decode(await store.get('.pkgpub-history/drivers.json')),
+      ) as {
+        entries: { command: string; snapshot: Record<string, string> }[];
+      };
+      expect(history.entries.map((e) => e.command)).toEqual(['publish', 'publish', 'drivers prune']);
+      expect(history.entries.at(-1)!.snapshot.drivers).toBe(`${JSON.stringify(versions)}\n`);
       expect(
         left.filter((k) => k.startsWith('driver/4.0.0+driver/x86_64/') && /\.(ko|o)$/.test(k)).length,
       ).toBeGreaterThan(0);

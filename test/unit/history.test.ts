@@ -11,6 +11,7 @@ import {
   recordRun,
   renderHistory,
   type RunRecord,
+  unreadParts,
 } from '../../src/model/history.js';
 import { isBookkeeping } from '../../src/site/listing-model.js';
 
@@ -322,5 +323,45 @@ describe('channel history record', () => {
       /^the driver tree has no history yet/,
     );
     expect(historyKey(DRIVERS_RECORD)).toBe('.pkgpub-history/drivers.json');
+  });
+  it('asks for the parts a newest generation changed that a run did not read, so a phantom is corrected whole', () => {
+    const v = (sha1: string, sha2: string, list: string) => ({
+      drivers: list,
+      'drivers/1.0.0': sha1,
+      'drivers/2.0.0': sha2,
+    });
+    let rec = recordRun(
+      { channel: DRIVERS_RECORD, entries: [] },
+      run({ read: v('', '', ''), written: v('s1', 's2', 'L12') }),
+      5,
+    ).record;
+    // A prune of both versions whose run died after the history, before index.json.
+    rec = recordRun(
+      rec,
+      run({
+        read: v('s1', 's2', 'L12'),
+        written: v('', '', 'L0'),
+        dropped: { 'drivers/1.0.0': ['d1'], 'drivers/2.0.0': ['d2'] },
+      }),
+      5,
+    ).record;
+    // A publish of another version reads only its own part and the list.
+    const read = { drivers: 'L12', 'drivers/3.0.0': '' };
+    const unread = unreadParts(rec, read);
+    expect(unread).toEqual(['drivers/1.0.0', 'drivers/2.0.0']);
+    // Read as committed, the phantom goes entirely; read only in part, it would stay half a phantom.
+    const whole = recordRun(
+      rec,
+      run({
+        read: { ...read, 'drivers/1.0.0': 's1', 'drivers/2.0.0': 's2' },
+        written: { 'drivers/3.0.0': 's3' },
+      }),
+      5,
+    );
+    expect(whole.record.entries.map((e) => e.command)).toEqual(['publish', 'publish']);
+    expect(whole.record.entries.flatMap((e) => Object.values(e.dropped).flat())).toEqual([]);
+    const half = recordRun(rec, run({ read, written: { 'drivers/3.0.0': 's3' } }), 5);
+    expect(half.record.entries).toHaveLength(3);
+    expect(unreadParts({ channel: 'stable', entries: [] }, {})).toEqual([]);
   });
 });

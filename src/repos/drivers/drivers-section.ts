@@ -24,7 +24,7 @@ import {
 } from './driver-history.js';
 import { parseDriverVersionDoc, parseVersionList } from './driver-index.js';
 import { sha256Hex } from '../../artifacts/checksums.js';
-import { ABSENT, readDriverState, readVersionDoc, readVersionList } from './read-driver-state.js';
+import { ABSENT, readDriverParts, readDriverState } from './read-driver-state.js';
 import { driverSiteFiles } from './site-files.js';
 
 /**
@@ -105,15 +105,8 @@ export const driversSection: Section<DriverArtifact[], DriverState> = {
       },
     };
   },
-  async readSnapshot(ctx, parts) {
-    const docs = new Map<string, ReadDoc>();
-    for (const v of versionsOfParts(parts)) {
-      const doc = await readVersionDoc(ctx.store, ctx.cfg, v);
-      // Only its sha256 is needed here; readStateAt reads the bytes it restores from.
-      docs.set(v, { sha256: doc.sha256, bytes: ABSENT.bytes });
-    }
-    const list = await readVersionList(ctx.store, ctx.cfg);
-    return readSnapshotOf(list.text, docs);
+  readSnapshot(ctx, parts, opts) {
+    return readDriverParts(ctx.store, ctx.cfg, parts, opts?.checkOnly);
   },
   async readStateAt(ctx, snapshot) {
     const { store, cfg } = ctx;

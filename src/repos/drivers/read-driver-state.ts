@@ -2,7 +2,9 @@ import { sha256Hex } from '../../artifacts/checksums.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { type DriverState, type ReadDoc, versionDocKey, versionListKey } from './build-drivers.js';
+import { LIST_PART, readSnapshotOf, versionsOfParts } from './driver-history.js';
 import { parseDriverVersionDoc, parseVersionList } from './driver-index.js';
+import type { Snapshot } from '../../model/history.js';
 
 /** `driver/site/index.json`, or [] when nothing is published yet. */
 export async function readDriverVersions(store: ObjectStore, cfg: ResolvedConfig): Promise<string[]> {
@@ -52,4 +54,27 @@ export async function readDriverState(
   }
   const list = await readVersionList(store, cfg);
   return { versions: list.versions, docs, listText: list.text, read };
+}
+
+/**
+ * The committed `parts` of the driver tree (index.json's text, each version json's sha256).
+ * `cheap`: take a version json's sha256 from the store's metadata where it has it (S3: pkgpub
+ * writes it on every put), for a check of parts this run neither rewrites nor needs the bytes of;
+ * a rollback reads the bytes instead (the read is the version its conditional write builds on).
+ */
+export async function readDriverParts(
+  store: ObjectStore,
+  cfg: ResolvedConfig,
+  parts: readonly string[],
+  cheap = false,
+): Promise<Snapshot> {
+  const docs = new Map<string, ReadDoc>();
+  for (const v of versionsOfParts(parts)) {
+    const info = cheap ? await store.head(versionDocKey(cfg, v)) : undefined;
+    const sha256 = cheap && !info ? '' : (info?.sha256 ?? (await readVersionDoc(store, cfg, v)).sha256);
+    docs.set(v, { sha256, bytes: ABSENT.bytes });
+  }
+  const out = readSnapshotOf(parts.includes(LIST_PART) ? (await readVersionList(store, cfg)).text : '', docs);
+  if (!parts.includes(LIST_PART)) delete out[LIST_PART];
+  return out;
 }
