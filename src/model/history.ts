@@ -1,12 +1,15 @@
 /**
- * A channel's history: the pointer documents of its last generations, so `pkgpub rollback` can put
- * one back, and the keys each generation stopped naming, so garbage waits until no kept
- * generation names it. Pure: parse, render, reconcile with what the tree has committed, record a
- * run, trim. The transaction does the reading and writing (transaction.ts).
+ * A channel's history (or the driver tree's, which no channel owns): the pointer documents of its
+ * last generations, so `pkgpub rollback` can put one back, and the keys each generation stopped
+ * naming, so garbage waits until no kept generation names it. Pure: parse, render, reconcile with
+ * what the tree has committed, record a run, trim. The transaction does the reading and writing
+ * (transaction.ts).
  *
  * A generation's state is split in parts, each read through one pointer document: `apt` (the
- * Release text), `yum` (repomd.xml), `bin/<arch>` (that arch's SHA256SUMS). '' means the part had
- * no pointer (nothing published there). A part an entry does not name is one history never saw.
+ * Release text), `yum` (repomd.xml), `bin/<arch>` (that arch's SHA256SUMS); for drivers `drivers`
+ * (index.json) and `drivers/<version>` (the sha256 of that version's json: too big to keep as text).
+ * '' means the part had no pointer (nothing published there). A part an entry does not name is one
+ * history never saw.
  */
 
 /** part -> pointer document text. */
