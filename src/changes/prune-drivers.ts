@@ -51,7 +51,7 @@ export function pruneDrivers(
   return runTransaction(
     { ...tx, command: 'drivers prune' },
     {
-      async describe({ store, cfg, now }) {
+      async describe({ store, cfg, now, open }) {
         const list = await readVersionList(store, cfg);
         const { versions } = list;
         // Sizes and dates are in each version's index: read only when a rule needs them.
@@ -99,7 +99,7 @@ export function pruneDrivers(
           const doc = await readVersionDoc(store, cfg, v);
           read.set(v, doc);
           if (doc.sha256 !== '') {
-            kept.push(keptDoc(doc));
+            kept.push(keptDoc(doc, open));
             held.push(keptDocKey(doc.sha256));
             // Only the version list sends loaders here, and it stops naming the version now.
             garbage.push(versionDocKey(cfg, v));

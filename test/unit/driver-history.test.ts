@@ -1,7 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/artifacts/checksums.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { ContentConflictError } from '../../src/errors.js';
 import { DRIVERS_RECORD } from '../../src/model/history.js';
+import { bytesOutput } from '../../src/model/text-output.js';
 import { driverDownloadUrl } from '../../src/repos/drivers/build-drivers.js';
 import {
   entryKey,
@@ -16,6 +19,7 @@ import type { DriverEntry } from '../../src/repos/drivers/driver-index.js';
 import type { SectionKind, SectionResult } from '../../src/repos/section.js';
 import { isBookkeeping } from '../../src/site/listing-model.js';
 import { historiesOf, unheldGarbage } from '../../src/transaction/run-sections.js';
+import { Spill } from '../../src/transaction/spill.js';
 
 const cfg = resolveConfig({}, { baseUrl: 'https://download.example.org' });
 const V = '7.0.0+driver';
@@ -56,11 +60,41 @@ describe('the driver tree in its history', () => {
 
   it('keeps a replaced version json by content, as bookkeeping no listing shows', () => {
     const bytes = new TextEncoder().encode('{"drivers":[]}');
-    const out = keptDoc({ sha256: 'ff'.repeat(32), bytes });
-    expect(out.key).toBe(keptDocKey('ff'.repeat(32)));
-    expect(out.key).toBe(`.pkgpub-history/drivers/${'ff'.repeat(32)}.json`);
-    expect(out).toMatchObject({ tier: 'content-addressed', size: bytes.length, sha256: 'ff'.repeat(32) });
+    const sha = sha256Hex(bytes);
+    const out = keptDoc({ sha256: sha, bytes });
+    expect(out.key).toBe(keptDocKey(sha));
+    expect(out.key).toBe(`.pkgpub-history/drivers/${sha}.json`);
+    expect(out).toMatchObject({ tier: 'content-addressed', size: bytes.length, sha256: sha });
     expect(isBookkeeping(out.key)).toBe(true);
+    expect(() => keptDoc({ sha256: 'ff'.repeat(32), bytes })).toThrow(/other bytes/);
+  });
+
+  it('moves a big json read back to the spill byte for byte (BOM, characters across chunks), or keeps bytes that are not UTF-8', async () => {
+    const spill = new Spill();
+    try {
+      // 1 MiB chunks: put a 3-byte character across the first boundary.
+      const text = `\uFEFF${'x'.repeat((1 << 20) - 4)}€${'é'.repeat(200_000)}\n`;
+      const bytes = new TextEncoder().encode(text);
+      expect(bytes[0]).toBe(0xef);
+      expect(bytes[(1 << 20) - 1]).toBe(0xe2); // € begins one byte before the first chunk ends
+      const out = keptDoc({ sha256: sha256Hex(bytes), bytes }, spill.open);
+      expect('file' in out.body).toBe(true);
+      if (!('file' in out.body)) return;
+      expect((await readFile(out.body.file)).equals(Buffer.from(bytes))).toBe(true);
+      const bad = new Uint8Array([
+        ...new TextEncoder().encode('{"a":"'),
+        0xff,
+        0xfe,
+        ...new Uint8Array(300_000).fill(0x20),
+        0x22,
+        0x7d,
+      ]);
+      const kept = bytesOutput(spill.open, 'k', 'content-addressed', bad);
+      expect('bytes' in kept.body && Buffer.from(kept.body.bytes).equals(Buffer.from(bad))).toBe(true);
+      expect(kept.sha256).toBe(sha256Hex(bad));
+    } finally {
+      await spill.cleanup();
+    }
   });
 
   it('finds a listed driver where its download URL points (%2B decoded, flat adopted layout too)', () => {

@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { ContentConflictError } from '../../errors.js';
 import { HISTORY_DIR, type Snapshot } from '../../model/history.js';
-import { contentTypeFor } from '../../model/output-file.js';
+import { bytesOutput, memoryOutput, type OpenOutput } from '../../model/text-output.js';
 import type { OutputFile } from '../../model/tiers.js';
 import { driverKey, type ReadDoc } from './build-drivers.js';
 import type { DriverEntry } from './driver-index.js';
@@ -29,17 +29,16 @@ export function keptDocKey(sha256: string): string {
   return `${HISTORY_DIR}/drivers/${sha256}.json`;
 }
 
-/** The copy of a version json a change replaces (its bytes as this attempt read them). */
-export function keptDoc(doc: ReadDoc): OutputFile {
+/**
+ * The copy of a version json a change replaces (its bytes as this attempt read them), through
+ * `open` so a big one goes to the spill at once.
+ */
+export function keptDoc(doc: ReadDoc, open: OpenOutput = memoryOutput): OutputFile {
   const key = keptDocKey(doc.sha256);
-  return {
-    key,
-    tier: 'content-addressed',
-    body: { bytes: doc.bytes },
-    sha256: doc.sha256,
-    size: doc.bytes.length,
-    contentType: contentTypeFor(key),
-  };
+  const out = bytesOutput(open, key, 'content-addressed', doc.bytes);
+  // Under its sha256 only the very bytes it names.
+  if (out.sha256 !== doc.sha256) throw new Error(`internal: ${key} would hold other bytes`);
+  return out;
 }
 
 /** The history's parts of a read: index.json's text and each version json's sha256. */

@@ -2,6 +2,7 @@ import type { DriverArtifact } from '../../artifacts/types.js';
 import { StorageError } from '../../errors.js';
 import { boundedSummary, DRIVERS_RECORD, type PartKeys, type Snapshot } from '../../model/history.js';
 import { bytesFile } from '../../model/output-file.js';
+import { bytesOutput } from '../../model/text-output.js';
 import type { ChangeSummary, OutputFile } from '../../model/tiers.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { checkBlobs, type NamedBlob } from '../restore-check.js';
@@ -86,7 +87,7 @@ export const driversSection: Section<DriverArtifact[], DriverState> = {
       written[versionPart(v)] = out.sha256;
       // The json this publish replaces is what the generation before it names: kept by content.
       if (doc.sha256 !== '' && doc.sha256 !== out.sha256) {
-        kept.push(keptDoc(doc));
+        kept.push(keptDoc(doc, ctx.open));
         dropped[versionPart(v)] = [keptDocKey(doc.sha256)];
       }
     }
@@ -154,7 +155,7 @@ export const driversSection: Section<DriverArtifact[], DriverState> = {
       const held = [...r.gone];
       const doc = current.state.read?.get(v);
       if (now !== '' && doc && doc.sha256 === now) {
-        outputs.push(keptDoc(doc));
+        outputs.push(keptDoc(doc, ctx.open));
         preserved.push(keptDocKey(now));
         held.push(keptDocKey(now));
       }
@@ -164,7 +165,7 @@ export const driversSection: Section<DriverArtifact[], DriverState> = {
         garbage.push(versionDocKey(cfg, v));
       } else {
         // The very bytes that generation served (its date included), so a loader sees that state again.
-        outputs.push(bytesFile(versionDocKey(cfg, v), 'index', target.state.read!.get(v)!.bytes));
+        outputs.push(bytesOutput(ctx.open, versionDocKey(cfg, v), 'index', target.state.read!.get(v)!.bytes));
         // Named again by the new generation: no longer garbage of the one that dropped it.
         revived.push(keptDocKey(then));
       }
