@@ -408,6 +408,47 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
     ]);
   });
 
+  it('a drivers rollback racing a publish: the publish commits first, the rollback stops without writing', async () => {
+    const prefix = 'optimistic-drivers-rollback';
+    const inputs = mkdtempSync(join(scratchRoot, 'drivers-rollback-race-'));
+    try {
+      const [v1, v2, v3] = ['1.0.0+driver', '2.0.0+driver', '3.0.0+driver'].map((v) =>
+        driverVersionFolder(inputs, v, { count: 2 }),
+      );
+      await publish({ inputs: [v1!], store: storeAt(prefix), cfg });
+      await publish({ inputs: [v2!], store: storeAt(prefix), cfg });
+      const steps: string[] = [];
+      // The rollback has recorded its generation and is about to write index.json; a publish lands first.
+      const racing = rollback({
+        store: new PauseBeforeWrite(storeAt(prefix), 'driver/site/index.json', () =>
+          publish({ inputs: [v3!], store: storeAt(prefix), cfg }),
+        ),
+        cfg,
+        record: 'drivers',
+        progress: { onStep: (l) => steps.push(l) },
+      });
+      await expect(racing).rejects.toThrow(
+        /drivers changed while the rollback ran: generation 3 .*publish.*nothing was rolled back. Look at `pkgpub drivers history`/,
+      );
+      const store = storeAt(prefix);
+      expect(JSON.parse(new TextDecoder().decode(await store.get('driver/site/index.json')))).toEqual([
+        '3.0.0+driver',
+        '2.0.0+driver',
+        '1.0.0+driver',
+      ]);
+      expect(await store.head('driver/site/2.0.0+driver.json')).toBeDefined();
+      // The generation the rollback's first attempt recorded never committed: the publish corrected it away.
+      const record = parseHistory(await store.get(historyKey('drivers')), 'drivers');
+      expect(record.ok && record.record.entries.map((e) => e.command)).toEqual([
+        'publish',
+        'publish',
+        'publish',
+      ]);
+    } finally {
+      rmSync(inputs, { recursive: true, force: true });
+    }
+  });
+
   it('a prune of the dev channel racing a publish: the prune re-reads and decides on both', async () => {
     const prefix = 'optimistic-retention';
     const dev = resolveConfig({}, { channel: 'dev' });
