@@ -30,6 +30,9 @@ Usage:
                a dry run unless --apply; the stable channel only with --allow-stable
   pkgpub drivers prune [--keep N] [--max-size SIZE] [--older-than AGE] [--protect VERSION]... [--apply]
                        [--to DIR|s3://...] [--json] [--signing-key FILE | --unsigned]
+  pkgpub drivers rollback [--steps K] [--to ...] [--dry-run] [--json] [--gc-grace S]
+                 put back the driver tree (index.json and version jsons) of K driver changes ago
+  pkgpub drivers history [--to ...] [--json]   the driver tree's generations drivers rollback can go back to
   pkgpub promote NAME[=VERSION]... [--from-channel dev] [--to-channel stable] [--to DIR|s3://...]
                  [--signing-key FILE | --unsigned] [--allow-prerelease] [--dry-run] [--json]
                  [--config pkgpub.yaml] [--base-url URL] [--endpoint URL] [--region R] [--force-path-style]
@@ -68,7 +71,8 @@ copies elsewhere). The published files then share the inputs' bytes: never rewri
 
 History: publish, remove and rollback keep each channel's last N generations (rollback.generations in
 pkgpub.yaml, default 5) and every object they name; what only older generations named is deleted after
---gc-grace once it falls out of the history.
+--gc-grace once it falls out of the history. The driver tree, shared by every channel, keeps its own
+(publishes of drivers, drivers prune, drivers rollback): see drivers history.
 
 Signing key: --signing-key FILE or PKGPUB_SIGNING_KEY (armored); passphrase: PKGPUB_SIGNING_PASSPHRASE.
 

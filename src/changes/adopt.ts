@@ -81,7 +81,7 @@ export function adopt(opts: AdoptOptions): Promise<TransactionResult<AdoptReport
           outputs,
           garbage: retired,
           listed,
-          history: adoptionHistory(apt, yum, bin),
+          history: [adoptionHistory(apt, yum, bin)],
           report: {
             apt: { ...aptReport, retired: aptReport.retired.filter((k) => retired.includes(k)) },
             yum: { ...yumReport, retired: yumReport.retired.filter((k) => retired.includes(k)) },
