@@ -358,6 +358,49 @@ describeWithTools('pkgpub verify', tools, () => {
     }
   });
 
+  it('driver indexes stay signed through drivers prune and drivers rollback; without a key prune refuses', async () => {
+    const tree = join(work, 'drivers-signed');
+    const drivers = join(samplesDir, 'driver', '7.0.0+driver', 'x86_64');
+    const sign = ['--signing-key', key.secretFile];
+    for (const v of ['7.0.0+driver', '8.0.0+driver']) {
+      const res = await pkgpub([
+        'publish',
+        drivers,
+        '--to',
+        tree,
+        '--driver-version',
+        v,
+        '--arch',
+        'x86_64',
+        ...sign,
+      ]);
+      expect(res.code, res.err).toBe(0);
+    }
+    const clean = async () => {
+      const r = await verifySite({
+        source: storeSource(new FsStore(tree)),
+        pinnedKeys: [{ file: key.publicFile, bytes: await readFile(key.publicFile) }],
+      });
+      return r.findings.filter((f) => f.level !== 'note').map((f) => `${f.rule} ${f.file}`);
+    };
+    expect(await clean()).toEqual([]);
+    const refused = await pkgpub(['drivers', 'prune', '--keep', '1', '--apply', '--to', tree]);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(
+      /driver\/site\/index\.json\.asc signs the driver index: pass --signing-key FILE/,
+    );
+    const pruned = await pkgpub(['drivers', 'prune', '--keep', '1', '--apply', '--to', tree, ...sign]);
+    expect(pruned.code, pruned.err).toBe(0);
+    expect(await clean()).toEqual([]);
+    const back = await pkgpub(['drivers', 'rollback', '--to', tree, ...sign]);
+    expect(back.code, back.err).toBe(0);
+    expect(await clean()).toEqual([]);
+    expect(JSON.parse(await readFile(join(tree, 'driver/site/index.json'), 'utf8'))).toEqual([
+      '8.0.0+driver',
+      '7.0.0+driver',
+    ]);
+  });
+
   it('the CLI: exit 1 with errors, 2 for bad usage, --json with every finding', async () => {
     const dir = join(work, 'cli-damaged');
     await cp(base, dir, { recursive: true });
