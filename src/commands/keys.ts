@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { generateKeyPair } from '../signing/generate-key.js';
+import { runKeysCheck } from './keys-check.js';
 import type { Reporter } from './reporter.js';
 
 /**
@@ -11,9 +12,11 @@ import type { Reporter } from './reporter.js';
  */
 export async function runKeys(args: string[], r: Reporter): Promise<void> {
   const [sub, ...rest] = args;
+  if (sub === 'check') return runKeysCheck(rest, r);
   if (sub !== 'generate')
     throw new UsageError(
-      'usage: pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--expires-days N]',
+      'usage: pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--expires-days N]\n' +
+        '       pkgpub keys check [KEY_FILE] [--to TARGET] [--warn-days 60] [--json]',
     );
   const { values } = parseArgs({
     args: rest,

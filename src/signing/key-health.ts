@@ -1,4 +1,11 @@
-import { type AlgorithmInfo, enums, type PrivateKey, type SignaturePacket, type Subkey } from 'openpgp';
+import {
+  type AlgorithmInfo,
+  enums,
+  type PrivateKey,
+  type PublicKey,
+  type SignaturePacket,
+  type Subkey,
+} from 'openpgp';
 import { SigningError } from '../errors.js';
 import { hashFor, STRONG_HASHES } from './openpgp-signer.js';
 
@@ -9,22 +16,27 @@ const MIN_RSA_BITS = 3072;
 
 /** What to do about an expiring key; users' copies of the public key must be refreshed too. */
 function refresh(fpr: string): string {
-  return `extend it (gpg --quick-set-expire ${fpr} 2y '*'), then re-export it and republish the public key, or make a new one with \`pkgpub keys generate\``;
+  return `extend it with \`pkgpub keys extend --days N --out FILE\` (or gpg --quick-set-expire ${fpr} 2y '*', then re-export it and republish the public key), or make a new one with \`pkgpub keys generate\``;
 }
 
-export interface KeyHealth {
+export interface KeyHealth<K extends PublicKey = PrivateKey> {
   /** The (sub)key gpg would sign with: the newest valid signing-capable subkey, else the primary. */
-  signingKey: PrivateKey | Subkey;
+  signingKey: K | Subkey;
   hashAlgorithm: number;
   warnings: string[];
 }
 
 /**
  * Judges a parsed key against what apt (sqv), gpgv and rpm 4.18 accept, using public parts only,
- * so it runs before the passphrase is asked for. Throws one-line SigningErrors; never echoes key
- * material (only fingerprints, dates and algorithm names).
+ * so it runs before the passphrase is asked for (and on published public keys: `keys check`).
+ * Throws one-line SigningErrors; never echoes key material (only fingerprints, dates and
+ * algorithm names). `warnDays`: how close to expiry a key is warned about.
  */
-export async function assessKey(key: PrivateKey, now: Date): Promise<KeyHealth> {
+export async function assessKey<K extends PublicKey>(
+  key: K,
+  now: Date,
+  warnDays = EXPIRY_WARNING_DAYS,
+): Promise<KeyHealth<K>> {
   const fpr = key.getFingerprint().toUpperCase();
   const primary = key.keyPacket;
   if (primary.version !== 4) {
@@ -93,7 +105,7 @@ export async function assessKey(key: PrivateKey, now: Date): Promise<KeyHealth> 
   }
   const subExpires = sub ? await sub.getExpirationTime(now) : Infinity;
   const soonest = earliest(expires, subExpires);
-  if (soonest !== null && soonest.getTime() - now.getTime() < EXPIRY_WARNING_DAYS * DAY_MS) {
+  if (soonest !== null && soonest.getTime() - now.getTime() < warnDays * DAY_MS) {
     const which =
       soonest === expires ? `signing key ${fpr}` : `signing subkey ${sub!.getFingerprint().toUpperCase()}`;
     warnings.push(`${which} expires on ${day(soonest)}; ${refresh(fpr)} before then`);
@@ -131,7 +143,7 @@ function refuseSha1Binding(fpr: string, what: string, sig: SignaturePacket): voi
   );
 }
 
-async function pickSigningKey(key: PrivateKey, fpr: string, now: Date): Promise<PrivateKey | Subkey> {
+async function pickSigningKey<K extends PublicKey>(key: K, fpr: string, now: Date): Promise<K | Subkey> {
   try {
     return await key.getSigningKey(undefined, now);
   } catch {

@@ -21,8 +21,7 @@ export interface LoadSignerOptions {
  * reduced to a vetted reason) so nothing secret can reach what the CLI prints.
  */
 export async function loadSigner(opts: LoadSignerOptions): Promise<{ signer: Signer; warnings: string[] }> {
-  const source = opts.keyFile !== undefined ? `signing key file ${opts.keyFile}` : 'the given signing key';
-  const key = await parseKey(await keyBytes(opts), source);
+  const key = await readSigningKey(opts);
   const now = opts.now ?? new Date();
   const health = await assessKey(key, now);
   const unlocked = await unlock(key, opts.passphrase);
@@ -36,7 +35,20 @@ export async function loadSigner(opts: LoadSignerOptions): Promise<{ signer: Sig
   return { signer, warnings: health.warnings };
 }
 
-async function keyBytes(opts: LoadSignerOptions): Promise<Uint8Array | string> {
+/**
+ * The signing key as publish reads it, still locked: what `keys check` inspects and `keys extend`
+ * re-certifies. Same one-line errors as loadSigner.
+ */
+export async function readSigningKey(
+  opts: Pick<LoadSignerOptions, 'keyFile' | 'keyArmored'>,
+): Promise<PrivateKey> {
+  const source = opts.keyFile !== undefined ? `signing key file ${opts.keyFile}` : 'the given signing key';
+  return parseKey(await keyBytes(opts), source);
+}
+
+async function keyBytes(
+  opts: Pick<LoadSignerOptions, 'keyFile' | 'keyArmored'>,
+): Promise<Uint8Array | string> {
   if (opts.keyFile !== undefined && opts.keyArmored !== undefined) {
     throw new SigningError('give the signing key either as a file or as text, not both');
   }
@@ -100,7 +112,7 @@ async function parseKey(data: Uint8Array | string, source: string): Promise<Priv
   throw new SigningError(`${source} cannot be parsed as an OpenPGP private key`);
 }
 
-async function unlock(key: PrivateKey, passphrase: string | undefined): Promise<PrivateKey> {
+export async function unlock(key: PrivateKey, passphrase: string | undefined): Promise<PrivateKey> {
   const fpr = key.getFingerprint().toUpperCase();
   if (key.isDecrypted()) return key;
   if (passphrase === undefined || passphrase === '') {
