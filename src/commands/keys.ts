@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { generateKeyPair } from '../signing/generate-key.js';
 import { runKeysCheck } from './keys-check.js';
+import { runKeysExtend } from './keys-extend.js';
 import type { Reporter } from './reporter.js';
 
 /**
@@ -13,10 +14,12 @@ import type { Reporter } from './reporter.js';
 export async function runKeys(args: string[], r: Reporter): Promise<void> {
   const [sub, ...rest] = args;
   if (sub === 'check') return runKeysCheck(rest, r);
+  if (sub === 'extend') return runKeysExtend(rest, r);
   if (sub !== 'generate')
     throw new UsageError(
       'usage: pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--expires-days N]\n' +
-        '       pkgpub keys check [KEY_FILE] [--to TARGET] [--warn-days 60] [--json]',
+        '       pkgpub keys check [KEY_FILE] [--to TARGET] [--warn-days 60] [--json]\n' +
+        '       pkgpub keys extend --days N --out FILE [--to TARGET] [--dry-run] [--json]',
     );
   const { values } = parseArgs({
     args: rest,
