@@ -257,9 +257,7 @@ function printResult(res: KeysCheckResult, r: Reporter): void {
 
 function printKey(title: string, k: KeyReport, r: Reporter): void {
   const when = (iso: string | null, days: number | null) =>
-    iso === null
-      ? 'never'
-      : `${iso.slice(0, 10)} (${days! < 0 ? `expired ${-days!} days ago` : `${days} days left`})`;
+    iso === null ? 'never' : `${iso.slice(0, 10)} (${days! < 0 ? 'expired' : `${days} days left`})`;
   r.out(title);
   r.out(`  fingerprint  ${k.fingerprint}`);
   r.out(`  algorithm    ${algorithmLabel(k)}`);
