@@ -43,6 +43,10 @@ Usage:
                --hash reads every driver that has no sha256, i.e. downloads the driver tree)
   pkgpub serve [DIR] [--port 8080] [--host 127.0.0.1]
   pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--project P]
+  pkgpub keys check [KEY_FILE] [--to DIR|s3://...] [--warn-days 60] [--json]
+               the signing key and the published keys by publish's rules: exit 1 on an error, 0 with warnings
+  pkgpub keys extend --days N --out FILE [--force] [--to DIR|s3://...] [--dry-run] [--json] [same signing flags]
+               re-certify the signing key to expire N days from now and publish it (same fingerprint)
   pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
   pkgpub help
 
