@@ -8,9 +8,9 @@ import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
 import { describePlan } from '../model/plan.js';
-import { extendKey } from '../signing/extend-key.js';
+import { extendKey, unlockForExtend } from '../signing/extend-key.js';
 import { expiryOf, newest } from '../signing/key-report.js';
-import { readSigningKey, unlock } from '../signing/load-key.js';
+import { readSigningKey } from '../signing/load-key.js';
 import { openStore } from '../storage/open-store.js';
 import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
@@ -73,7 +73,7 @@ export async function runKeysExtend(args: string[], r: Reporter): Promise<void> 
     throw new UsageError(
       `keys extend: signing key ${fingerprint} ${current === null ? 'never expires' : `already expires on ${day(current)}`}; --days ${days} (${day(wanted)}) would not extend it`,
     );
-  const unlocked = await unlock(key, process.env.PKGPUB_SIGNING_PASSPHRASE);
+  const unlocked = await unlockForExtend(key, process.env.PKGPUB_SIGNING_PASSPHRASE);
   const extended = await extendKey({ key, unlocked, expires: wanted, now });
   const publicArmored = extended.key.toPublic().armor();
 

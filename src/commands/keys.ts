@@ -12,9 +12,10 @@ import type { Reporter } from './reporter.js';
  * file (never to stdout, which CI logs keep); its passphrase comes from PKGPUB_SIGNING_PASSPHRASE.
  */
 export async function runKeys(args: string[], r: Reporter): Promise<void> {
+  // Each subcommand in its own module; generate predates that.
+  if (args[0] === 'check') return runKeysCheck(args.slice(1), r);
+  if (args[0] === 'extend') return runKeysExtend(args.slice(1), r);
   const [sub, ...rest] = args;
-  if (sub === 'check') return runKeysCheck(rest, r);
-  if (sub === 'extend') return runKeysExtend(rest, r);
   if (sub !== 'generate')
     throw new UsageError(
       'usage: pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--expires-days N]\n' +

@@ -1,9 +1,9 @@
 /**
- * `.pkgpub-keys.json`: the signing key extensions users must still act on. A user who saved the
+ * `.pkgpub-key-extensions.json`: the signing key extensions users must still act on. A user who saved the
  * public key before `pkgpub keys extend` holds a copy that stops verifying at its old expiry; the
  * root page says so, on every render, until that date has passed. Bookkeeping (never listed).
  */
-export const KEY_NOTICES_KEY = '.pkgpub-keys.json';
+export const KEY_NOTICES_KEY = '.pkgpub-key-extensions.json';
 
 export interface KeyExtension {
   fingerprint: string;

@@ -1,11 +1,18 @@
 import { createHash } from 'node:crypto';
-import { enums, type PrivateKey, readPrivateKey, readSignature, type SignaturePacket } from 'openpgp';
+import {
+  decryptKey,
+  enums,
+  type PrivateKey,
+  readPrivateKey,
+  readSignature,
+  type SignaturePacket,
+} from 'openpgp';
 import { SigningError } from '../errors.js';
 import { v4HashedPart, v4Trailer } from '../formats/pgp-signature-encode.js';
 import { type DigestSigner, digestSignerFor } from './digest-signer.js';
 import { assessKey } from './key-health.js';
 import { expiryOf, newest } from './key-report.js';
-import { STRONG_HASHES } from './openpgp-signer.js';
+import { libraryReason, STRONG_HASHES } from './openpgp-signer.js';
 
 export interface ExtendKeyInput {
   /** The key as read from the user's export, passphrase protection and all: it is what is written back. */
@@ -109,6 +116,27 @@ export async function extendKey(input: ExtendKeyInput): Promise<ExtendedKey> {
   if (!(seen instanceof Date) || seen.getTime() !== expires.getTime())
     throw new SigningError(`the extended key does not carry the new expiry ${day(expires)}`);
   return { key: out, previousExpiry, expires };
+}
+
+/**
+ * The key unlocked to sign its own certifications (a copy: `key` itself stays as the user's export
+ * protects it). loadSigner's own unlock comes after its health check, which refuses exactly the
+ * expired and SHA-1-bound keys extending repairs.
+ */
+export async function unlockForExtend(key: PrivateKey, passphrase: string | undefined): Promise<PrivateKey> {
+  const fpr = key.getFingerprint().toUpperCase();
+  if (key.isDecrypted()) return key;
+  if (passphrase === undefined || passphrase === '')
+    throw new SigningError(`signing key ${fpr} is protected by a passphrase: set PKGPUB_SIGNING_PASSPHRASE`);
+  try {
+    return await decryptKey({ privateKey: key, passphrase });
+  } catch (err) {
+    // Same reduction as loadSigner: a vetted reason, never the library's text with key material.
+    const reason = libraryReason(err);
+    if (/passphrase|checksum|modification detected|authentication/i.test(reason))
+      throw new SigningError(`wrong passphrase for signing key ${fpr}`);
+    throw new SigningError(`signing key ${fpr} cannot be unlocked: ${reason}`);
+  }
 }
 
 /**

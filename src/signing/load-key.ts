@@ -21,7 +21,8 @@ export interface LoadSignerOptions {
  * reduced to a vetted reason) so nothing secret can reach what the CLI prints.
  */
 export async function loadSigner(opts: LoadSignerOptions): Promise<{ signer: Signer; warnings: string[] }> {
-  const key = await readSigningKey(opts);
+  const source = opts.keyFile !== undefined ? `signing key file ${opts.keyFile}` : 'the given signing key';
+  const key = await parseKey(await keyBytes(opts), source);
   const now = opts.now ?? new Date();
   const health = await assessKey(key, now);
   const unlocked = await unlock(key, opts.passphrase);
@@ -35,20 +36,7 @@ export async function loadSigner(opts: LoadSignerOptions): Promise<{ signer: Sig
   return { signer, warnings: health.warnings };
 }
 
-/**
- * The signing key as publish reads it, still locked: what `keys check` inspects and `keys extend`
- * re-certifies. Same one-line errors as loadSigner.
- */
-export async function readSigningKey(
-  opts: Pick<LoadSignerOptions, 'keyFile' | 'keyArmored'>,
-): Promise<PrivateKey> {
-  const source = opts.keyFile !== undefined ? `signing key file ${opts.keyFile}` : 'the given signing key';
-  return parseKey(await keyBytes(opts), source);
-}
-
-async function keyBytes(
-  opts: Pick<LoadSignerOptions, 'keyFile' | 'keyArmored'>,
-): Promise<Uint8Array | string> {
+async function keyBytes(opts: LoadSignerOptions): Promise<Uint8Array | string> {
   if (opts.keyFile !== undefined && opts.keyArmored !== undefined) {
     throw new SigningError('give the signing key either as a file or as text, not both');
   }
@@ -112,7 +100,7 @@ async function parseKey(data: Uint8Array | string, source: string): Promise<Priv
   throw new SigningError(`${source} cannot be parsed as an OpenPGP private key`);
 }
 
-export async function unlock(key: PrivateKey, passphrase: string | undefined): Promise<PrivateKey> {
+async function unlock(key: PrivateKey, passphrase: string | undefined): Promise<PrivateKey> {
   const fpr = key.getFingerprint().toUpperCase();
   if (key.isDecrypted()) return key;
   if (passphrase === undefined || passphrase === '') {
@@ -127,4 +115,16 @@ export async function unlock(key: PrivateKey, passphrase: string | undefined): P
     }
     throw new SigningError(`signing key ${fpr} cannot be unlocked: ${reason}`);
   }
+}
+
+/**
+ * The signing key as publish reads it, still locked: what `keys check` inspects and `keys extend`
+ * re-certifies (an expired or SHA-1-bound key, which loadSigner refuses, is what extend repairs).
+ * Same one-line errors as loadSigner.
+ */
+export async function readSigningKey(
+  opts: Pick<LoadSignerOptions, 'keyFile' | 'keyArmored'>,
+): Promise<PrivateKey> {
+  const source = opts.keyFile !== undefined ? `signing key file ${opts.keyFile}` : 'the given signing key';
+  return parseKey(await keyBytes(opts), source);
 }

@@ -1,8 +1,8 @@
 import { enums, readPrivateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SigningError } from '../../src/errors.js';
-import { extendKey } from '../../src/signing/extend-key.js';
-import { loadSigner, unlock } from '../../src/signing/load-key.js';
+import { extendKey, unlockForExtend } from '../../src/signing/extend-key.js';
+import { loadSigner } from '../../src/signing/load-key.js';
 import { type GpgHome, gpgv, keyringFor, listKeys, makeGpgHome, sqv } from '../support/gpg.js';
 import { itWithTools, toolsMissing } from '../support/tools.js';
 
@@ -53,7 +53,10 @@ describe('extendKey (gpg as the judge)', () => {
 
       const now = new Date();
       const wanted = new Date(now.getTime() + 400 * DAY);
-      const unlocked = await unlock(key, PASS);
+      const unlocked = await unlockForExtend(key, PASS);
+      await expect(unlockForExtend(key, 'not it')).rejects.toThrow(
+        /^wrong passphrase for signing key [0-9A-F]{40}$/,
+      );
       const before = secretPackets(key);
       const ext = await extendKey({ key, unlocked, expires: wanted, now });
       expect(ext.previousExpiry!.getTime()).toBeGreaterThan(now.getTime() + 19 * DAY);
