@@ -14,10 +14,13 @@ export const EXPIRY_WARNING_DAYS = 30;
 const DAY_MS = 86_400_000;
 const MIN_RSA_BITS = 3072;
 
-/** What to do about an expiring key; users' copies of the public key must be refreshed too. */
-function refresh(fpr: string): string {
-  return `extend it with \`pkgpub keys extend --days N --out FILE\` (or gpg --quick-set-expire ${fpr} 2y '*', then re-export it and republish the public key), or make a new one with \`pkgpub keys generate\``;
-}
+/**
+ * What to do about an expiring key; users' copies of the public key must be refreshed too.
+ * Not gpg --quick-set-expire: publish writes keys/<project>-<id>.asc as an immutable blob, so a key
+ * extended elsewhere conflicts there; `keys extend` publishes the new copy itself.
+ */
+const REFRESH =
+  'extend it with `pkgpub keys extend --days N --out FILE` (which publishes the extended public key too), or make a new one with `pkgpub keys generate`';
 
 export interface KeyHealth<K extends PublicKey = PrivateKey> {
   /** The (sub)key gpg would sign with: the newest valid signing-capable subkey, else the primary. */
@@ -60,7 +63,7 @@ export async function assessKey<K extends PublicKey>(
     throw new SigningError(`signing key ${fpr} has no valid self-signature; it cannot be used`);
   }
   if (expires instanceof Date && expires.getTime() <= now.getTime()) {
-    throw new SigningError(`signing key ${fpr} expired on ${day(expires)}; ${refresh(fpr)}`);
+    throw new SigningError(`signing key ${fpr} expired on ${day(expires)}; ${REFRESH}`);
   }
   if (key.getCreationTime().getTime() > now.getTime()) {
     throw new SigningError(`signing key ${fpr} is created in the future (${day(key.getCreationTime())})`);
@@ -108,7 +111,7 @@ export async function assessKey<K extends PublicKey>(
   if (soonest !== null && soonest.getTime() - now.getTime() < warnDays * DAY_MS) {
     const which =
       soonest === expires ? `signing key ${fpr}` : `signing subkey ${sub!.getFingerprint().toUpperCase()}`;
-    warnings.push(`${which} expires on ${day(soonest)}; ${refresh(fpr)} before then`);
+    warnings.push(`${which} expires on ${day(soonest)}; ${REFRESH} before then`);
   }
   return { signingKey, hashAlgorithm: hashFor(selfCert.preferredHashAlgorithms), warnings };
 }
@@ -155,9 +158,7 @@ async function pickSigningKey<K extends PublicKey>(key: K, fpr: string, now: Dat
     if ((flags & enums.keyFlags.signData) === 0) continue;
     const exp = await sub.getExpirationTime(now).catch(() => null);
     if (exp instanceof Date && exp.getTime() <= now.getTime()) {
-      throw new SigningError(
-        `signing subkey ${subFpr} of key ${fpr} expired on ${day(exp)}; ${refresh(fpr)}`,
-      );
+      throw new SigningError(`signing subkey ${subFpr} of key ${fpr} expired on ${day(exp)}; ${REFRESH}`);
     }
     if (sub.revocationSignatures.length > 0) {
       throw new SigningError(`signing subkey ${subFpr} of key ${fpr} is revoked; add a new signing subkey`);

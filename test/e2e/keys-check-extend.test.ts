@@ -11,8 +11,8 @@ import { fixturesDir, samplesDir, scratchRoot } from '../support/paths.js';
 const DAY = 86_400_000;
 const day = (t: number) => new Date(t).toISOString().slice(0, 10);
 /** key-health.ts's advice, as every expiry finding ends. */
-const refresh = (fpr: string) =>
-  `extend it with \`pkgpub keys extend --days N --out FILE\` (or gpg --quick-set-expire ${fpr} 2y '*', then re-export it and republish the public key), or make a new one with \`pkgpub keys generate\``;
+const REFRESH =
+  'extend it with `pkgpub keys extend --days N --out FILE` (which publishes the extended public key too), or make a new one with `pkgpub keys generate`';
 
 let work: string;
 let gh: GpgHome;
@@ -120,7 +120,7 @@ describe('pkgpub keys check (built CLI)', () => {
     const res = await check(expired.file);
     expect(res.code, res.err).toBe(1);
     expect(errorLines(res.err)).toEqual([
-      `error: ${expired.file}: signing key ${expired.fingerprint} expired on ${day(expired.expires)}; ${refresh(expired.fingerprint)}`,
+      `error: ${expired.file}: signing key ${expired.fingerprint} expired on ${day(expired.expires)}; ${REFRESH}`,
       'error: keys check: 1 error(s)',
     ]);
     const doc = JSON.parse((await check(expired.file, '--json')).out);
@@ -131,7 +131,7 @@ describe('pkgpub keys check (built CLI)', () => {
     expect(warned.code, warned.err).toBe(0);
     expect(errorLines(warned.err)).toEqual([]);
     expect(warningLines(warned.err)).toEqual([
-      `warning: ${soon.file}: signing key ${soon.fingerprint} expires on ${day(soon.expires)}; ${refresh(soon.fingerprint)} before then`,
+      `warning: ${soon.file}: signing key ${soon.fingerprint} expires on ${day(soon.expires)}; ${REFRESH} before then`,
     ]);
     expect(warned.out).toMatch(/expires +\d{4}-\d\d-\d\d \((9|10) days left\)/);
     expect(warned.out).toMatch(/^status: warning \(0 error\(s\), 1 warning\(s\)\)$/m);
