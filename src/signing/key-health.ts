@@ -142,7 +142,7 @@ function refuseSha1Binding(fpr: string, what: string, sig: SignaturePacket): voi
   const name =
     sig.hashAlgorithm === null ? 'unknown' : (enums.read(enums.hash, sig.hashAlgorithm) ?? 'unknown');
   throw new SigningError(
-    `signing key ${fpr}: its ${what} uses ${String(name).toUpperCase()}, which apt's sqv rejects; re-certify it (\`pkgpub keys extend --days N --out FILE\`, or a current gpg's --quick-set-expire) or make a new one with \`pkgpub keys generate\``,
+    `signing key ${fpr}: its ${what} uses ${String(name).toUpperCase()}, which apt's sqv rejects; re-certify it with \`pkgpub keys extend --days N --out FILE\` or make a new one with \`pkgpub keys generate\``,
   );
 }
 

@@ -96,7 +96,7 @@ describe('pkgpub keys check (built CLI)', () => {
     const res = await check(file);
     expect(res.code, res.err).toBe(1);
     expect(errorLines(res.err)).toEqual([
-      `error: ${file}: signing key ${fpr}: its self-signature uses SHA1, which apt's sqv rejects; re-certify it (\`pkgpub keys extend --days N --out FILE\`, or a current gpg's --quick-set-expire) or make a new one with \`pkgpub keys generate\``,
+      `error: ${file}: signing key ${fpr}: its self-signature uses SHA1, which apt's sqv rejects; re-certify it with \`pkgpub keys extend --days N --out FILE\` or make a new one with \`pkgpub keys generate\``,
       'error: keys check: 1 error(s)',
     ]);
     expect(res.out).toMatch(/self-signature SHA1 /);
