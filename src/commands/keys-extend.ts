@@ -99,10 +99,15 @@ export async function runKeysExtend(args: string[], r: Reporter): Promise<void> 
     progress: { onStep: (l) => (values.json ? undefined : r.info(l)) },
   });
   const rep = result.report;
+  const url = `${cfg.baseUrl}/${rep.bundle}`;
+  const was = rep.previousExpiry === null ? null : new Date(rep.previousExpiry);
+  // An already expired key (the usual reason to extend late): old copies verify nothing any more.
   const notice =
-    rep.previousExpiry === null
+    was === null
       ? null
-      : `anyone who saved the public key before today must fetch ${cfg.baseUrl}/${rep.bundle} again before ${day(new Date(rep.previousExpiry))}, when their copy expires (gpg --show-keys shows the expiry of a copy)`;
+      : was.getTime() > now.getTime()
+        ? `anyone who saved the public key before today must fetch ${url} again before ${day(was)}, when their copy expires (gpg --show-keys shows the expiry of a copy)`
+        : `copies of the public key saved before today expired on ${day(was)}: anyone holding one must fetch ${url} again`;
   if (values.json) {
     r.out(
       JSON.stringify({

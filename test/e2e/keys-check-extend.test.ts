@@ -344,4 +344,38 @@ describe('pkgpub keys extend (built CLI)', () => {
       expect(sums.status, sums.stderr).toBe(0);
     }
   });
+
+  it('an expired key comes back (same fingerprint) and then passes keys check; the notice says old copies are dead', async () => {
+    const lapsed = await keyFile('Lapsed', 20, 5);
+    const repo = join(work, 'lapsed');
+    const out = join(work, 'lapsed-extended.asc');
+    const ext = await pkgpubProcess([
+      'keys',
+      'extend',
+      '--days',
+      '30',
+      '--signing-key',
+      lapsed.file,
+      '--to',
+      repo,
+      '--out',
+      out,
+    ]);
+    expect(ext.code, ext.err).toBe(0);
+    expect(ext.out).toContain(
+      `notice: copies of the public key saved before today expired on ${day(lapsed.expires)}: anyone holding one must fetch http://localhost:8080/keys/falco-packages.asc again`,
+    );
+    const shown = gh.gpgOk(['--with-colons', '--show-keys', join(repo, 'keys/falco-packages.asc')]);
+    expect(shown).toContain(`fpr:::::::::${lapsed.fingerprint}:`);
+    const checked = await check(out, '--to', repo, '--json');
+    expect(checked.code, checked.err).toBe(0);
+    expect(JSON.parse(checked.out)).toMatchObject({
+      status: 'warning',
+      errors: [],
+      signingKey: { fingerprint: lapsed.fingerprint, daysLeft: 29 },
+      bundle: { holdsSigningKey: true },
+    });
+    // Nothing left to warn about on the root page: no copy saved before still verifies.
+    expect(await readFile(join(repo, 'index.html'), 'utf8')).not.toContain('fetch it again before');
+  });
 });
