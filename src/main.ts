@@ -51,6 +51,10 @@ Usage:
                 check a published site (any tool's) as apt, dnf, rpm and driver loaders read it;
                 exit 1 when it found errors
   pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--project P]
+  pkgpub keys check [KEY_FILE] [--to DIR|s3://...] [--warn-days 60] [--json]
+               the signing key and the published keys by publish's rules: exit 1 on an error, 0 with warnings
+  pkgpub keys extend --days N --out FILE [--force] [--to DIR|s3://...] [--dry-run] [--json] [same signing flags]
+               re-certify the signing key to expire N days from now and publish it (same fingerprint)
   pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
   pkgpub help
 

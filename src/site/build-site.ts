@@ -24,6 +24,12 @@ import {
 } from './listing-model.js';
 import { loadSiteTemplates, pageBase, pageNames, writeFolderPages } from './render-listing.js';
 import { type ExistsFn, fingerprintOf, rootExtras, rootProbePaths } from './root-page.js';
+import {
+  currentExtensions,
+  type KeyExtension,
+  KEY_NOTICES_KEY,
+  parseKeyNotices,
+} from '../model/key-notices.js';
 
 export interface BuildListingsInput {
   store: ObjectStore;
@@ -177,7 +183,13 @@ async function readListings(
 export async function buildListings(input: BuildListingsInput): Promise<ListingOutputs> {
   const got = await applyPlanToListings(input);
   if (!got) return { files: [], deletes: [], folders: [] };
-  return render({ cfg: input.cfg, applied: got.applied, previous: got.loaded, ...optional(input) });
+  return render({
+    cfg: input.cfg,
+    applied: got.applied,
+    previous: got.loaded,
+    now: input.now,
+    ...optional(input),
+  });
 }
 
 /**
@@ -262,6 +274,7 @@ export async function rebuildAllListings(
     applied,
     previous: new Map(),
     store,
+    now,
     ...(fingerprint ? { fingerprint } : {}),
     ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
     ...(opts.open ? { open: opts.open } : {}),
@@ -289,6 +302,8 @@ interface RenderInput {
   /** Listings as they were before this change (for pages to delete). */
   previous: Map<string, Listing>;
   store: ObjectStore;
+  /** The run's time: the root page's key notices end when the old copies expire. */
+  now: Date;
   /** The publish's plan: keys it writes are never deleted, whatever the listing thinks. */
   plan?: Plan;
   fingerprint?: string;
@@ -321,7 +336,7 @@ async function render(input: RenderInput): Promise<ListingOutputs> {
     let extras: Record<string, unknown> | undefined;
     if (folder === '') {
       const fpr = input.fingerprint ?? (await publishedFingerprint(input.store, cfg, input.plan));
-      extras = await rootExtras(cfg, exists, fpr);
+      extras = await rootExtras(cfg, exists, fpr, await keyNoticesAt(input.store, input.plan, input.now));
     }
     const base = pageBase(listing);
     const names: string[] = [];
@@ -358,6 +373,13 @@ async function render(input: RenderInput): Promise<ListingOutputs> {
     deletes: [...drop].sort(),
     folders: applied.changed,
   };
+}
+
+/** The key extensions the root page tells about: from this run's record, else the published one. */
+async function keyNoticesAt(store: ObjectStore, plan: Plan | undefined, now: Date): Promise<KeyExtension[]> {
+  const step = plan?.tiers.flatMap((t) => t.steps).find((s) => s.file.key === KEY_NOTICES_KEY);
+  const bytes = step && 'bytes' in step.file.body ? step.file.body.bytes : await store.get(KEY_NOTICES_KEY);
+  return currentExtensions(parseKeyNotices(bytes), now);
 }
 
 /** The key's fingerprint for the root page: from this publish's key file, else the published one. */
