@@ -54,7 +54,15 @@ export function adopt(opts: AdoptOptions): Promise<TransactionResult<AdoptReport
         // between is then never taken for garbage.
         step(`listing ${store.description}`);
         const listed: ObjectInfo[] = [];
-        for await (const o of store.list('')) listed.push(o);
+        // Only what the readers and the listings use: 110,000 drivers' etags and metadata would be
+        // tens of MB held until the listing step.
+        for await (const o of store.list(''))
+          listed.push({
+            key: o.key,
+            size: o.size,
+            lastModified: o.lastModified,
+            ...(o.sha256 ? { sha256: o.sha256 } : {}),
+          });
         step(`reading the apt repository of ${store.description}`);
         const apt = await adoptApt({ store, cfg, now, signer, listed });
         step(`reading the yum repository of ${store.description}`);
