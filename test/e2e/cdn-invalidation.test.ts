@@ -202,15 +202,17 @@ describe('CloudFront invalidation after a publish to a folder', () => {
     const pub = await run(['publish', drivers, '--to', repo, '--signing-key', key.secretFile, ...cdnFlags]);
     expect(pub.code, pub.err).toBe(0);
     const n = cf.requests.length;
-    const dry = await run(['drivers', 'prune', '--keep', '1', '--to', repo, ...cdnFlags]);
+    const sign = ['--signing-key', key.secretFile];
+    const dry = await run(['drivers', 'prune', '--keep', '1', '--to', repo, ...sign, ...cdnFlags]);
     expect(dry.code, dry.err).toBe(0);
     expect(dry.out).toContain('INVALIDATE /driver/site/index.json');
     expect(cf.requests).toHaveLength(n);
-    const res = await run(['drivers', 'prune', '--keep', '1', '--apply', '--to', repo, ...cdnFlags]);
+    const res = await run(['drivers', 'prune', '--keep', '1', '--apply', '--to', repo, ...sign, ...cdnFlags]);
     expect(res.code, res.err).toBe(0);
     expect(cf.requests).toHaveLength(n + 1);
     const paths = cf.requests[n]!.paths;
     expect(paths).toContain('/driver/site/index.json');
+    expect(paths).toContain('/driver/site/index.json.asc');
     expect(paths).toContain('/driver/site/7.0.0+driver.json');
     // The pruned drivers themselves stay (held by the driver tree's history): nothing to invalidate.
     expect(paths).not.toContain('/driver/7.0.0+driver/x86_64/falco_ubuntu-generic_5.15.0-91-generic_101.ko');
