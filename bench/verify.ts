@@ -193,6 +193,16 @@ interface Run {
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const HAS_TIME = existsSync('/usr/bin/time');
 
+/** A running process's user+system CPU seconds, from /proc (clock ticks of 1/100 s); NaN elsewhere. */
+function cpuOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /**
  * `node CLI ...args` under /usr/bin/time: wall, user+system CPU, peak RSS. Asynchronous: this
  * process keeps reading `pkgpub serve`'s log meanwhile (a full pipe would stall the server).
@@ -371,14 +381,16 @@ async function main(): Promise<void> {
     // Over HTTP: the goal.
     await timeAsync(async () => {}); // settle the disk once after the publish
     requests = 0;
+    const serveCpu0 = cpuOf(serve.pid!);
     const http = await measure(['verify', base]);
     await new Promise((res) => setTimeout(res, 500));
+    const serveCpu = cpuOf(serve.pid!) - serveCpu0;
     const inGoal = http.wall < 20 && http.maxRssMb < 300;
     ok &&= inGoal && http.code === 0;
     report(
       'verify URL (pkgpub serve)',
       http,
-      `, ${requests} requests  ${inGoal ? 'ok' : 'OVER TARGET (20 s, 300 MB)'}`,
+      `, ${requests} requests (pkgpub serve: ${serveCpu.toFixed(2)} s cpu)  ${inGoal ? 'ok' : 'OVER TARGET (20 s, 300 MB)'}`,
     );
 
     // The folder.

@@ -46,7 +46,13 @@ export async function checkDrivers(ctx: VerifyContext, root: string): Promise<vo
     }
     total += drivers.length;
     let done = 0;
-    await mapLimit(drivers, ctx.deep ? Math.min(ctx.concurrency, 8) : ctx.concurrency * 2, async (d) => {
+    // Hashed on workers, many drivers are asked for at once and go to them in batches.
+    const limit = ctx.deep
+      ? ctx.hasher?.parallel
+        ? 512
+        : Math.min(ctx.concurrency, 8)
+      : ctx.concurrency * 2;
+    await mapLimit(drivers, limit, async (d) => {
       await checkDriver(ctx, root, docKey, d);
       if (++done % 5000 === 0) ctx.status(`drivers ${v}: ${done}/${drivers.length}`);
     });

@@ -6,44 +6,70 @@ import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 /** What hashing a local file found: its digests and size, or that it is not there. */
 export type FileDigests = { size: number; digests: Record<string, string> } | undefined;
 
-interface Request {
-  id: number;
+interface Job {
   path: string;
   algorithms: string[];
 }
+interface Request {
+  id: number;
+  jobs: Job[];
+}
 interface Reply {
   id: number;
-  result?: FileDigests;
+  results?: FileDigests[];
   error?: string;
 }
+interface Pending extends Job {
+  resolve(r: FileDigests): void;
+  reject(e: Error): void;
+}
+
+/** Files per message at most: a message per file cost the main thread more than the hashing. */
+const BATCH = 64;
 
 /**
  * Hashes files of a folder on every core, each with a bare read loop over one buffer, as
  * bench/hash-floor.ts does. --deep over a folder of 100,000 drivers spent its time in each file's
  * stat, stream, open and close on the main thread (bench/verify.ts); this is one open, one or a
- * few reads and one close per file, on a worker. From TypeScript sources (tests) there is no
- * compiled worker to start, so files are hashed on this thread.
+ * few reads and one close per file, on a worker. Files asked for while every worker is busy go
+ * together in one message. From TypeScript sources (tests) there is no compiled worker to start,
+ * so files are hashed on this thread.
  */
 export class FileHasher {
-  private readonly workers: { w: Worker; busy: number }[] = [];
-  private readonly waiting = new Map<number, { resolve(r: FileDigests): void; reject(e: Error): void }>();
+  private readonly workers: { w: Worker; inFlight: number }[] = [];
+  private readonly waiting = new Map<number, { batch: Pending[]; worker: { inFlight: number } }>();
+  private queue: Pending[] = [];
   private next = 0;
 
   constructor(private readonly threads = Math.min(availableParallelism(), 8)) {}
 
+  /** True when files are hashed on workers: callers then keep many files asked for at once. */
+  get parallel(): boolean {
+    return this.threads >= 2 && import.meta.url.endsWith('.js');
+  }
+
   async hash(path: string, algorithms: string[]): Promise<FileDigests> {
-    if (this.threads < 2 || !import.meta.url.endsWith('.js')) return hashFile(path, algorithms);
+    if (!this.parallel) return hashFile(path, algorithms);
+    return new Promise<FileDigests>((resolve, reject) => {
+      this.queue.push({ path, algorithms, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Two batches in flight per worker: the next is queued there when one ends. */
+  private pump(): void {
     if (this.workers.length === 0) this.start();
-    const id = this.next++;
-    const target = this.workers.reduce((a, b) => (b.busy < a.busy ? b : a));
-    target.busy++;
-    try {
-      return await new Promise<FileDigests>((resolve, reject) => {
-        this.waiting.set(id, { resolve, reject });
-        target.w.postMessage({ id, path, algorithms } satisfies Request);
-      });
-    } finally {
-      target.busy--;
+    for (const worker of this.workers) {
+      while (worker.inFlight < 2 && this.queue.length > 0) {
+        const batch = this.queue.splice(0, BATCH);
+        const id = this.next++;
+        this.waiting.set(id, { batch, worker });
+        worker.inFlight++;
+        worker.w.postMessage({
+          id,
+          jobs: batch.map((b) => ({ path: b.path, algorithms: b.algorithms })),
+        } satisfies Request);
+      }
     }
   }
 
@@ -54,14 +80,18 @@ export class FileHasher {
         const p = this.waiting.get(m.id);
         if (!p) return;
         this.waiting.delete(m.id);
-        if (m.error !== undefined) p.reject(new Error(m.error));
-        else p.resolve(m.result);
+        p.worker.inFlight--;
+        for (const [j, b] of p.batch.entries()) {
+          if (m.error !== undefined) b.reject(new Error(m.error));
+          else b.resolve(m.results![j]);
+        }
+        this.pump();
       });
       w.on('error', (err) => {
-        for (const p of this.waiting.values()) p.reject(err);
+        for (const p of this.waiting.values()) for (const b of p.batch) b.reject(err);
         this.waiting.clear();
       });
-      this.workers.push({ w, busy: 0 });
+      this.workers.push({ w, inFlight: 0 });
     }
   }
 
@@ -106,7 +136,10 @@ if (!isMainThread && parentPort) {
   const port = parentPort;
   port.on('message', (m: Request) => {
     try {
-      port.postMessage({ id: m.id, result: hashFile(m.path, m.algorithms) } satisfies Reply);
+      port.postMessage({
+        id: m.id,
+        results: m.jobs.map((j) => hashFile(j.path, j.algorithms)),
+      } satisfies Reply);
     } catch (err) {
       port.postMessage({ id: m.id, error: (err as Error).message } satisfies Reply);
     }
