@@ -426,12 +426,20 @@ async function main(): Promise<void> {
       `, ${(bytes / 1e6 / deep.wall).toFixed(0)} MB/s = ${(ratio * 100).toFixed(0)} % of the floor`,
     );
     console.log(
-      `  --deep's own part (deep − folder)  ${added.toFixed(2).padStart(6)} s: ${(bytes / 1e6 / added).toFixed(0)} MB/s = ` +
-        `${(addedRatio * 100).toFixed(0)} % of the floor  ${addedRatio >= 0.8 ? 'ok' : 'UNDER TARGET (80 %)'}`,
+      added > 0
+        ? `  --deep's own part (deep − folder)  ${added.toFixed(2).padStart(6)} s: ${(bytes / 1e6 / added).toFixed(0)} MB/s = ` +
+            `${(addedRatio * 100).toFixed(0)} % of the floor  ${addedRatio >= 0.8 ? 'ok' : 'UNDER TARGET (80 %)'}`
+        : `  --deep's own part (deep − folder)  none measurable: --deep ran no slower than the folder run (noise)`,
     );
   } finally {
     serve?.kill('SIGTERM');
-    if (!o.keep && !o.reuse) rmSync(work, { recursive: true, force: true });
+    // Unlinking 210,000 names took 2.3 minutes on the shared disk: that goes on after this exits.
+    if (!o.keep && !o.reuse) {
+      if (existsSync('/bin/rm')) {
+        spawn('/bin/rm', ['-rf', work], { detached: true, stdio: 'ignore' }).unref();
+        console.log(`removing ${work} in the background`);
+      } else rmSync(work, { recursive: true, force: true });
+    }
   }
   console.log(ok ? 'all within the goals' : 'some run misses its goal (see above)');
   if (!ok) process.exitCode = 1;
