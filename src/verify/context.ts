@@ -4,6 +4,7 @@ import type { Compression } from '../artifacts/types.js';
 import { createDecompressor } from '../formats/decompress.js';
 import type { SiteFiles } from './discover.js';
 import type { Findings } from './findings.js';
+import type { FileHasher } from './hash-files.js';
 import type { SiteSource } from './site-source.js';
 import type { Trust } from './trust.js';
 
@@ -17,6 +18,8 @@ export interface VerifyContext {
   /** Read every package and driver and check its hashes (and its .asc). */
   deep: boolean;
   findings: Findings;
+  /** --deep over a folder: hashes its files on every core. */
+  hasher?: FileHasher;
   /** Requests in flight at once. */
   concurrency: number;
   status(line: string): void;

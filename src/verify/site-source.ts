@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ObjectStore } from '../storage/object-store.js';
+import { FsStore } from '../storage/fs-store.js';
+import { assertSafeKey, type ObjectStore } from '../storage/object-store.js';
 
 export interface SourceEntry {
   key: string;
@@ -25,14 +27,25 @@ export interface SiteSource {
   urlOf?(key: string): string;
   /** Fetches an absolute URL as a client would; only web sources. */
   sizeOfUrl?(url: string): Promise<number | undefined>;
+  /** The file's path on this machine (folders only): --deep hashes those on every core. */
+  localPath?(key: string): string;
   /** How old the copy served for `key` is, as a cache says it (web sources: Age, Last-Modified). */
   freshness?(key: string): Promise<{ ageSeconds?: number; lastModified?: string } | undefined>;
 }
 
 /** A folder or bucket through the store pkgpub publishes with. */
 export function storeSource(store: ObjectStore): SiteSource {
+  const root = store instanceof FsStore ? store.root : undefined;
   return {
     description: store.description,
+    ...(root === undefined
+      ? {}
+      : {
+          localPath(key: string) {
+            assertSafeKey(key);
+            return join(root, ...key.split('/'));
+          },
+        }),
     get: (key) => store.get(key),
     getStream: (key) => store.getStream(key),
     async size(key) {

@@ -8,6 +8,7 @@ import { checkYum } from './check-yum.js';
 import type { VerifyContext } from './context.js';
 import { findParts, learnFiles, type SiteFiles, type SiteParts } from './discover.js';
 import { type Finding, Findings, type PartSummary } from './findings.js';
+import { FileHasher } from './hash-files.js';
 import type { SiteSource } from './site-source.js';
 import { readPublicKeys, type Trust } from './trust.js';
 
@@ -66,12 +67,17 @@ export async function verifySite(opts: VerifyOptions): Promise<VerifyReport> {
     findings,
     concurrency: opts.concurrency ?? 16,
     status,
+    ...(opts.deep && source.localPath ? { hasher: new FileHasher() } : {}),
   };
-  for (const s of parts.aptSuites) await checkApt(ctx, s.root, s.suite);
-  for (const r of parts.yumRepos) await checkYum(ctx, r);
-  for (const folder of parts.sumsFolders) await checkTarballs(ctx, folder);
-  if (parts.looseTarballs.length > 0) await checkLooseTarballs(ctx, parts.looseTarballs);
-  for (const root of parts.driverTrees) await checkDrivers(ctx, root, opts.only?.driverVersions.get(root));
+  try {
+    for (const s of parts.aptSuites) await checkApt(ctx, s.root, s.suite);
+    for (const r of parts.yumRepos) await checkYum(ctx, r);
+    for (const folder of parts.sumsFolders) await checkTarballs(ctx, folder);
+    if (parts.looseTarballs.length > 0) await checkLooseTarballs(ctx, parts.looseTarballs);
+    for (const root of parts.driverTrees) await checkDrivers(ctx, root, opts.only?.driverVersions.get(root));
+  } finally {
+    await ctx.hasher?.close();
+  }
   if (parts.keyFiles.length > 0) await checkKeys(ctx, parts.keyFiles);
   if (parts.listings.length > 0) await checkListings(ctx, parts.listings);
   if (opts.origin)
