@@ -1,6 +1,6 @@
 import type { OutputFile } from '../model/tiers.js';
 import { type AptAdoption, adoptApt } from '../repos/apt/adopt-apt.js';
-import { keyFiles } from '../repos/apt/apt-extras.js';
+import { keyFilesOf } from '../repos/apt/apt-extras.js';
 import { adoptBin, type BinAdoption } from '../repos/bin/adopt-bin.js';
 import { type AdoptedVersion, adoptDrivers } from '../repos/drivers/adopt-drivers.js';
 import { adoptYum, type YumAdoption } from '../repos/yum/adopt-yum.js';
@@ -53,7 +53,7 @@ export function adopt(opts: AdoptOptions): Promise<TransactionResult<AdoptReport
         step(`listing drivers in ${store.description}${hash ? ' (hashing those without a sha256)' : ''}`);
         const drv = await adoptDrivers({ store, cfg, now, open, hash: hash ?? false, step });
         const outputs: OutputFile[] = [...apt.outputs, ...yum.outputs, ...bin.outputs, ...drv.outputs];
-        if (outputs.length > 0) outputs.push(...keyFiles(cfg, signer.fingerprint, signer.publicKeyArmored()));
+        if (outputs.length > 0) outputs.push(...keyFilesOf(cfg, signer));
         const retired = [...apt.retired, ...yum.retired].filter((k) => !ownName(k));
         const { outputs: _a, ...aptReport } = apt;
         const { outputs: _y, ...yumReport } = yum;

@@ -8,6 +8,7 @@ import { describePlan } from '../model/plan.js';
 import { openStore } from '../storage/open-store.js';
 import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
+import { signerForTree } from './rotation-signer.js';
 import { signerFromEnv } from './signer-from-env.js';
 
 /**
@@ -50,7 +51,7 @@ export async function runRollback(args: string[], r: Reporter): Promise<void> {
     channel: values.channel,
     ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
   });
-  const signer = await signerFromEnv(
+  const ownSigner = await signerFromEnv(
     { keyFile: values['signing-key'] ?? file.signing?.key_file, unsigned: values.unsigned },
     r,
   );
@@ -60,6 +61,8 @@ export async function runRollback(args: string[], r: Reporter): Promise<void> {
     ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
     ...(concurrency ? { concurrency } : {}),
   });
+  // During a key rotation the tree says which keys sign, and in which order.
+  const signer = await signerForTree(store, ownSigner, {}, r);
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   const res = await rollback({
     store,
