@@ -11,6 +11,7 @@ import type { Reporter } from './reporter.js';
  */
 export async function runKeys(args: string[], r: Reporter): Promise<void> {
   const [sub, ...rest] = args;
+  if (sub === 'rotate') return (await import('./keys-rotate.js')).runKeysRotate(rest, r);
   if (sub !== 'generate')
     throw new UsageError(
       'usage: pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--expires-days N]',
