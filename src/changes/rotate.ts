@@ -84,11 +84,12 @@ export interface RotateResult {
  * cut off is completed by the next, and a finished phase run again writes nothing.
  *
  * Order, so that a run cut off anywhere leaves a tree every client of the phase before can read:
- * - add: keys and state first (a publish in between already signs with both), then each
- *   channel's pointers, co-signed.
- * - switch: each channel (packages and their `.asc` re-signed by the new key, the pointers by
- *   both), then the state: a publish keeps signing packages with the old key until every channel
- *   is through, and whatever it adds meanwhile the next switch run re-signs.
+ * - add: keys and state first (a publish in between already co-signs), then each channel's
+ *   InRelease and Release.gpg, co-signed; packages stay as the old key signed them.
+ * - switch: each channel (rpms, every `.asc`, repomd.xml.asc and SHA256SUMS.asc signed again by
+ *   the new key, apt's Release still by both), then the state: a publish keeps signing packages
+ *   with the old key until every channel is through, and what it adds meanwhile the next switch
+ *   run re-signs.
  * - retire: keys and state first (the alias without the old key), then each channel's pointers,
  *   signed by the new key alone.
  */
@@ -136,10 +137,15 @@ interface RotationKeys {
   phase: RotatePhase;
   old: Signer | { fingerprint: string; signingKeyFingerprint: string };
   new: Signer;
-  /** Signs InRelease, Release.gpg, repomd.xml.asc and SHA256SUMS.asc in this phase. */
+  /** Signs apt's InRelease and Release.gpg in this phase: both keys until retire. */
   pointers: Signer;
-  /** Signs packages and their `.asc` (switch only: add and retire leave packages as they are). */
-  packages?: Signer;
+  /**
+   * Signs packages, their `.asc`, repomd.xml.asc and SHA256SUMS.asc: one key, whose clients
+   * (rpm, dnf, gpg --verify) want one signature they can check.
+   */
+  packages: Signer;
+  /** switch: what `packages` did not sign is signed again (add and retire leave packages be). */
+  resign: boolean;
   /** `.pkgpub-keys.json` once the phase is through. */
   state: KeysState;
 }
@@ -178,6 +184,8 @@ function resolveKeys(
       old: oldKey,
       new: newKey,
       pointers: new MultiSigner([oldKey, newKey]),
+      packages: oldKey,
+      resign: false,
       state: { phase: 'add', old: keyRef(oldKey), new: keyRef(newKey), since },
     };
   }
@@ -204,6 +212,7 @@ function resolveKeys(
       new: newKey,
       pointers: new MultiSigner([newKey, oldKey]),
       packages: newKey,
+      resign: true,
       state: { ...state, phase: 'switch', since: state.phase === 'switch' ? state.since : since },
     };
   }
@@ -216,6 +225,8 @@ function resolveKeys(
     old: { fingerprint: state.old.fingerprint, signingKeyFingerprint: state.old.signingKey },
     new: newKey,
     pointers: newKey,
+    packages: newKey,
+    resign: false,
     state: { ...state, phase: 'retired', since: state.phase === 'retired' ? state.since : since },
   };
 }
@@ -302,7 +313,7 @@ async function channelOutputs(ctx: AttemptContext, keys: RotationKeys): Promise<
     if (inRelease) {
       const releaseBytes = await store.get(`${dists}/Release`);
       const release = releaseBytes ? text(releaseBytes) : clearsignedBody(text(inRelease));
-      if (keys.packages) {
+      if (keys.resign) {
         const state = await readAptStateAt(store, cfg, release);
         const files = new Set<string>();
         for (const entries of state.indexes.values()) for (const e of entries) files.add(e.filename);
@@ -332,7 +343,7 @@ async function channelOutputs(ctx: AttemptContext, keys: RotationKeys): Promise<
     if (repomd) {
       let repomdText = text(repomd);
       let rebuilt = false;
-      if (keys.packages) {
+      if (keys.resign) {
         const temp = await mkdtemp(join(tmpdir(), 'pkgpub-rotate-'));
         temps.push(temp);
         const yum = await switchedYum(ctx, keys, keys.packages, temp);
@@ -343,8 +354,8 @@ async function channelOutputs(ctx: AttemptContext, keys: RotationKeys): Promise<
           rebuilt = true;
         }
       }
-      if (rebuilt || !(await signedAs(await store.get(`${repodata}/repomd.xml.asc`), keys.pointers)))
-        outputs.push(...(await repomdPointerFiles(repodata, repomdText, keys.pointers)));
+      if (rebuilt || !(await signedAs(await store.get(`${repodata}/repomd.xml.asc`), keys.packages)))
+        outputs.push(...(await repomdPointerFiles(repodata, repomdText, keys.packages)));
       const repoFile = await store.get(`${cfg.prefixes.rpm}/${cfg.yum.name}.repo`);
       outputs.push(
         await yumRepoFile(cfg, {
@@ -367,7 +378,7 @@ async function channelOutputs(ctx: AttemptContext, keys: RotationKeys): Promise<
     for (const key of sums.sort()) {
       const bytes = await store.get(key);
       if (!bytes) continue;
-      if (keys.packages) {
+      if (keys.resign) {
         const folder = binFolder(cfg, key.split('/').at(-2)!);
         const names = [...parseSha256Sums(text(bytes)).keys()];
         outputs.push(
@@ -378,8 +389,8 @@ async function channelOutputs(ctx: AttemptContext, keys: RotationKeys): Promise<
           )),
         );
       }
-      if (!(await signedAs(await store.get(`${key}.asc`), keys.pointers)))
-        outputs.push(...(await binSumsSignatures([bytesFile(key, 'index', bytes)], keys.pointers)));
+      if (!(await signedAs(await store.get(`${key}.asc`), keys.packages)))
+        outputs.push(...(await binSumsSignatures([bytesFile(key, 'index', bytes)], keys.packages)));
     }
   } catch (err) {
     await cleanup();

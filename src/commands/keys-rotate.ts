@@ -14,10 +14,10 @@ import { signerFromEnv } from './signer-from-env.js';
 
 export const ROTATE_USAGE = `usage: pkgpub keys rotate add|switch|retire [--to DIR|s3://...] [--config pkgpub.yaml]
        [--signing-key FILE] [--new-key FILE] [--revocation FILE] [--dry-run] [--json] [--gc-grace SECONDS]
-  add     publish the new key beside the current one; both sign InRelease, Release.gpg, repomd.xml.asc
-          and SHA256SUMS.asc, and .repo files list both keys (needs both keys)
-  switch  sign every rpm, .asc and pointer with the new key (both keys still sign the pointers);
-          resumable: what the new key signed already is skipped (needs both keys)
+  add     publish the new key beside the current one: keys/<project>-packages.asc holds both, both sign
+          InRelease and Release.gpg, .repo files list both keys (needs both keys)
+  switch  sign every rpm, .asc, repomd.xml.asc and SHA256SUMS.asc with the new key (apt's Release still
+          by both); resumable: what the new key signed already is skipped (needs both keys)
   retire  the old key leaves keys/<project>-packages.asc and the signatures; --revocation FILE
           publishes its revocation certificate with its key file (needs the new key)
 Keys: current --signing-key FILE or PKGPUB_SIGNING_KEY (+ PKGPUB_SIGNING_PASSPHRASE); new --new-key FILE

@@ -5,12 +5,13 @@ import type { PrehashTemplate } from './prehash.js';
 import type { Signer } from './signer.js';
 
 /**
- * Several keys as one Signer, for a key rotation: what clients trust a repository by (InRelease,
- * Release.gpg, repomd.xml.asc, SHA256SUMS.asc: the armored signatures `clearsign` and
- * `detachSignArmored` make) carries one signature per key in one armored block, so a client that
- * trusts any one of the keys accepts it. Package signatures (an rpm's header signature, a blob's
- * `.asc` from a precomputed digest) come from the first key alone: an rpm 4.18 header holds one
- * signature per algorithm, and a package is re-signed as a whole when the rotation switches keys.
+ * Several keys as one Signer, for a key rotation: the armored signatures `clearsign` and
+ * `detachSignArmored` make (apt's InRelease and Release.gpg) carry one signature per key in one
+ * armored block, and apt accepts a Release that any key it trusts signed. Package signatures (an
+ * rpm's header signature, a blob's `.asc` from a precomputed digest) come from the first key
+ * alone: an rpm 4.18 header holds one signature per algorithm. Files whose readers want every
+ * signature checkable (repomd.xml.asc: librepo judges the first; SHA256SUMS.asc: gpg exits 2 on
+ * a key it lacks) are signed through `packageSigner`.
  *
  * The signatures are those of each key's own Signer, put together here, so any Signer composes
  * (the tests' deterministic wrapper included) and no builder needs to know there are two keys.
