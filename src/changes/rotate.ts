@@ -329,11 +329,13 @@ async function channelOutputs(ctx: AttemptContext, keys: RotationKeys): Promise<
       const pointersOk =
         (await signedAs(inRelease, keys.pointers)) &&
         (await signedAs(await store.get(`${dists}/Release.gpg`), keys.pointers));
+      // Release stays; its signatures go after yum's pair (orders 0 and 1), so that nothing is
+      // written between repomd.xml.asc and repomd.xml, where dnf cannot check the repository.
       if (!pointersOk)
         outputs.push(
-          ...(await signedReleaseFiles(dists, release, keys.pointers)).filter(
-            (f) => !f.key.endsWith('/Release'),
-          ),
+          ...(await signedReleaseFiles(dists, release, keys.pointers))
+            .filter((f) => !f.key.endsWith('/Release'))
+            .map((f) => ({ ...f, order: (f.order ?? 0) + 2 })),
         );
     }
 
