@@ -43,6 +43,8 @@ Usage:
                --hash reads every driver that has no sha256, i.e. downloads the driver tree)
   pkgpub serve [DIR] [--port 8080] [--host 127.0.0.1]
   pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--project P]
+  pkgpub keys rotate add|switch|retire [--to ...] [--signing-key FILE] [--new-key FILE] [--revocation FILE]
+                 [--dry-run] [--json]   replace the signing key in three steps (README: keys rotate)
   pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
   pkgpub help
 

@@ -34,8 +34,9 @@ export function keyFilesOf(cfg: ResolvedConfig, signer: Signer): OutputFile[] {
 }
 
 /**
- * What a `.repo` file's gpgkey= lists: the alias for one key; each key's own file during a
- * rotation, because rpm 4.18 imports only the first key of a file that holds several.
+ * What a `.repo` file's gpgkey= lists: the alias for one key; during a rotation each key's own
+ * file, which is never rewritten, so what dnf shows and imports for the repository is exactly
+ * those keys whatever the alias holds by the time it looks (it drops the old key at retire).
  */
 export function gpgkeyUrls(cfg: ResolvedConfig, signer: Signer | undefined): string[] {
   const signers = signer ? signersOf(signer) : [];
