@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { readKey, revokeKey } from 'openpgp';
+import { readKey, readKeys, revokeKey } from 'openpgp';
 import { readRpm } from '../artifacts/read-rpm.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { SigningError, StorageError, UsageError } from '../errors.js';
@@ -99,6 +99,7 @@ export async function rotate(req: RotateRequest): Promise<RotateResult> {
   const { phase, cfgs, current, next, revocation, ...opts } = req;
   const state = await readKeysState(req.store);
   const keys = resolveKeys(phase, state, current, next);
+  if (phase === 'add' && current) await assertPublishedKey(req.store, cfg, current);
   const report: RotateReport = { phase, old: keys.old.fingerprint, new: keys.new.fingerprint, channels: {} };
   const results: TransactionResult<unknown>[] = [];
   const keysRun = () =>
@@ -131,6 +132,26 @@ export async function rotate(req: RotateRequest): Promise<RotateResult> {
   if (phase === 'switch') results.push(await keysRun());
   const plan = results.map((r) => r.plan).reduce((a, b) => mergePlans(a, b));
   return { report, plan, results };
+}
+
+/**
+ * The key `add` is told is the current one must be the one the tree publishes: co-signing with
+ * another would hand the alias, and apt's trust, to a key the tree's users never had.
+ */
+async function assertPublishedKey(store: ObjectStore, cfg: ResolvedConfig, current: Signer): Promise<void> {
+  const alias = keyNames(cfg, current.fingerprint).alias;
+  const bytes = await store.get(alias);
+  if (!bytes) return;
+  let published: string[];
+  try {
+    published = (await readKeys({ armoredKeys: text(bytes) })).map((k) => k.getFingerprint().toUpperCase());
+  } catch {
+    throw new StorageError(`${alias} in ${store.description} cannot be read as OpenPGP keys`);
+  }
+  if (!published.includes(current.fingerprint))
+    throw new UsageError(
+      `keys rotate add: the current key ${current.fingerprint} is not the one this tree publishes (${alias} holds ${published.join(', ')}); pass that key with --signing-key`,
+    );
 }
 
 interface RotationKeys {

@@ -268,6 +268,28 @@ describe('the tree after each phase', () => {
     expect(old.err).toMatch(/was retired/);
   });
 
+  it('refuses phases out of order, and a current key the tree does not publish', async () => {
+    const copy = join(work, 'out-of-order');
+    await cp(trees.add, copy, { recursive: true });
+    const before = await files(copy);
+    const retire = await rotate('retire', copy);
+    expect(retire.code).toBe(2);
+    expect(retire.err).toMatch(/still signed by the old key; run `keys rotate switch` first/);
+    const other = await makeTestKey();
+    const wrongTree = join(work, 'wrong-current');
+    await cp(trees.before, wrongTree, { recursive: true });
+    const wrong = await run(['keys', 'rotate', 'add', '--to', wrongTree, '--signing-key', other.secretFile]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toMatch(/is not the one this tree publishes/);
+    await rm(other.dir, { recursive: true, force: true });
+    const switched = join(work, 'add-after-switch');
+    await cp(trees.switch, switched, { recursive: true });
+    const again = await rotate('add', switched);
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/is in phase "switch"; run `keys rotate retire` next/);
+    expect(await files(copy)).toEqual(before);
+  });
+
   it('every phase run again writes nothing', async () => {
     for (const [phase, p] of [
       ['add', 'add'],
