@@ -104,7 +104,7 @@ export async function rotate(req: RotateRequest): Promise<RotateResult> {
   const results: TransactionResult<unknown>[] = [];
   const keysRun = () =>
     runTransaction(
-      { ...opts, cfg, command: `keys rotate ${phase}` },
+      { ...opts, cfg, command: `keys rotate ${phase}`, fingerprint: keys.packages.fingerprint },
       {
         async describe(ctx) {
           return { outputs: await keyOutputs(ctx, keys, revocation), report: undefined };
@@ -113,7 +113,13 @@ export async function rotate(req: RotateRequest): Promise<RotateResult> {
     );
   const channelRun = async (c: ResolvedConfig) =>
     runTransaction(
-      { ...opts, cfg: c, command: `keys rotate ${phase}`, fingerprint: keys.pointers.fingerprint },
+      {
+        ...opts,
+        cfg: c,
+        command: `keys rotate ${phase}`,
+        // The root page names the key packages are signed with, as a publish's does.
+        fingerprint: keys.packages.fingerprint,
+      },
       {
         async describe(ctx) {
           const built = await channelOutputs({ ...ctx, cfg: c }, keys);
