@@ -6,6 +6,14 @@ import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { readKey, readKeys, revokeKey } from 'openpgp';
 import { readRpm } from '../artifacts/read-rpm.js';
+import {
+  HEADER_PREAMBLE_SIZE,
+  LEAD_SIZE,
+  parseHeader,
+  RpmFormatError,
+  readHeaderPreamble,
+} from '../formats/rpm-header.js';
+import { rpmSignature } from '../formats/rpm-package.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { SigningError, StorageError, UsageError } from '../errors.js';
 import { mapLimit } from '../map-limit.js';
@@ -173,6 +181,11 @@ interface RotationKeys {
   packages: Signer;
   /** switch: what `packages` did not sign is signed again (add and retire leave packages be). */
   resign: boolean;
+  /**
+   * switch run again on a tree whose switch finished (its state is recorded last): an rpm whose
+   * header the new key signed is the one the repodata names, so its header alone is read.
+   */
+  finished?: boolean;
   /** `.pkgpub-keys.json` once the phase is through. */
   state: KeysState;
 }
@@ -240,6 +253,7 @@ function resolveKeys(
       pointers: new MultiSigner([newKey, oldKey]),
       packages: newKey,
       resign: true,
+      finished: state.phase === 'switch',
       state: { ...state, phase: 'switch', since: state.phase === 'switch' ? state.since : since },
     };
   }
@@ -489,6 +503,8 @@ async function switchedYum(
     | { kind: 'resign' | 'taken'; entry: YumEntry; rpm: Awaited<ReturnType<typeof readRpm>> };
   const seen: Seen[] = await mapLimit(state.entries, 4, async (entry) => {
     const key = `${prefix}/${entry.href}`;
+    if (keys.finished && (await storedRpmSigner(store, key)) === newId)
+      return { kind: 'keep', entry, sha256: entry.pkgid };
     const dir = join(temp, entry.pkgid.slice(0, 16));
     await mkdir(dir, { recursive: true });
     const local = join(dir, basename(entry.href));
@@ -562,6 +578,35 @@ async function switchedYum(
       },
     },
   };
+}
+
+/**
+ * The key id of a stored rpm's header signature, from its lead and signature header only (the
+ * first few KiB of the object; the rest of the stream is dropped).
+ */
+async function storedRpmSigner(store: ObjectStore, key: string): Promise<string | undefined> {
+  const stream = await store.getStream(key);
+  if (!stream) throw new StorageError(`${key}, named by the repodata, is missing in ${store.description}`);
+  const chunks: Buffer[] = [];
+  let have = 0;
+  let need = LEAD_SIZE + HEADER_PREAMBLE_SIZE;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      have += (chunk as Buffer).length;
+      if (have < need) continue;
+      const buf = Buffer.concat(chunks);
+      need = LEAD_SIZE + readHeaderPreamble(buf, LEAD_SIZE).byteLength;
+      if (have >= need) return rpmSignature(parseHeader(buf, LEAD_SIZE)).keyId;
+    }
+  } catch (err) {
+    if (err instanceof RpmFormatError)
+      throw new StorageError(`${key} in ${store.description}: ${err.message}`);
+    throw err;
+  } finally {
+    stream.destroy();
+  }
+  throw new StorageError(`${key} in ${store.description} ends inside its signature header`);
 }
 
 /** `.asc` of kept rpms, from the digest their read computed, where the new key did not make it. */
