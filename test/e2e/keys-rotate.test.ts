@@ -1,4 +1,4 @@
-import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { armor, enums, PacketList, readPrivateKey, revokeKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +31,7 @@ const trees = {} as Record<Phase, string>;
 /** Everything any command printed, to look for key material in. */
 const said: string[] = [];
 /** client -> phase -> trust -> verdict, for the README's table. */
-const matrix = new Map<string, Map<Phase, Map<Trust, string>>>();
+const matrix = new Map<string, Map<Phase, Map<string, string>>>();
 let bundle: string;
 let revocation: string;
 let extraRpms: string[];
@@ -74,9 +74,9 @@ async function revocationOf(key: TestKey): Promise<string> {
   return armor(enums.armor.publicKey, list.write(), undefined, undefined, 'This is a revocation certificate');
 }
 
-function record(client: string, phase: Phase, trust: Trust, verdict: string): void {
-  const byPhase = matrix.get(client) ?? new Map<Phase, Map<Trust, string>>();
-  const byTrust = byPhase.get(phase) ?? new Map<Trust, string>();
+function record(client: string, phase: Phase, trust: Trust | 'alias', verdict: string): void {
+  const byPhase = matrix.get(client) ?? new Map<Phase, Map<string, string>>();
+  const byTrust = byPhase.get(phase) ?? new Map<string, string>();
   byTrust.set(trust, verdict);
   byPhase.set(phase, byTrust);
   matrix.set(client, byPhase);
@@ -176,7 +176,7 @@ afterAll(async () => {
       '|---|---|---|---|---|---|',
     ];
     for (const [client, byPhase] of matrix)
-      for (const t of TRUSTS)
+      for (const t of [...TRUSTS, 'alias'].filter((x) => [...byPhase.values()].some((m) => m.has(x))))
         lines.push(`| ${client} | ${t} | ${PHASES.map((p) => byPhase.get(p)?.get(t) ?? '').join(' | ')} |`);
     console.log(lines.join('\n'));
   }
@@ -441,6 +441,43 @@ describe.each(PHASES)('clients after phase %s', (phase) => {
       record('dnf makecache + install', phase, t, verdict);
       expect(verdict.startsWith('FAIL') ? 'FAIL' : 'ok', `${t}:\n${mc.out}\n${installed.out}`).toBe(pkg[t]);
       if (verdict === 'ok') expect(installed.out).toMatch(/Installed:\s+leaf-1\.0-1\.noarch/);
+    }
+  });
+});
+
+describe('users who change nothing', () => {
+  it('dnf keeps one root across the phases, with gpgkey= the alias URL (the .repo from before the rotation)', async () => {
+    // One path that serves each phase's tree in turn, as the site does; -y accepts key imports.
+    const current = join(work, 'current');
+    const dnf = await makeDnfRoot({
+      repoFile: [
+        '[unchanged]',
+        'name=unchanged',
+        `baseurl=file://${current}/packages/rpm`,
+        'gpgcheck=1',
+        'repo_gpgcheck=1',
+        `gpgkey=file://${current}/keys/falco-packages.asc`,
+        '',
+      ].join('\n'),
+    });
+    // Each phase installs a package its key signed: the old key's until the switch, then the new one's.
+    const install = {
+      before: ['install', 'leaf'],
+      add: ['install', 'during-add'],
+      switch: ['install', 'during-switch'],
+      retire: ['reinstall', 'leaf'],
+    };
+    for (const p of PHASES) {
+      await rm(current, { force: true });
+      await symlink(trees[p], current);
+      const mc = await dnf.dnf(['makecache']);
+      const got = mc.code === 0 ? await dnf.dnf(install[p]) : mc;
+      const verdict =
+        mc.code !== 0 ? 'FAIL (repomd.xml signature)' : got.code === 0 ? 'ok' : 'FAIL (package signature)';
+      record('dnf, one root kept, gpgkey=the alias URL, -y', p, 'alias', verdict);
+      expect(verdict, `${p}:\n${mc.out}\n${got.out}`).toBe('ok');
+      // At the switch dnf meets the new key's signatures and imports it from the alias, which holds both.
+      if (p === 'switch') expect(mc.out + got.out).toMatch(/Importing GPG key/);
     }
   });
 });
