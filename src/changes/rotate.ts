@@ -288,7 +288,9 @@ async function keyOutputs(
     let revoked: string;
     try {
       const key = await readKey({ armoredKey: new TextDecoder().decode(published) });
-      revoked = (await revokeKey({ key, revocationCertificate: revocation, format: 'armored' })).publicKey;
+      const merged = await revokeKey({ key, revocationCertificate: revocation, format: 'armored' });
+      // Revoked by an earlier run: kept as it is (merging again would add the signature twice).
+      revoked = key.revocationSignatures.length > 0 ? text(published) : merged.publicKey;
     } catch {
       throw new SigningError(`the revocation certificate given does not revoke key ${keys.old.fingerprint}`);
     }

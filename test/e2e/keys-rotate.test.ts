@@ -298,7 +298,12 @@ describe('the tree after each phase', () => {
     ] as const) {
       const copy = join(work, `again-${p}`);
       await cp(trees[p], copy, { recursive: true });
-      const res = await rotate(phase, copy, '--json');
+      const res = await rotate(
+        phase,
+        copy,
+        '--json',
+        ...(phase === 'retire' ? ['--revocation', join(work, 'old.rev')] : []),
+      );
       expect(res.code, res.err).toBe(0);
       // A publish made within the phase left nothing for the phase to do either.
       expect(JSON.parse(res.out).plan.puts, phase).toEqual([]);
