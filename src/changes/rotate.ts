@@ -523,6 +523,8 @@ async function switchedYum(
       );
     }
     if (sig.signed && sig.keyId === oldId) return { kind: 'resign', entry, rpm };
+    // Left as it is: its copy here is not needed any more (the temp folder holds only what is re-signed).
+    await rm(local, { force: true });
     return {
       kind: 'keep',
       entry,
