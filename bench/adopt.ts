@@ -15,7 +15,6 @@
  * wall time says as much about the neighbours as about adopt. PKGPUB_DEBUG_TIMING=1 prints when each
  * step starts.
  */
-import { execFileSync } from 'node:child_process';
 import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +25,7 @@ import { resolveConfig } from '../src/config/resolve.js';
 import { generateKeyPair } from '../src/signing/generate-key.js';
 import { loadSigner } from '../src/signing/load-key.js';
 import { FsStore } from '../src/storage/fs-store.js';
+import { emptyNodeRssMb, inOwnProcess, peakRssMb, phaseClock } from './phase.js';
 
 interface Options {
   drivers: number;
@@ -77,19 +77,7 @@ async function runPhase(o: Options): Promise<void> {
   const store = new FsStore(o.dir!);
   const pair = await generateKeyPair({ name: 'bench', email: 'bench@example.invalid', type: 'ed25519' });
   const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
-  const t = performance.now();
-  const cpu0 = process.cpuUsage();
-  const cpuSeconds = () => {
-    const c = process.cpuUsage(cpu0);
-    return (c.user + c.system) / 1e6;
-  };
-  // PKGPUB_DEBUG_TIMING=1: when each step of the transaction starts (wall and CPU seconds), on stderr.
-  const mark = (step: string) => {
-    if (process.env.PKGPUB_DEBUG_TIMING)
-      console.error(
-        `[timing] ${((performance.now() - t) / 1000).toFixed(2)} s wall, ${cpuSeconds().toFixed(2)} s cpu: ${step}`,
-      );
-  };
+  const { seconds: wall, cpu: cpuSeconds, mark } = phaseClock();
   let first = true;
   const res = await adopt({
     store,
@@ -105,12 +93,12 @@ async function runPhase(o: Options): Promise<void> {
     },
   });
   mark('done');
-  const seconds = (performance.now() - t) / 1000;
+  const seconds = wall();
   const cpu = cpuSeconds();
   const v = res.report.drivers.versions;
   const writes = res.plan.tiers.reduce((n, x) => n + x.steps.length, 0);
   const detail = `${v.reduce((n, x) => n + x.files, 0)} drivers in ${v.length} version(s), ${v.reduce((n, x) => n + x.flat, 0)} flat; ${writes} writes, ${res.applied?.bytes ?? 0} bytes`;
-  const maxRssMb = process.resourceUsage().maxRSS / 1024;
+  const maxRssMb = peakRssMb();
   console.log(JSON.stringify({ phase: o.phase, seconds, cpu, maxRssMb, detail }));
 }
 
@@ -124,14 +112,7 @@ async function main(): Promise<void> {
   console.log(
     `tree: ${o.drivers} driver files in ${VERSION}/x86_64 and ${o.flat} directly under ${VERSION}/, no index; in ${dir} (made in ${((performance.now() - made) / 1000).toFixed(1)} s, not timed)`,
   );
-  const baseline = execFileSync(
-    process.execPath,
-    ['-e', 'console.log(process.resourceUsage().maxRSS/1024)'],
-    {
-      encoding: 'utf8',
-    },
-  );
-  console.log(`(an empty node process peaks at ${Number(baseline).toFixed(0)} MB RSS)`);
+  console.log(`(an empty node process peaks at ${emptyNodeRssMb().toFixed(0)} MB RSS)`);
   const labels: Record<string, string> = {
     adopt: 'adopt: driver index, browser, every listing',
     again: 'adopt again: nothing to change',
@@ -139,17 +120,10 @@ async function main(): Promise<void> {
   let ok = true;
   try {
     for (const phase of ['adopt', 'again']) {
-      const line = execFileSync(
-        process.execPath,
-        [self, '--phase', phase, '--dir', dir, '--drivers', String(o.drivers), '--flat', String(o.flat)],
-        { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', 'inherit'] },
-      ).trim();
-      const r = JSON.parse(line.split('\n').pop()!) as {
-        seconds: number;
-        cpu: number;
-        maxRssMb: number;
-        detail: string;
-      };
+      const r = inOwnProcess<{ seconds: number; cpu: number; maxRssMb: number; detail: string }>(self, [
+        ...['--phase', phase, '--dir', dir],
+        ...['--drivers', String(o.drivers), '--flat', String(o.flat)],
+      ]);
       const within = r.seconds < 10 && r.maxRssMb < 300;
       ok &&= within;
       console.log(

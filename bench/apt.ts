@@ -10,14 +10,13 @@
  * are random (stored uncompressed: -Znone) so dpkg-deb spends its time writing, not compressing.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { aptFtparchive, benchKey, buildDeb, spreadSizes } from './fixtures.js';
 import { time, timeAsync } from './timing.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { publish } from '../src/changes/publish.js';
-import { generateKeyPair } from '../src/signing/generate-key.js';
 import { loadSigner } from '../src/signing/load-key.js';
 import { FsStore } from '../src/storage/fs-store.js';
 
@@ -34,68 +33,26 @@ function args(argv: string[]) {
   return o;
 }
 
-function buildDeb(dir: string, name: string, version: string, bytes: number): string {
-  const root = join(dir, `${name}-root`);
-  mkdirSync(join(root, 'DEBIAN'), { recursive: true });
-  mkdirSync(join(root, 'opt', name), { recursive: true });
-  writeFileSync(
-    join(root, 'DEBIAN', 'control'),
-    `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\nMaintainer: Bench <bench@example.invalid>\nDescription: bench package ${name}\n payload of ${bytes} bytes\n`,
-  );
-  if (bytes > 0) writeFileSync(join(root, 'opt', name, 'payload'), randomBytes(bytes));
-  const out = join(dir, 'debs', `${name}_${version}_amd64.deb`);
-  execFileSync('dpkg-deb', ['--root-owner-group', '-Znone', '-b', root, out], { stdio: 'ignore' });
-  rmSync(root, { recursive: true });
-  return out;
-}
-
 async function main() {
   const o = args(process.argv.slice(2));
   const work = mkdtempSync(join(tmpdir(), 'pkgpub-bench-apt-'));
   mkdirSync(join(work, 'debs'));
   try {
-    // Log-uniform sizes between 10 KB and 20 MB, scaled to the total.
-    const raw = Array.from({ length: o.n }, (_, i) =>
-      Math.exp(Math.log(10e3) + ((Math.log(20e6) - Math.log(10e3)) * ((i * 7919) % o.n)) / o.n),
-    );
-    const scale = (o.totalMb * 1e6) / raw.reduce((a, b) => a + b, 0);
-    const sizes = raw.map((s) => Math.max(1000, Math.min(20e6, Math.round(s * scale))));
+    const sizes = spreadSizes(o.n, o.totalMb);
     process.stderr.write(
       `building ${o.n} debs (${(sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(0)} MB)…\n`,
     );
     const [debs, tBuild] = time(() => sizes.map((s, i) => buildDeb(work, `bench${i}`, '1.0-1', s)));
     process.stderr.write(`built in ${tBuild.toFixed(1)} s\n`);
 
-    const gnupg = join(work, 'gnupg');
-    mkdirSync(gnupg, { mode: 0o700 });
-    const pair = await generateKeyPair({ name: 'bench', email: 'bench@example.invalid', type: 'ed25519' });
-    writeFileSync(join(work, 'key.asc'), pair.privateArmored);
-    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--import', join(work, 'key.asc')], {
-      stdio: 'ignore',
-    });
+    const key = await benchKey(work);
+    const gnupg = key.gnupg;
 
     // Reference: apt-ftparchive over a flat pool, then signing like a repository script would.
     const ref = join(work, 'ref');
-    mkdirSync(join(ref, 'dists', 'stable', 'main', 'binary-amd64'), { recursive: true });
+    mkdirSync(ref);
     execFileSync('ln', ['-s', join(work, 'debs'), join(ref, 'stable')]);
-    const [, tRef] = time(() => {
-      const packages = execFileSync('apt-ftparchive', ['packages', 'stable'], {
-        cwd: ref,
-        maxBuffer: 1 << 30,
-      });
-      const dir = join(ref, 'dists', 'stable', 'main', 'binary-amd64');
-      writeFileSync(join(dir, 'Packages'), packages);
-      execFileSync('sh', ['-c', 'gzip -9kn Packages && xz -k Packages'], { cwd: dir });
-      const release = execFileSync('apt-ftparchive', ['release', '.'], { cwd: join(ref, 'dists', 'stable') });
-      writeFileSync(join(ref, 'dists', 'stable', 'Release'), release);
-      const g = ['--homedir', gnupg, '--batch', '--yes', '--digest-algo', 'SHA512'];
-      execFileSync('gpg', [...g, '--clearsign', '-o', 'InRelease', 'Release'], {
-        cwd: join(ref, 'dists', 'stable'),
-      });
-      execFileSync('gpg', [...g, '-abs', '-o', 'Release.gpg', 'Release'], {
-        cwd: join(ref, 'dists', 'stable'),
-      });
-    });
+    const [, tRef] = time(() => aptFtparchive(ref, 'stable', 'stable', gnupg));
 
     // The same output pkgpub makes: every deb copied into the tree with a detached signature beside it.
     const refFull = join(work, 'ref-full');
@@ -113,7 +70,7 @@ async function main() {
     });
 
     const cfg = resolveConfig({});
-    const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
+    const { signer } = await loadSigner({ keyArmored: key.armored });
     const out = join(work, 'pkgpub');
     const [res, tOurs] = await timeAsync(() =>
       publish({ inputs: debs, store: new FsStore(out), cfg, signer }),

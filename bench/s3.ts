@@ -9,13 +9,12 @@
  * s3rver runs from test/support/s3rver-child.mjs under --openssl-legacy-provider (its paginated
  * listings need it). Payloads are random bytes.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { resolveConfig } from '../src/config/resolve.js';
 import { applyPlan } from '../src/transaction/apply.js';
@@ -25,8 +24,9 @@ import type { OutputFile } from '../src/model/tiers.js';
 import { generateKeyPair } from '../src/signing/generate-key.js';
 import { loadSigner } from '../src/signing/load-key.js';
 import { S3Store } from '../src/storage/s3-store.js';
+import { countS3, S3RVER_CREDENTIALS, startS3rver } from './s3rver.js';
 
-const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const credentials = S3RVER_CREDENTIALS;
 
 function args(argv: string[]) {
   const o = { n: 200, totalMb: 1000, repo: 1000, concurrency: 4 };
@@ -39,36 +39,6 @@ function args(argv: string[]) {
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
-}
-
-async function startS3rver(dir: string, bucket: string) {
-  const child = spawn(
-    process.execPath,
-    ['--openssl-legacy-provider', join('test', 'support', 's3rver-child.mjs'), dir, bucket],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', (l) =>
-      resolve((JSON.parse(l) as { port: number }).port),
-    );
-    child.once('exit', (c) => reject(new Error(`s3rver exited ${c}`)));
-  });
-  return { endpoint: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
-}
-
-function countRequests(client: S3Client): Map<string, number> {
-  const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => async (a) => {
-      const name = String(context.commandName ?? 'request');
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-      return next(a);
-    },
-    { step: 'finalizeRequest', name: 'pkgpubBenchCounter' },
-  );
-  return counts;
 }
 
 async function main() {
@@ -179,15 +149,17 @@ async function main() {
       });
     await publish({ inputs: debs.slice(0, o.repo), store: repoStore(), cfg, signer, concurrency: 8 });
     const counted = repoStore();
-    const counts = countRequests(counted.client);
+    const counter = countS3(counted.client);
     const t2 = performance.now();
     await publish({ inputs: [debs[o.repo]!], store: counted, cfg, signer });
     const tAdd = (performance.now() - t2) / 1000;
-    const totalReq = [...counts.values()].reduce((a, b) => a + b, 0);
+    const totalReq = counter.total();
     console.log(
       `adding 1 deb to a ${o.repo}-package repository: ${totalReq} S3 requests in ${tAdd.toFixed(2)} s`,
     );
-    console.log(`  ${[...counts].map(([k, v]) => `${k.replace(/Command$/, '')} ${v}`).join(', ')}`);
+    console.log(
+      `  ${[...counter.counts.byCommand].map(([k, v]) => `${k.replace(/Command$/, '')} ${v}`).join(', ')}`,
+    );
   } finally {
     srv.stop();
     rmSync(work, { recursive: true, force: true });

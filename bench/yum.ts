@@ -14,14 +14,14 @@
  * file, stored uncompressed (w0.ufdio) so building costs writing, not compressing.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { benchKey, buildRpms, spreadSizes } from './fixtures.js';
 import { hashFloor } from './hash-floor.js';
 import { time, timeAsync } from './timing.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { publish } from '../src/changes/publish.js';
-import { generateKeyPair } from '../src/signing/generate-key.js';
 import { loadSigner } from '../src/signing/load-key.js';
 import { FsStore } from '../src/storage/fs-store.js';
 
@@ -38,76 +38,19 @@ function args(argv: string[]) {
   return o;
 }
 
-/** Builds `sizes.length` rpms named `${prefix}${i}` (one random file of sizes[i] bytes each) into outDir. */
-function buildRpms(work: string, outDir: string, prefix: string, sizes: number[]): string[] {
-  const top = mkdtempSync(join(work, 'top-'));
-  for (const d of ['SPECS', 'BUILD', 'RPMS', 'SRPMS', 'BUILDROOT', 'SOURCES']) mkdirSync(join(top, d));
-  const lines = [
-    `Name: ${prefix}base`,
-    'Version: 1.0',
-    'Release: 1',
-    'Summary: bench',
-    'License: MIT',
-    'AutoReqProv: no',
-    '%description',
-    'bench',
-    '%install',
-  ];
-  sizes.forEach((s, i) => {
-    lines.push(`mkdir -p %{buildroot}/opt/${prefix}${i}`);
-    lines.push(`head -c ${s} /dev/urandom > %{buildroot}/opt/${prefix}${i}/payload`);
-  });
-  sizes.forEach((_s, i) => {
-    lines.push(`%package -n ${prefix}${i}`, `Summary: bench package ${i}`, 'AutoReqProv: no');
-    lines.push(`%description -n ${prefix}${i}`, `bench package ${i}`);
-    lines.push(`%files -n ${prefix}${i}`, `/opt/${prefix}${i}/payload`);
-  });
-  const spec = join(top, 'SPECS', 'bench.spec');
-  writeFileSync(spec, `${lines.join('\n')}\n`);
-  execFileSync(
-    'rpmbuild',
-    [
-      ...['--define', `_topdir ${top}`, '--dbpath', join(top, 'db')],
-      ...['--define', '_binary_payload w0.ufdio', '--define', '_build_id_links none'],
-      ...['--define', '__os_install_post %{nil}', '--define', 'debug_package %{nil}'],
-      ...['--define', '_source_payload w0.ufdio', '--quiet', '-bb', '--target', 'x86_64', spec],
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, HOME: top } },
-  );
-  mkdirSync(outDir, { recursive: true });
-  const out: string[] = [];
-  const dir = join(top, 'RPMS', 'x86_64');
-  for (const f of readdirSync(dir)) {
-    if (f.startsWith(`${prefix}base-`)) continue;
-    renameSync(join(dir, f), join(outDir, f));
-    out.push(join(outDir, f));
-  }
-  rmSync(top, { recursive: true, force: true });
-  return out.sort();
-}
-
 async function main() {
   const o = args(process.argv.slice(2));
   const work = mkdtempSync(join(tmpdir(), 'pkgpub-bench-yum-'));
   try {
-    const raw = Array.from({ length: o.n }, (_, i) =>
-      Math.exp(Math.log(10e3) + ((Math.log(20e6) - Math.log(10e3)) * ((i * 7919) % o.n)) / o.n),
-    );
-    const scale = (o.totalMb * 1e6) / raw.reduce((a, b) => a + b, 0);
-    const sizes = raw.map((s) => Math.max(1000, Math.min(20e6, Math.round(s * scale))));
+    const sizes = spreadSizes(o.n, o.totalMb);
     process.stderr.write(
       `building ${o.n} rpms (${(sizes.reduce((a, b) => a + b, 0) / 1e6).toFixed(0)} MB)…\n`,
     );
     const [rpms, tBuild] = time(() => buildRpms(work, join(work, 'rpms'), 'bench', sizes));
     process.stderr.write(`built ${rpms.length} in ${tBuild.toFixed(1)} s\n`);
 
-    const gnupg = join(work, 'gnupg');
-    mkdirSync(gnupg, { mode: 0o700 });
-    const pair = await generateKeyPair({ name: 'bench', email: 'bench@example.invalid', type: 'ed25519' });
-    writeFileSync(join(work, 'key.asc'), pair.privateArmored);
-    execFileSync('gpg', ['--homedir', gnupg, '--batch', '--import', join(work, 'key.asc')], {
-      stdio: 'ignore',
-    });
+    const pair = await benchKey(work);
+    const gnupg = pair.gnupg;
     const gpgSign = (dir: string) =>
       execFileSync(
         'gpg',
@@ -185,7 +128,7 @@ async function main() {
     rmSync(full, { recursive: true, force: true });
 
     const cfg = resolveConfig({});
-    const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
+    const { signer } = await loadSigner({ keyArmored: pair.armored });
     const [res, tOurs] = await timeAsync(() =>
       publish({
         inputs: rpms,

@@ -20,6 +20,7 @@ Usage:
                  [--base-url URL] [--component C] [--concurrency N] [--driver-version V] [--arch A]
                  [--endpoint URL] [--region R] [--force-path-style]   (for --to s3://...)
                  [--no-sign-rpms] [--resign] [--hardlink] [--cloudfront-distribution ID]
+                 [--verify]   end with pkgpub verify of what it wrote (through base_url when set); exit 1 on errors
   pkgpub remove NAME[=VERSION]... [--to ...] [--channel ...] [same signing flags]
   pkgpub prune [--channel dev] [--keep N] [--max-size SIZE] [--older-than AGE] [--protect NAME=VERSION]...
                [--apply] [--allow-stable] [--json] [--to DIR|s3://...] [--config pkgpub.yaml] [--gc-grace SECONDS]
@@ -28,7 +29,10 @@ Usage:
                retention for a channel's debs, rpms and tarballs (or retention.<channel> in pkgpub.yaml);
                a dry run unless --apply; the stable channel only with --allow-stable
   pkgpub drivers prune [--keep N] [--max-size SIZE] [--older-than AGE] [--protect VERSION]... [--apply]
-                       [--to DIR|s3://...] [--json]
+                       [--to DIR|s3://...] [--json] [--signing-key FILE | --unsigned]
+  pkgpub drivers rollback [--steps K] [--to ...] [--dry-run] [--json] [--gc-grace S]
+                 put back the driver tree (index.json and version jsons) of K driver changes ago
+  pkgpub drivers history [--to ...] [--json]   the driver tree's generations drivers rollback can go back to
   pkgpub promote NAME[=VERSION]... [--from-channel dev] [--to-channel stable] [--to DIR|s3://...]
                  [--signing-key FILE | --unsigned] [--allow-prerelease] [--dry-run] [--json]
                  [--config pkgpub.yaml] [--base-url URL] [--endpoint URL] [--region R] [--force-path-style]
@@ -42,7 +46,15 @@ Usage:
                take over a tree other tools made (pkgpub adopt --help: what it reads and what it costs;
                --hash reads every driver that has no sha256, i.e. downloads the driver tree)
   pkgpub serve [DIR] [--port 8080] [--host 127.0.0.1]
+  pkgpub verify URL|DIR|s3://BUCKET/PREFIX [--key FILE]... [--deep] [--json] [--concurrency N]
+                [--endpoint URL] [--region R] [--force-path-style]
+                check a published site (any tool's) as apt, dnf, rpm and driver loaders read it;
+                exit 1 when it found errors
   pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--project P]
+  pkgpub keys check [KEY_FILE] [--to DIR|s3://...] [--warn-days 60] [--json]
+               the signing key and the published keys by publish's rules: exit 1 on an error, 0 with warnings
+  pkgpub keys extend --days N --out FILE [--force] [--to DIR|s3://...] [--dry-run] [--json] [same signing flags]
+               re-certify the signing key to expire N days from now and publish it (same fingerprint)
   pkgpub keys rotate add|switch|retire [--to ...] [--signing-key FILE] [--new-key FILE] [--revocation FILE]
                  [--dry-run] [--json]   replace the signing key in three steps (README: keys rotate)
   pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
@@ -65,13 +77,15 @@ copies elsewhere). The published files then share the inputs' bytes: never rewri
 
 History: publish, remove and rollback keep each channel's last N generations (rollback.generations in
 pkgpub.yaml, default 5) and every object they name; what only older generations named is deleted after
---gc-grace once it falls out of the history.
+--gc-grace once it falls out of the history. The driver tree, shared by every channel, keeps its own
+(publishes of drivers, drivers prune, drivers rollback): see drivers history.
 
 Signing key: --signing-key FILE or PKGPUB_SIGNING_KEY (armored); passphrase: PKGPUB_SIGNING_PASSPHRASE.
 
 Exit codes: 0 done, 1 failed, 2 bad usage or config.`;
 
-type Command = (args: string[], r: Reporter) => Promise<void>;
+/** A command's exit status when it finished but found a problem (verify: 1 with errors); else 0. */
+type Command = (args: string[], r: Reporter) => Promise<unknown>;
 
 const commands: Record<string, Command> = {
   async inspect(args, r) {
@@ -102,6 +116,8 @@ const commands: Record<string, Command> = {
   site: runSite,
   adopt: runAdopt,
   serve: runServe,
+  // Loaded on use: only verify needs its checkers.
+  verify: async (args, r) => (await import('./commands/verify.js')).runVerify(args, r),
   async help(_args, r) {
     r.out(USAGE);
   },
@@ -122,8 +138,8 @@ export async function main(argv: string[], r: Reporter): Promise<number> {
   }
   try {
     if (!cmd) throw new UsageError(`unknown command "${name}" (see pkgpub help)`);
-    await cmd(rest, r);
-    return 0;
+    const status = await cmd(rest, r);
+    return typeof status === 'number' ? status : 0;
   } catch (err) {
     reportError(err, r);
     return exitCodeFor(err);

@@ -6,7 +6,7 @@ import type { Tier } from '../model/tiers.js';
  * --dry-run shows exactly what a real run sends.
  */
 
-/** Tiers whose keys are rewritten in place (Cache-Control max-age=60/300 in apply.ts). */
+/** Tiers whose keys are rewritten in place (revalidated, or cached for 300 s: CACHE_CONTROL in apply.ts). */
 const IN_PLACE: ReadonlySet<Tier> = new Set<Tier>(['index', 'pointer', 'listing']);
 
 export interface PathLimits {

@@ -1,6 +1,7 @@
 import type { ResolvedConfig } from '../config/resolve.js';
 import { ContentConflictError, PkgpubError, StorageError, UsageError } from '../errors.js';
 import {
+  type DRIVERS_RECORD,
   generationBack,
   type HistoryEntry,
   type HistoryRecord,
@@ -8,6 +9,7 @@ import {
   parseHistory,
   partsByKind,
   reconcileHistory,
+  recordLabel,
   type Snapshot,
 } from '../model/history.js';
 import type { ChangeSummary } from '../model/tiers.js';
@@ -24,6 +26,8 @@ export interface RollbackRequest extends ChangeOptions {
   /** How many generations back (default 1: the state before the last change). */
   steps?: number;
   gcGraceMs?: number;
+  /** `drivers`: the driver tree's record (`pkgpub drivers rollback`) instead of the channel's. */
+  record?: typeof DRIVERS_RECORD;
 }
 
 export interface GenerationRef {
@@ -33,6 +37,7 @@ export interface GenerationRef {
 }
 
 export interface RollbackReport {
+  /** The channel, or `drivers` for the driver tree. */
   channel: string;
   /** The generation that was current. */
   from: GenerationRef;
@@ -44,10 +49,17 @@ export interface RollbackReport {
 
 const ref = (e: HistoryEntry): GenerationRef => ({ id: e.id, date: e.date, command: e.command });
 
-/** The channel's history as stored; a damaged one stops a rollback (it would guess at what to keep). */
-export async function readHistory(store: ObjectStore, cfg: ResolvedConfig): Promise<HistoryRecord> {
-  const key = historyKey(cfg.channel);
-  const parsed = parseHistory(await store.get(key), cfg.channel);
+/**
+ * A history as stored (the channel's, or `record`'s); a damaged one stops a rollback (it would
+ * guess at what to keep).
+ */
+export async function readHistory(
+  store: ObjectStore,
+  cfg: ResolvedConfig,
+  record: string = cfg.channel,
+): Promise<HistoryRecord> {
+  const key = historyKey(record);
+  const parsed = parseHistory(await store.get(key), record);
   if (!parsed.ok)
     throw new StorageError(
       `the history record ${key} in ${store.description} is damaged (${parsed.reason}); the next publish sets it aside and starts a new one`,
@@ -65,16 +77,22 @@ function pick(snapshot: Snapshot, parts: readonly string[]): Snapshot {
  * `pkgpub rollback`: the state of `steps` changes ago, put back as a new generation of the
  * channel (new Release date and repomd revision, fresh signatures, so clients that already read
  * the newer state take it). Every blob it names must still be there: the history held them back.
+ * `pkgpub drivers rollback` is the same for the driver tree, with its own record and section.
  */
 export async function rollback(req: RollbackRequest): Promise<TransactionResult<RollbackReport>> {
   const steps = req.steps ?? 1;
   if (!Number.isInteger(steps) || steps < 1) throw new UsageError('--steps must be a whole number ≥ 1');
-  const { signer, steps: _steps, ...opts } = req;
+  const { signer, steps: _steps, record: shared, ...opts } = req;
+  const name = shared ?? req.cfg.channel;
+  const who = recordLabel(name);
+  const command = shared ? `${shared} rollback` : 'rollback';
+  // The sections this record covers: a channel's are those without a record of their own.
+  const covers = (s: (typeof SECTIONS)[number]) => s.historyRecord === shared;
   /** The newest generation the first attempt saw: "K changes ago" means from there, not from a later commit. */
   let seen: HistoryEntry | undefined;
   let report: RollbackReport | undefined;
   return runTransaction(
-    { ...opts, command: 'rollback' },
+    { ...opts, command },
     {
       async describe(ctx) {
         const sctx: SectionContext = {
@@ -83,10 +101,10 @@ export async function rollback(req: RollbackRequest): Promise<TransactionResult<
           rpms: { sign: false, resign: false },
         };
         const { cfg } = ctx;
-        const record = await readHistory(ctx.store, cfg);
+        const record = await readHistory(ctx.store, cfg, name);
         const parts = partsByKind(record);
         const sections = SECTIONS.filter(
-          (s) => s.restore && s.readSnapshot && s.readStateAt && parts.has(s.kind),
+          (s) => covers(s) && s.restore && s.readSnapshot && s.readStateAt && parts.has(s.kind),
         );
         const read: Snapshot = {};
         for (const s of sections) Object.assign(read, await s.readSnapshot!(sctx, parts.get(s.kind)!));
@@ -102,15 +120,15 @@ export async function rollback(req: RollbackRequest): Promise<TransactionResult<
         // Another command committed while this one ran (an optimistic retry): going K back from
         // there would undo that command, and restoring the first choice would drop what it added.
         // Its own generation, committed by an attempt that then met a conflict among the listings.
-        if (seen && report && from.command === 'rollback' && from.date === ctx.now.toISOString())
+        if (seen && report && from.command === command && from.date === ctx.now.toISOString())
           return { outputs: [], report };
         if (seen && from.id !== seen.id)
           throw new ContentConflictError(
-            `${cfg.channel} changed while the rollback ran: generation ${from.id} (${from.date}, ${from.command}) committed after generation ${seen.id}; nothing was rolled back. Look at \`pkgpub history\` and run the rollback again`,
+            `${name} changed while the rollback ran: generation ${from.id} (${from.date}, ${from.command}) committed after generation ${seen.id}; nothing was rolled back. Look at \`pkgpub ${shared ? `${shared} ` : ''}history\` and run the rollback again`,
           );
         seen = from;
         ctx.step(
-          `rolling ${cfg.channel} back from generation ${from.id} (${from.date}, ${from.command}) to ${target.id} (${target.date}, ${target.command})`,
+          `rolling ${name} back from generation ${from.id} (${from.date}, ${from.command}) to ${target.id} (${target.date}, ${target.command})`,
         );
         const results: (SectionResult & { kind: SectionKind; revived: string[] })[] = [];
         for (const s of sections) {
@@ -124,7 +142,7 @@ export async function rollback(req: RollbackRequest): Promise<TransactionResult<
           } catch (err) {
             throw new PkgpubError(
               'storage',
-              `cannot read back generation ${target.id} of ${s.kind} in channel ${cfg.channel}: ${(err as Error).message}`,
+              `cannot read back generation ${target.id} of ${s.kind} in ${who}: ${(err as Error).message}`,
               { cause: err },
             );
           }
@@ -140,18 +158,18 @@ export async function rollback(req: RollbackRequest): Promise<TransactionResult<
           results.push({ ...restored, kind: s.kind });
         }
         const history = {
-          ...historyOf(results),
+          ...historyOf(results, shared),
           read,
           revived: results.flatMap((r) => r.revived),
           restored: target.id,
         };
         const changes: RollbackReport['changes'] = {};
         for (const r of results) changes[r.kind] = r.changes;
-        report = { channel: cfg.channel, from: ref(from), to: ref(target), changes };
+        report = { channel: name, from: ref(from), to: ref(target), changes };
         return {
           outputs: results.flatMap((r) => r.outputs),
-          garbage: unheldGarbage(results, history),
-          history,
+          garbage: unheldGarbage(results, [history]),
+          history: [history],
           report,
         };
       },

@@ -22,6 +22,7 @@ import { mergePlans, type Plan } from '../model/plan.js';
 import type { OutputFile } from '../model/tiers.js';
 import { gpgkeyUrls, keyFilesOf, keyNames } from '../repos/apt/apt-extras.js';
 import { distsPrefix } from '../repos/apt/build-apt.js';
+import { driverSitePrefix, versionListKey } from '../repos/drivers/build-drivers.js';
 import { clearsignedBody, readAptStateAt } from '../repos/apt/read-apt-state.js';
 import { binFolder, binSumsSignatures, SUMS_FILE } from '../repos/bin/build-bin.js';
 import { parseSha256Sums } from '../repos/bin/sha256sums.js';
@@ -134,7 +135,7 @@ export async function rotate(req: RotateRequest): Promise<RotateResult> {
           report.channels[c.channel] = { resigned: built.resigned };
           return {
             outputs: built.outputs,
-            ...(built.history ? { history: built.history } : {}),
+            ...(built.history ? { history: [built.history] } : {}),
             report: undefined,
             cleanup: built.cleanup,
           };
@@ -437,6 +438,21 @@ async function channelOutputs(ctx: AttemptContext, keys: RotationKeys): Promise<
       if (!(await signedAs(await store.get(`${key}.asc`), keys.packages)))
         outputs.push(...(await binSumsSignatures([bytesFile(key, 'index', bytes)], keys.packages)));
     }
+
+    // driver indexes (shared by the channels: the stable run does them): each json's .asc.
+    if (keys.resign && cfg.channel === 'stable') {
+      const site = `${driverSitePrefix(cfg)}/`;
+      const jsons: string[] = [];
+      for await (const o of store.list(site))
+        if (o.key.endsWith('.json') && !o.key.slice(site.length).includes('/')) jsons.push(o.key);
+      const signed = await resignedAscs(store, jsons.sort(), keys.packages, { onlySigned: true });
+      // index.json's signature is a pointer, as a publish writes it (its json is not rewritten).
+      outputs.push(
+        ...signed.map((o) =>
+          o.key === `${versionListKey(cfg)}.asc` ? { ...o, tier: 'pointer' as const } : o,
+        ),
+      );
+    }
   } catch (err) {
     await cleanup();
     throw err;
@@ -451,11 +467,19 @@ async function channelOutputs(ctx: AttemptContext, keys: RotationKeys): Promise<
  * `.asc` files of `blobs` that `signer` alone did not sign, signed again by it: from a digest of
  * the blob streamed out of the store (one pass, never whole in memory), as a publish signs them.
  */
-async function resignedAscs(store: ObjectStore, blobs: string[], signer: Signer): Promise<OutputFile[]> {
+async function resignedAscs(
+  store: ObjectStore,
+  blobs: string[],
+  signer: Signer,
+  opts: { onlySigned?: boolean } = {},
+): Promise<OutputFile[]> {
   const stale = (
-    await mapLimit(blobs, 16, async (k) =>
-      (await signedAs(await store.get(`${k}.asc`), signer)) ? undefined : k,
-    )
+    await mapLimit(blobs, 16, async (k) => {
+      const asc = await store.get(`${k}.asc`);
+      // A driver index published unsigned stays so (a signature is added by a signed publish).
+      if (!asc && opts.onlySigned) return undefined;
+      return (await signedAs(asc, signer)) ? undefined : k;
+    })
   ).filter((k): k is string => k !== undefined);
   if (stale.length === 0) return [];
   const template = signer.prehashTemplate();

@@ -133,7 +133,7 @@ function summary(rep: AdoptReport): string[] {
   const repo = (what: string, x: { absent: boolean; own: boolean; packages: number; retired: string[] }) =>
     x.absent
       ? `${what}: no repository`
-      : `${what}: ${x.packages} packages, ${x.own ? "already pkgpub's" : `indexes rewritten and re-signed, ${x.retired.length} files to the garbage`}`;
+      : `${what}: ${x.packages} packages, ${x.own ? `already pkgpub's${x.retired.length > 0 ? `, ${x.retired.length} files of other tools to the garbage` : ''}` : `indexes rewritten and re-signed, ${x.retired.length} files to the garbage`}`;
   const lines = [repo('apt', rep.apt), repo('yum', rep.yum)];
   const hashed = rep.bin.folders.reduce((n, f) => n + f.added.length, 0);
   lines.push(

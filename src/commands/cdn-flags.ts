@@ -46,7 +46,7 @@ export function reportCdn(outcome: CdnOutcome | undefined, r: Reporter, json: bo
     case 'failed':
       r.warn(
         `could not invalidate ${n} on ${outcome.target}: ${outcome.reason}. The publish itself is complete; ` +
-          'cached copies expire by their max-age (60 s for indexes and pointers, 300 s for listings), or invalidate them by hand.',
+          'indexes and pointers are revalidated by the CDN on every request (no-cache); listings expire after 300 s, or invalidate them by hand.',
       );
       return;
   }

@@ -8,18 +8,27 @@ import { formatBytes } from '../format-bytes.js';
 import { describePlan } from '../model/plan.js';
 import { hasRule } from '../retention/policy.js';
 import { openStore } from '../storage/open-store.js';
+import { runHistory } from './history.js';
 import type { Reporter } from './reporter.js';
+import { runRollback } from './rollback.js';
 import { policyFromFlags, RETENTION_OPTIONS } from './retention-flags.js';
+import { signerFromEnv } from './signer-from-env.js';
 
-const USAGE =
-  'usage: pkgpub drivers prune [--keep N] [--max-size SIZE] [--older-than AGE] [--protect VERSION]... [--apply] [--to DIR|s3://BUCKET/PREFIX] [--endpoint URL] [--region R] [--force-path-style] [--config pkgpub.yaml] [--json] [--cloudfront-distribution ID]';
+const USAGE = [
+  'usage: pkgpub drivers prune [--keep N] [--max-size SIZE] [--older-than AGE] [--protect VERSION]... [--apply] [--to DIR|s3://BUCKET/PREFIX] [--endpoint URL] [--region R] [--force-path-style] [--config pkgpub.yaml] [--json] [--cloudfront-distribution ID] [--signing-key FILE | --unsigned]',
+  '       pkgpub drivers rollback [--steps K] [--dry-run] [--json] [--gc-grace SECONDS] [--to ...] [--config pkgpub.yaml]',
+  '       pkgpub drivers history [--json] [--to ...] [--config pkgpub.yaml]',
+].join('\n');
 
 /**
  * `pkgpub drivers prune`: drops driver versions by the same rules as `pkgpub prune` (keep the newest
- * N, max size, older than, protect). A dry run unless --apply.
+ * N, max size, older than, protect). A dry run unless --apply. `drivers rollback` and `drivers
+ * history` are `rollback` and `history` for the driver tree, which keeps a history of its own.
  */
 export async function runDrivers(args: string[], r: Reporter): Promise<void> {
   const [sub, ...rest] = args;
+  if (sub === 'rollback') return runRollback(rest, r, { drivers: true });
+  if (sub === 'history') return runHistory(rest, r, { drivers: true });
   if (sub !== 'prune') throw new UsageError(USAGE);
   const { values, positionals } = parseArgs({
     args: rest,
@@ -35,6 +44,8 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
       endpoint: { type: 'string' },
       region: { type: 'string' },
       'force-path-style': { type: 'boolean', default: false },
+      'signing-key': { type: 'string' },
+      unsigned: { type: 'boolean', default: false },
       ...CDN_OPTIONS,
     },
   });
@@ -54,7 +65,15 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
     ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
   });
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
+  // The new version list is signed like the one it replaces; a key is needed only if one signed it.
+  const keyFile = values['signing-key'] ?? file.signing?.key_file;
+  const signer =
+    keyFile || process.env.PKGPUB_SIGNING_KEY
+      ? await signerFromEnv({ keyFile, unsigned: values.unsigned }, r)
+      : undefined;
   const result = await pruneDrivers({
+    ...(signer ? { signer } : {}),
+    unsigned: values.unsigned,
     store,
     cfg,
     policy,

@@ -3,15 +3,16 @@ import { readHistory } from '../changes/rollback.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
-import { type HistoryEntry, kindOf } from '../model/history.js';
+import { DRIVERS_RECORD, type HistoryEntry, kindOf, recordLabel } from '../model/history.js';
 import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
 
-const KIND_NAMES: Record<string, string> = { apt: 'apt', yum: 'yum', bin: 'tarballs' };
+const KIND_NAMES: Record<string, string> = { apt: 'apt', yum: 'yum', bin: 'tarballs', drivers: 'drivers' };
 
 function describeEntry(e: HistoryEntry): string {
   const kinds = Object.entries(e.summary).map(
-    ([k, s]) => `${KIND_NAMES[k] ?? k} +${s.added.length} -${s.removed.length}`,
+    ([k, s]) =>
+      `${KIND_NAMES[k] ?? k} +${s.addedCount ?? s.added.length} -${s.removedCount ?? s.removed.length}`,
   );
   const parts = [...new Set(Object.keys(e.snapshot).map(kindOf))].map((k) => KIND_NAMES[k] ?? k);
   const notes = [
@@ -23,14 +24,22 @@ function describeEntry(e: HistoryEntry): string {
   return `${changed || 'no change'}${notes.length ? ` [${notes.join('; ')}]` : ''}`;
 }
 
-/** `pkgpub history --channel C`: the generations `pkgpub rollback` can go back to, newest first. */
-export async function runHistory(args: string[], r: Reporter): Promise<void> {
+/**
+ * `pkgpub history --channel C`: the generations `pkgpub rollback` can go back to, newest first;
+ * `pkgpub drivers history` (`drivers`): the driver tree's, for `pkgpub drivers rollback`.
+ */
+export async function runHistory(
+  args: string[],
+  r: Reporter,
+  opts: { drivers?: boolean } = {},
+): Promise<void> {
+  const name = opts.drivers ? 'drivers history' : 'history';
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: {
       to: { type: 'string', default: './public' },
-      channel: { type: 'string', default: 'stable' },
+      channel: { type: 'string' },
       config: { type: 'string', default: 'pkgpub.yaml' },
       json: { type: 'boolean', default: false },
       endpoint: { type: 'string' },
@@ -38,20 +47,25 @@ export async function runHistory(args: string[], r: Reporter): Promise<void> {
       'force-path-style': { type: 'boolean', default: false },
     },
   });
-  if (positionals.length > 0) throw new UsageError(`history takes no arguments (got "${positionals[0]}")`);
+  if (positionals.length > 0) throw new UsageError(`${name} takes no arguments (got "${positionals[0]}")`);
+  if (opts.drivers && values.channel !== undefined)
+    throw new UsageError(`${name} takes no --channel: every channel shares the driver tree`);
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
-  const cfg = resolveConfig(file, { channel: values.channel });
+  const cfg = resolveConfig(file, { channel: values.channel ?? 'stable' });
+  const record = opts.drivers ? DRIVERS_RECORD : cfg.channel;
+  const who = recordLabel(record);
+  const rollbackCmd = opts.drivers ? 'drivers rollback' : 'rollback';
   const store = await openStore(values.to, {
     ...(values.endpoint ? { endpoint: values.endpoint } : {}),
     ...(values.region ? { region: values.region } : {}),
     ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
   });
-  const record = await readHistory(store, cfg);
-  const newestFirst = [...record.entries].reverse();
+  const kept = await readHistory(store, cfg, record);
+  const newestFirst = [...kept.entries].reverse();
   if (values.json) {
     r.out(
       JSON.stringify({
-        channel: cfg.channel,
+        channel: record,
         keeps: cfg.rollback.generations,
         generations: newestFirst.map((e, steps) => ({
           id: e.id,
@@ -69,11 +83,11 @@ export async function runHistory(args: string[], r: Reporter): Promise<void> {
     return;
   }
   if (newestFirst.length === 0) {
-    r.out(`channel ${cfg.channel} in ${store.description} has no history yet`);
+    r.out(`${who} in ${store.description} has no history yet`);
     return;
   }
   r.out(
-    `channel ${cfg.channel} in ${store.description}: ${newestFirst.length} generation(s), newest first (rollback --steps N goes N back)`,
+    `${who} in ${store.description}: ${newestFirst.length} generation(s), newest first (${rollbackCmd} --steps N goes N back)`,
   );
   for (const [steps, e] of newestFirst.entries())
     r.out(

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { generateKeyPair } from '../signing/generate-key.js';
+import { runKeysCheck } from './keys-check.js';
+import { runKeysExtend } from './keys-extend.js';
 import type { Reporter } from './reporter.js';
 
 /**
@@ -10,11 +12,16 @@ import type { Reporter } from './reporter.js';
  * file (never to stdout, which CI logs keep); its passphrase comes from PKGPUB_SIGNING_PASSPHRASE.
  */
 export async function runKeys(args: string[], r: Reporter): Promise<void> {
+  // Each subcommand in its own module; generate predates that.
+  if (args[0] === 'check') return runKeysCheck(args.slice(1), r);
+  if (args[0] === 'extend') return runKeysExtend(args.slice(1), r);
   const [sub, ...rest] = args;
   if (sub === 'rotate') return (await import('./keys-rotate.js')).runKeysRotate(rest, r);
   if (sub !== 'generate')
     throw new UsageError(
-      'usage: pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--expires-days N]',
+      'usage: pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--expires-days N]\n' +
+        '       pkgpub keys check [KEY_FILE] [--to TARGET] [--warn-days 60] [--json]\n' +
+        '       pkgpub keys extend --days N --out FILE [--to TARGET] [--dry-run] [--json]',
     );
   const { values } = parseArgs({
     args: rest,

@@ -11,6 +11,9 @@ import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
 import { signerForTree } from './rotation-signer.js';
 import { signerFromEnv } from './signer-from-env.js';
+import { verifyWrites } from './verify-after.js';
+import { formatFinding } from '../verify/findings.js';
+import type { VerifyReport } from '../verify/verify.js';
 
 const COMMON = {
   to: { type: 'string', default: './public' },
@@ -37,11 +40,12 @@ const COMMON = {
   region: { type: 'string' },
   'force-path-style': { type: 'boolean', default: false },
   hardlink: { type: 'boolean', default: false },
+  verify: { type: 'boolean', default: false },
   ...CDN_OPTIONS,
 } as const;
 
 /** `pkgpub publish` and `pkgpub remove` share everything but what they change. */
-export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 'remove'): Promise<void> {
+export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 'remove'): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: COMMON });
   if (positionals.length === 0)
     throw new UsageError(
@@ -133,11 +137,30 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
       onDelete: (key) => line(`delete ${key}`, `deleting ${key}`),
     },
   });
-  report(result, values['dry-run'], values.json, store.description, r);
+  const checked =
+    values.verify && !values['dry-run']
+      ? await verifyWrites({
+          keys: result.plan.tiers.flatMap((t) => t.steps.map((s) => s.file.key)),
+          cfg,
+          store,
+          viaBaseUrl: Boolean(values['base-url'] ?? file.base_url),
+          ...(signer ? { signer } : {}),
+          status: (l) => r.status(l),
+        })
+      : undefined;
+  report(result, values['dry-run'], values.json, store.description, r, checked);
   reportCdn(result.cdn, r, values.json);
+  return checked && checked.errors > 0 ? 1 : 0;
 }
 
-function report(res: PublishResult, dryRun: boolean, json: boolean, target: string, r: Reporter): void {
+function report(
+  res: PublishResult,
+  dryRun: boolean,
+  json: boolean,
+  target: string,
+  r: Reporter,
+  verified?: VerifyReport,
+): void {
   const writes = res.plan.tiers.reduce((n, t) => n + t.steps.length, 0);
   if (json) {
     r.out(
@@ -155,6 +178,7 @@ function report(res: PublishResult, dryRun: boolean, json: boolean, target: stri
         attempts: res.attempts,
         ...(res.applied ? { applied: res.applied } : {}),
         ...(res.cdn ? { cdn: res.cdn } : {}),
+        ...(verified ? { verify: verified } : {}),
       }),
     );
     return;
@@ -173,5 +197,14 @@ function report(res: PublishResult, dryRun: boolean, json: boolean, target: stri
       `yum +${y.added.length} -${y.removed.length} (${y.unchanged.length} unchanged); ` +
       `tarballs +${b.added.length} (${b.unchanged.length} unchanged); drivers +${d.added.length} (${d.unchanged.length} unchanged); ` +
       `${res.applied?.written ?? 0} objects written (${formatBytes(res.applied?.bytes ?? 0)}), ${res.applied?.deleted ?? 0} deleted, ${res.plan.skipped} already in place`,
+  );
+  if (!verified) return;
+  for (const f of verified.findings) if (f.level !== 'note') r.out(formatFinding(f));
+  for (const s of verified.summary)
+    r.out(`verify ${s.part}: ${s.checked}: ${s.errors} errors, ${s.warnings} warnings`);
+  r.out(
+    verified.errors === 0
+      ? `verified what this publish wrote, through ${verified.site}: no errors`
+      : `published, but verify found ${verified.errors} errors through ${verified.site}`,
   );
 }

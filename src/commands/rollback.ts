@@ -4,6 +4,7 @@ import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
+import { DRIVERS_RECORD, recordLabel } from '../model/history.js';
 import { describePlan } from '../model/plan.js';
 import { openStore } from '../storage/open-store.js';
 import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
@@ -13,15 +14,21 @@ import { signerFromEnv } from './signer-from-env.js';
 
 /**
  * `pkgpub rollback --channel C [--steps K]`: the channel's apt, yum and tarball state of K changes
- * ago, published again as a new signed generation.
+ * ago, published again as a new signed generation. `pkgpub drivers rollback [--steps K]`
+ * (`drivers`): the driver tree's, which no channel owns; its indexes are signed when a key is given.
  */
-export async function runRollback(args: string[], r: Reporter): Promise<void> {
+export async function runRollback(
+  args: string[],
+  r: Reporter,
+  opts: { drivers?: boolean } = {},
+): Promise<void> {
+  const name = opts.drivers ? 'drivers rollback' : 'rollback';
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: {
       to: { type: 'string', default: './public' },
-      channel: { type: 'string', default: 'stable' },
+      channel: { type: 'string' },
       steps: { type: 'string', default: '1' },
       config: { type: 'string', default: 'pkgpub.yaml' },
       'signing-key': { type: 'string' },
@@ -37,7 +44,9 @@ export async function runRollback(args: string[], r: Reporter): Promise<void> {
       ...CDN_OPTIONS,
     },
   });
-  if (positionals.length > 0) throw new UsageError(`rollback takes no arguments (got "${positionals[0]}")`);
+  if (positionals.length > 0) throw new UsageError(`${name} takes no arguments (got "${positionals[0]}")`);
+  if (opts.drivers && values.channel !== undefined)
+    throw new UsageError(`${name} takes no --channel: every channel shares the driver tree`);
   const steps = Number(values.steps);
   if (!Number.isInteger(steps) || steps < 1) throw new UsageError('--steps must be a whole number ≥ 1');
   const gcGrace = Number(values['gc-grace']);
@@ -48,13 +57,16 @@ export async function runRollback(args: string[], r: Reporter): Promise<void> {
     throw new UsageError('--concurrency must be a whole number ≥ 1');
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
   const cfg = resolveConfig(file, {
-    channel: values.channel,
+    channel: values.channel ?? 'stable',
     ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
   });
-  const ownSigner = await signerFromEnv(
-    { keyFile: values['signing-key'] ?? file.signing?.key_file, unsigned: values.unsigned },
-    r,
-  );
+  // The driver indexes are signed when a key is at hand; without one, their signatures are dropped
+  // (a signature of other bytes is worse than none).
+  const keyFile = values['signing-key'] ?? file.signing?.key_file;
+  const ownSigner =
+    opts.drivers && !keyFile && !process.env.PKGPUB_SIGNING_KEY
+      ? undefined
+      : await signerFromEnv({ keyFile, unsigned: values.unsigned }, r);
   const store = await openStore(values.to, {
     ...(values.endpoint ? { endpoint: values.endpoint } : {}),
     ...(values.region ? { region: values.region } : {}),
@@ -68,6 +80,7 @@ export async function runRollback(args: string[], r: Reporter): Promise<void> {
     store,
     cfg,
     steps,
+    ...(opts.drivers ? { record: DRIVERS_RECORD } : {}),
     gcGraceMs: gcGrace * 1000,
     dryRun: values['dry-run'],
     ...(signer ? { signer, fingerprint: signer.fingerprint } : {}),
@@ -104,7 +117,7 @@ export async function runRollback(args: string[], r: Reporter): Promise<void> {
     .map(([kind, c]) => `${kind === 'bin' ? 'tarballs' : kind} +${c.added.length} -${c.removed.length}`)
     .join('; ');
   const writes = plan.tiers.reduce((n, t) => n + t.steps.length, 0);
-  const head = `channel ${report.channel}: generation ${report.to.id} (${report.to.date}, ${report.to.command}) in place of ${report.from.id} (${report.from.date}, ${report.from.command})`;
+  const head = `${recordLabel(report.channel)}: generation ${report.to.id} (${report.to.date}, ${report.to.command}) in place of ${report.from.id} (${report.from.date}, ${report.from.command})`;
   if (values['dry-run']) {
     r.out(
       `dry run: ${head}; ${what || 'nothing differs'}; ${writes} writes and ${plan.deletes.length} deletes would be made in ${store.description}`,

@@ -1,12 +1,15 @@
 /**
- * A channel's history: the pointer documents of its last generations, so `pkgpub rollback` can put
- * one back, and the keys each generation stopped naming, so garbage waits until no kept
- * generation names it. Pure: parse, render, reconcile with what the tree has committed, record a
- * run, trim. The transaction does the reading and writing (transaction.ts).
+ * A channel's history (or the driver tree's, which no channel owns): the pointer documents of its
+ * last generations, so `pkgpub rollback` can put one back, and the keys each generation stopped
+ * naming, so garbage waits until no kept generation names it. Pure: parse, render, reconcile with
+ * what the tree has committed, record a run, trim. The transaction does the reading and writing
+ * (transaction.ts).
  *
  * A generation's state is split in parts, each read through one pointer document: `apt` (the
- * Release text), `yum` (repomd.xml), `bin/<arch>` (that arch's SHA256SUMS). '' means the part had
- * no pointer (nothing published there). A part an entry does not name is one history never saw.
+ * Release text), `yum` (repomd.xml), `bin/<arch>` (that arch's SHA256SUMS); for drivers `drivers`
+ * (index.json) and `drivers/<version>` (the sha256 of that version's json: too big to keep as text).
+ * '' means the part had no pointer (nothing published there). A part an entry does not name is one
+ * history never saw.
  */
 
 /** part -> pointer document text. */
@@ -17,6 +20,23 @@ export type PartKeys = Record<string, string[]>;
 export interface KindSummary {
   added: string[];
   removed: string[];
+  /** How many there were, where the lists keep only the first of them (a 100,000-driver publish). */
+  addedCount?: number;
+  removedCount?: number;
+}
+
+/** A summary short enough for a record that keeps several generations of it. */
+export function boundedSummary(
+  added: readonly string[],
+  removed: readonly string[],
+  limit = 100,
+): KindSummary {
+  return {
+    added: added.slice(0, limit),
+    removed: removed.slice(0, limit),
+    ...(added.length > limit ? { addedCount: added.length } : {}),
+    ...(removed.length > limit ? { removedCount: removed.length } : {}),
+  };
 }
 
 export interface HistoryEntry {
@@ -48,6 +68,16 @@ export interface HistoryRecord {
 }
 
 export const HISTORY_DIR = '.pkgpub-history';
+/**
+ * The record of the driver tree: drivers are not per channel (every channel's drivers live under
+ * one prefix), so they keep a record of their own beside the channels' (stable, dev).
+ */
+export const DRIVERS_RECORD = 'drivers';
+
+/** How messages name the owner of a record. */
+export function recordLabel(record: string): string {
+  return record === DRIVERS_RECORD ? 'the driver tree' : `channel ${record}`;
+}
 
 export function historyKey(channel: string): string {
   return `${HISTORY_DIR}/${channel}.json`;
@@ -169,6 +199,22 @@ export function reconcileHistory(record: HistoryRecord, read: Snapshot): History
   return out;
 }
 
+/**
+ * Parts the newest generation changed (those where it differs from the one before it; all of
+ * them for a first one) that `read` does not cover. A run reads only the parts it touches, so
+ * without reading these too a newest generation whose run died before its pointers would be
+ * corrected only where this run happens to look, and stay half a phantom: naming states that
+ * were never committed, and holding keys a later generation then does not hold again.
+ */
+export function unreadParts(record: HistoryRecord, read: Snapshot): string[] {
+  const newest = record.entries.at(-1);
+  if (!newest) return [];
+  const before = record.entries.at(-2);
+  return Object.keys(newest.snapshot)
+    .filter((p) => read[p] === undefined && (!before || before.snapshot[p] !== newest.snapshot[p]))
+    .sort();
+}
+
 export interface RunRecord {
   date: string;
   command: string;
@@ -181,6 +227,12 @@ export interface RunRecord {
   dropped: PartKeys;
   /** Keys the new state names again: this run's outputs and what a rollback puts back. */
   revived: ReadonlySet<string>;
+  /**
+   * Outputs that are copies of what this run replaces (a driver version json kept by content):
+   * only the generation before names them, so writing them does not name them again; they are
+   * in `dropped` like the rest of that generation's keys.
+   */
+  preserved?: ReadonlySet<string>;
   restored?: number;
 }
 
@@ -200,6 +252,10 @@ function nonEmpty(s: Snapshot): boolean {
  * `generations` back) and releases what only the dropped generations named.
  */
 export function recordRun(record: HistoryRecord, run: RunRecord, generations: number): Recorded {
+  const { preserved } = run;
+  const revived: Pick<ReadonlySet<string>, 'has'> = preserved && preserved.size > 0
+    ? { has: (k) => run.revived.has(k) && !preserved.has(k) }
+    : run.revived;
   const out = reconcileHistory(record, run.read);
   const entries = out.entries;
   // History begins on a tree that already holds something: keep that state as the first generation.
@@ -215,7 +271,7 @@ export function recordRun(record: HistoryRecord, run: RunRecord, generations: nu
   const last = entries.at(-1);
   const dropped: PartKeys = {};
   for (const [part, keys] of Object.entries(run.dropped)) {
-    const kept = [...new Set(keys)].filter((k) => !run.revived.has(k)).sort();
+    const kept = [...new Set(keys)].filter((k) => !revived.has(k)).sort();
     if (kept.length > 0) dropped[part] = kept;
   }
   const entry: HistoryEntry = {
@@ -230,7 +286,7 @@ export function recordRun(record: HistoryRecord, run: RunRecord, generations: nu
   // A key named again is no longer garbage of any generation.
   for (const e of entries)
     for (const [part, keys] of Object.entries(e.dropped))
-      e.dropped[part] = keys.filter((k) => !run.revived.has(k));
+      e.dropped[part] = keys.filter((k) => !revived.has(k));
   entries.push(entry);
 
   const released = new Set<string>();
@@ -261,11 +317,12 @@ export function recordRun(record: HistoryRecord, run: RunRecord, generations: nu
  */
 export function generationBack(record: HistoryRecord, steps: number): HistoryEntry {
   const n = record.entries.length;
-  if (n === 0) throw new Error(`channel ${record.channel} has no history yet: nothing to roll back to`);
+  const who = recordLabel(record.channel);
+  if (n === 0) throw new Error(`${who} has no history yet: nothing to roll back to`);
   const target = record.entries[n - 1 - steps];
   if (!target)
     throw new Error(
-      `channel ${record.channel} keeps ${n - 1} earlier generation${n - 1 === 1 ? '' : 's'}; --steps ${steps} goes further back than that (rollback.generations in pkgpub.yaml sets how many are kept)`,
+      `${who} keeps ${n - 1} earlier generation${n - 1 === 1 ? '' : 's'}; --steps ${steps} goes further back than that (rollback.generations in pkgpub.yaml sets how many are kept)`,
     );
   return target;
 }

@@ -52,3 +52,32 @@ export function writeOutput(
   }
   return out.finish();
 }
+
+const CHUNK = 1 << 20;
+
+/**
+ * Bytes already in memory (a driver version json read back) as an output through `open`, so a
+ * spilling one moves them to a temp file now instead of holding them until the transaction spills
+ * its outputs: a prune of ten 50 MB versions would otherwise hold 500 MB at once. They pass as text
+ * a megabyte at a time; bytes that are not UTF-8 would not come out the same, and stay as they are.
+ */
+export function bytesOutput(open: OpenOutput, key: string, tier: Tier, bytes: Uint8Array): OutputFile {
+  if (open === memoryOutput) return bytesFile(key, tier, bytes);
+  const dec = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  try {
+    return writeOutput(
+      open,
+      key,
+      tier,
+      (out) => {
+        for (let at = 0; at < bytes.length; at += CHUNK)
+          out.write(dec.decode(bytes.subarray(at, at + CHUNK), { stream: true }));
+        out.write(dec.decode());
+      },
+      bytes.length,
+    );
+  } catch (err) {
+    if (err instanceof TypeError) return bytesFile(key, tier, bytes);
+    throw err;
+  }
+}

@@ -1,6 +1,6 @@
 import type { Artifact, RpmHeaders } from '../artifacts/types.js';
 import type { ResolvedConfig } from '../config/resolve.js';
-import type { PartKeys, Snapshot } from '../model/history.js';
+import type { KindSummary, PartKeys, Snapshot } from '../model/history.js';
 import type { OpenOutput } from '../model/text-output.js';
 import type { ChangeSummary, OutputFile } from '../model/tiers.js';
 import type { Signer } from '../signing/signer.js';
@@ -67,13 +67,14 @@ export interface SectionResult {
   garbage: string[];
   /** Removes temp files the outputs point at, once they are applied (or the attempt failed). */
   cleanup?(): Promise<void>;
-  /** Sections a channel's history covers (apt, yum, bin): their pointer documents, by part. */
+  /** Sections a history covers (apt, yum, bin: the channel's; drivers: their own): pointer documents by part. */
   snapshot?: SectionSnapshot;
 }
 
 /**
  * What a build started from and what it leaves, as pointer documents by part ('apt', 'yum',
- * 'bin/<arch>'; '' where there is no pointer): the channel's history records them.
+ * 'bin/<arch>'; 'drivers' and 'drivers/<version>'; '' where there is no pointer): the history
+ * records them.
  */
 export interface SectionSnapshot {
   /** As read through the pointers in this attempt. */
@@ -82,6 +83,13 @@ export interface SectionSnapshot {
   written: Snapshot;
   /** The result's garbage by part: held back while a kept generation names it. */
   dropped: PartKeys;
+  /**
+   * Outputs that keep a copy of a document this result replaces (a driver version json, too big to
+   * sit in the record): in `dropped`, named by the generation before only (model/history.ts).
+   */
+  preserved?: string[];
+  /** What the record keeps of the change, where `changes` is too long for it (drivers). */
+  summary?: KindSummary;
 }
 
 /** A rollback's build: also the keys the restored state names that the current one does not. */
@@ -98,15 +106,26 @@ export const NO_CHANGES = (): ChangeSummary => ({ added: [], removed: [], unchan
  */
 export interface Section<Scope = unknown, State = unknown> {
   readonly kind: SectionKind;
+  /**
+   * The history record this section's parts go to when it is not the channel's: drivers are
+   * shared by every channel and keep their own (`.pkgpub-history/drivers.json`).
+   */
+  readonly historyRecord?: string;
   /** This section's part of the input; undefined when it has nothing to do in this run. */
   scope(input: SectionInput): Scope | undefined;
   readState(ctx: SectionContext, scope: Scope): Promise<State>;
   build(ctx: SectionContext, state: State, scope: Scope, input: SectionInput): Promise<SectionResult>;
   /**
-   * Rollback (sections a channel's history covers). The committed pointer documents of `parts`
-   * (bin: `bin/<arch>`; apt and yum have one part each).
+   * Rollback (sections a history covers). The committed pointer documents of `parts` (bin:
+   * `bin/<arch>`; drivers: `drivers` and `drivers/<version>`; apt and yum have one part each).
+   * `checkOnly`: only compared with the record (see unreadParts), never written back, so a digest
+   * the backend keeps may stand in for reading a big document.
    */
-  readSnapshot?(ctx: SectionContext, parts: readonly string[]): Promise<Snapshot>;
+  readSnapshot?(
+    ctx: SectionContext,
+    parts: readonly string[],
+    opts?: { checkOnly?: boolean },
+  ): Promise<Snapshot>;
   /** The state `snapshot` describes, read through the files it names (a kept generation's or the current). */
   readStateAt?(ctx: SectionContext, snapshot: Snapshot): Promise<State>;
   /**

@@ -1,4 +1,11 @@
-import { type AlgorithmInfo, enums, type PrivateKey, type SignaturePacket, type Subkey } from 'openpgp';
+import {
+  type AlgorithmInfo,
+  enums,
+  type PrivateKey,
+  type PublicKey,
+  type SignaturePacket,
+  type Subkey,
+} from 'openpgp';
 import { SigningError } from '../errors.js';
 import { hashFor, STRONG_HASHES } from './openpgp-signer.js';
 
@@ -7,24 +14,32 @@ export const EXPIRY_WARNING_DAYS = 30;
 const DAY_MS = 86_400_000;
 const MIN_RSA_BITS = 3072;
 
-/** What to do about an expiring key; users' copies of the public key must be refreshed too. */
-function refresh(fpr: string): string {
-  return `extend it (gpg --quick-set-expire ${fpr} 2y '*'), then re-export it and republish the public key, or make a new one with \`pkgpub keys generate\``;
-}
+/**
+ * What to do about an expiring key; users' copies of the public key must be refreshed too.
+ * Not gpg --quick-set-expire: publish writes keys/<project>-<id>.asc as an immutable blob, so a key
+ * extended elsewhere conflicts there; `keys extend` publishes the new copy itself.
+ */
+const REFRESH =
+  'extend it with `pkgpub keys extend --days N --out FILE` (which publishes the extended public key too), or make a new one with `pkgpub keys generate`';
 
-export interface KeyHealth {
+export interface KeyHealth<K extends PublicKey = PrivateKey> {
   /** The (sub)key gpg would sign with: the newest valid signing-capable subkey, else the primary. */
-  signingKey: PrivateKey | Subkey;
+  signingKey: K | Subkey;
   hashAlgorithm: number;
   warnings: string[];
 }
 
 /**
  * Judges a parsed key against what apt (sqv), gpgv and rpm 4.18 accept, using public parts only,
- * so it runs before the passphrase is asked for. Throws one-line SigningErrors; never echoes key
- * material (only fingerprints, dates and algorithm names).
+ * so it runs before the passphrase is asked for (and on published public keys: `keys check`).
+ * Throws one-line SigningErrors; never echoes key material (only fingerprints, dates and
+ * algorithm names). `warnDays`: how close to expiry a key is warned about.
  */
-export async function assessKey(key: PrivateKey, now: Date): Promise<KeyHealth> {
+export async function assessKey<K extends PublicKey>(
+  key: K,
+  now: Date,
+  warnDays = EXPIRY_WARNING_DAYS,
+): Promise<KeyHealth<K>> {
   const fpr = key.getFingerprint().toUpperCase();
   const primary = key.keyPacket;
   if (primary.version !== 4) {
@@ -48,7 +63,7 @@ export async function assessKey(key: PrivateKey, now: Date): Promise<KeyHealth> 
     throw new SigningError(`signing key ${fpr} has no valid self-signature; it cannot be used`);
   }
   if (expires instanceof Date && expires.getTime() <= now.getTime()) {
-    throw new SigningError(`signing key ${fpr} expired on ${day(expires)}; ${refresh(fpr)}`);
+    throw new SigningError(`signing key ${fpr} expired on ${day(expires)}; ${REFRESH}`);
   }
   if (key.getCreationTime().getTime() > now.getTime()) {
     throw new SigningError(`signing key ${fpr} is created in the future (${day(key.getCreationTime())})`);
@@ -93,10 +108,10 @@ export async function assessKey(key: PrivateKey, now: Date): Promise<KeyHealth> 
   }
   const subExpires = sub ? await sub.getExpirationTime(now) : Infinity;
   const soonest = earliest(expires, subExpires);
-  if (soonest !== null && soonest.getTime() - now.getTime() < EXPIRY_WARNING_DAYS * DAY_MS) {
+  if (soonest !== null && soonest.getTime() - now.getTime() < warnDays * DAY_MS) {
     const which =
       soonest === expires ? `signing key ${fpr}` : `signing subkey ${sub!.getFingerprint().toUpperCase()}`;
-    warnings.push(`${which} expires on ${day(soonest)}; ${refresh(fpr)} before then`);
+    warnings.push(`${which} expires on ${day(soonest)}; ${REFRESH} before then`);
   }
   return { signingKey, hashAlgorithm: hashFor(selfCert.preferredHashAlgorithms), warnings };
 }
@@ -127,11 +142,11 @@ function refuseSha1Binding(fpr: string, what: string, sig: SignaturePacket): voi
   const name =
     sig.hashAlgorithm === null ? 'unknown' : (enums.read(enums.hash, sig.hashAlgorithm) ?? 'unknown');
   throw new SigningError(
-    `signing key ${fpr}: its ${what} uses ${String(name).toUpperCase()}, which apt's sqv rejects; re-certify it with a current gpg (e.g. gpg --quick-set-expire) or make a new one with \`pkgpub keys generate\``,
+    `signing key ${fpr}: its ${what} uses ${String(name).toUpperCase()}, which apt's sqv rejects; re-certify it with \`pkgpub keys extend --days N --out FILE\` or make a new one with \`pkgpub keys generate\``,
   );
 }
 
-async function pickSigningKey(key: PrivateKey, fpr: string, now: Date): Promise<PrivateKey | Subkey> {
+async function pickSigningKey<K extends PublicKey>(key: K, fpr: string, now: Date): Promise<K | Subkey> {
   try {
     return await key.getSigningKey(undefined, now);
   } catch {
@@ -143,9 +158,7 @@ async function pickSigningKey(key: PrivateKey, fpr: string, now: Date): Promise<
     if ((flags & enums.keyFlags.signData) === 0) continue;
     const exp = await sub.getExpirationTime(now).catch(() => null);
     if (exp instanceof Date && exp.getTime() <= now.getTime()) {
-      throw new SigningError(
-        `signing subkey ${subFpr} of key ${fpr} expired on ${day(exp)}; ${refresh(fpr)}`,
-      );
+      throw new SigningError(`signing subkey ${subFpr} of key ${fpr} expired on ${day(exp)}; ${REFRESH}`);
     }
     if (sub.revocationSignatures.length > 0) {
       throw new SigningError(`signing subkey ${subFpr} of key ${fpr} is revoked; add a new signing subkey`);

@@ -122,3 +122,15 @@ async function unlock(
     throw new SigningError(`signing key ${fpr} cannot be unlocked: ${reason}`);
   }
 }
+
+/**
+ * The signing key as publish reads it, still locked: what `keys check` inspects and `keys extend`
+ * re-certifies (an expired or SHA-1-bound key, which loadSigner refuses, is what extend repairs).
+ * Same one-line errors as loadSigner.
+ */
+export async function readSigningKey(
+  opts: Pick<LoadSignerOptions, 'keyFile' | 'keyArmored'>,
+): Promise<PrivateKey> {
+  const source = opts.keyFile !== undefined ? `signing key file ${opts.keyFile}` : 'the given signing key';
+  return parseKey(await keyBytes(opts), source);
+}

@@ -24,6 +24,12 @@ import {
 } from './listing-model.js';
 import { loadSiteTemplates, pageBase, pageNames, writeFolderPages } from './render-listing.js';
 import { type ExistsFn, fingerprintOf, rootExtras, rootProbePaths } from './root-page.js';
+import {
+  currentExtensions,
+  type KeyExtension,
+  KEY_NOTICES_KEY,
+  parseKeyNotices,
+} from '../model/key-notices.js';
 
 export interface BuildListingsInput {
   store: ObjectStore;
@@ -38,6 +44,11 @@ export interface BuildListingsInput {
   concurrency?: number;
   /** Where pages and listing.json files are written as they are rendered (publish/spill.ts: big ones to temp files). */
   open?: OpenOutput;
+  /**
+   * The whole tree as the change listed it in this attempt, before writing anything: folders without
+   * a listing.json are bootstrapped from it instead of from another listing of the store.
+   */
+  listed?: readonly ObjectInfo[];
 }
 
 export interface ListingOutputs {
@@ -86,7 +97,7 @@ async function isOwnPage(store: ObjectStore, key: string): Promise<boolean> {
  */
 async function putsFromStore(
   store: ObjectStore,
-  objects: AsyncIterable<ObjectInfo>,
+  objects: AsyncIterable<ObjectInfo> | Iterable<ObjectInfo>,
   now: Date,
   concurrency: number,
 ): Promise<{ puts: FilePut[]; generated: string[] }> {
@@ -172,7 +183,13 @@ async function readListings(
 export async function buildListings(input: BuildListingsInput): Promise<ListingOutputs> {
   const got = await applyPlanToListings(input);
   if (!got) return { files: [], deletes: [], folders: [] };
-  return render({ cfg: input.cfg, applied: got.applied, previous: got.loaded, ...optional(input) });
+  return render({
+    cfg: input.cfg,
+    applied: got.applied,
+    previous: got.loaded,
+    now: input.now,
+    ...optional(input),
+  });
 }
 
 /**
@@ -201,7 +218,8 @@ async function applyPlanToListings(
   });
   const bootstrap: FilePut[] = [];
   for (const top of tops) {
-    const { puts } = await putsFromStore(store, store.list(top), input.now, concurrency);
+    const objects = input.listed ? below(input.listed, top) : store.list(top);
+    const { puts } = await putsFromStore(store, objects, input.now, concurrency);
     addKnownDigests(puts, loaded);
     // A loop, not push(...puts): a spread of 100k+ arguments can overflow the stack.
     for (const p of puts) bootstrap.push(p);
@@ -211,6 +229,10 @@ async function applyPlanToListings(
   for (const p of planned.puts) bootstrap.push(p);
   const changes: ListingChanges = { puts: bootstrap, deletes: planned.deletes };
   return { applied: applyChanges(loaded, changes), loaded };
+}
+
+function* below(listed: readonly ObjectInfo[], top: string): Iterable<ObjectInfo> {
+  for (const o of listed) if (o.key.startsWith(top)) yield o;
 }
 
 function optional(input: {
@@ -252,6 +274,7 @@ export async function rebuildAllListings(
     applied,
     previous: new Map(),
     store,
+    now,
     ...(fingerprint ? { fingerprint } : {}),
     ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
     ...(opts.open ? { open: opts.open } : {}),
@@ -279,6 +302,8 @@ interface RenderInput {
   /** Listings as they were before this change (for pages to delete). */
   previous: Map<string, Listing>;
   store: ObjectStore;
+  /** The run's time: the root page's key notices end when the old copies expire. */
+  now: Date;
   /** The publish's plan: keys it writes are never deleted, whatever the listing thinks. */
   plan?: Plan;
   fingerprint?: string;
@@ -311,7 +336,7 @@ async function render(input: RenderInput): Promise<ListingOutputs> {
     let extras: Record<string, unknown> | undefined;
     if (folder === '') {
       const fpr = input.fingerprint ?? (await publishedFingerprint(input.store, cfg, input.plan));
-      extras = await rootExtras(cfg, exists, fpr);
+      extras = await rootExtras(cfg, exists, fpr, await keyNoticesAt(input.store, input.plan, input.now));
     }
     const base = pageBase(listing);
     const names: string[] = [];
@@ -348,6 +373,13 @@ async function render(input: RenderInput): Promise<ListingOutputs> {
     deletes: [...drop].sort(),
     folders: applied.changed,
   };
+}
+
+/** The key extensions the root page tells about: from this run's record, else the published one. */
+async function keyNoticesAt(store: ObjectStore, plan: Plan | undefined, now: Date): Promise<KeyExtension[]> {
+  const step = plan?.tiers.flatMap((t) => t.steps).find((s) => s.file.key === KEY_NOTICES_KEY);
+  const bytes = step && 'bytes' in step.file.body ? step.file.body.bytes : await store.get(KEY_NOTICES_KEY);
+  return currentExtensions(parseKeyNotices(bytes), now);
 }
 
 /** The key's fingerprint for the root page: from this publish's key file, else the published one. */

@@ -1,5 +1,6 @@
 import { readKey } from 'openpgp';
 import type { ResolvedConfig } from '../config/resolve.js';
+import type { KeyExtension } from '../model/key-notices.js';
 import { renderRepoTemplate } from '../repos/templates.js';
 import type { RootExtras } from './render-listing.js';
 
@@ -62,6 +63,7 @@ export async function rootExtras(
   cfg: ResolvedConfig,
   exists: ExistsFn,
   fingerprint?: string,
+  extensions: KeyExtension[] = [],
 ): Promise<RootExtras> {
   const alias = keyAlias(cfg);
   const keyName = alias.slice(alias.lastIndexOf('/') + 1);
@@ -130,6 +132,13 @@ export async function rootExtras(
       fingerprint: fingerprint ? groupFingerprint(fingerprint) : undefined,
       keyName,
       keyHref: href(alias, false),
+      // Copies saved before an extension stop verifying at their old expiry: say until when to refetch.
+      keyNotices: extensions.map((e) => ({
+        fingerprint: groupFingerprint(e.fingerprint),
+        extendedOn: e.date.slice(0, 10),
+        expires: e.expires.slice(0, 10),
+        refetchBefore: e.previousExpiry!.slice(0, 10),
+      })),
       deb,
       rpm,
       bin,

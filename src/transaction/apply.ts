@@ -2,11 +2,18 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { Plan } from '../model/plan.js';
 import type { OutputFile, Tier } from '../model/tiers.js';
 
-const CACHE_CONTROL: Record<Tier, string> = {
+/**
+ * Files rewritten in place come in pairs with their signatures (repomd.xml and its .asc, SHA256SUMS
+ * and its .asc, InRelease beside Release.gpg, a driver index and its .asc). A cache that keeps each
+ * for a time of its own can hand a client one new and one old, which fails signature checks; with
+ * no-cache every cache asks the origin each time (a 304 when unchanged, by ETag/Last-Modified), so
+ * the two always come from one state.
+ */
+export const CACHE_CONTROL: Record<Tier, string> = {
   blob: 'public, max-age=31536000, immutable',
   'content-addressed': 'public, max-age=31536000, immutable',
-  index: 'public, max-age=60',
-  pointer: 'public, max-age=60',
+  index: 'public, no-cache',
+  pointer: 'public, no-cache',
   listing: 'public, max-age=300',
 };
 

@@ -3,7 +3,7 @@ import { isEmptyPlan, makePlan, type Plan, type PlanStep } from '../model/plan.j
 import type { OpenOutput } from '../model/text-output.js';
 import { TIERS } from '../model/tiers.js';
 import { buildListings } from '../site/build-site.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
 import { probeExisting } from './probe.js';
 
 /**
@@ -21,6 +21,8 @@ export async function listingPlan(
     earlier: readonly Plan[];
     /** Where pages and listing.json files are written as they are rendered (big ones to temp files). */
     open?: OpenOutput;
+    /** The tree as the change listed it in this attempt (see Intent.listed). */
+    listed?: readonly ObjectInfo[];
   },
 ): Promise<Plan | undefined> {
   const { earlier, ...rest } = input;

@@ -7,12 +7,12 @@ import {
 } from '../cdn/invalidator.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { PreconditionError } from '../errors.js';
-import { historyKey, parseHistory, recordRun, renderHistory } from '../model/history.js';
+import { historyKey, parseHistory, recordRun, renderHistory, unreadParts } from '../model/history.js';
 import { bytesFile } from '../model/output-file.js';
 import { type Existing, makePlan, mergePlans, type Plan } from '../model/plan.js';
 import type { OpenOutput } from '../model/text-output.js';
 import type { OutputFile } from '../model/tiers.js';
-import type { ObjectStore } from '../storage/object-store.js';
+import type { ObjectInfo, ObjectStore } from '../storage/object-store.js';
 import { type Applied, type ApplyProgress, applyPlan } from './apply.js';
 import { GARBAGE_KEY, parsePendingGarbage, renderPendingGarbage, scheduleGarbage } from './garbage.js';
 import { GuardedStore } from './guarded-store.js';
@@ -73,15 +73,23 @@ export interface Intent<R> {
   /** Keys no longer referenced: deleted once the garbage grace has passed. */
   garbage?: string[];
   /**
-   * A change to a channel (apt, yum, tarballs): recorded as a new generation in the channel's
-   * history, in the same commit, and its `dropped` garbage held back while a kept generation
-   * names it. Commands never write the history themselves.
+   * A change to a channel (apt, yum, tarballs) or to the driver tree: recorded as a new
+   * generation in that history (the channel's, or `drivers`), in the same commit, and its
+   * `dropped` garbage held back while a kept generation names it. Commands never write a history
+   * themselves.
    */
-  history?: HistoryIntent;
+  history?: readonly HistoryIntent[];
   /** Keys to delete in this run. */
   deletes?: string[];
   /** The outputs are the listings themselves (site rebuild): no listing tier is added. */
   ownListings?: boolean;
+  /**
+   * The whole tree (`list('')`), listed by `describe` in this attempt before anything was written:
+   * the listing tier bootstraps folders that have no listing.json from it instead of listing the
+   * store a second time (adopt). It was taken before this attempt's writes as the tier's own
+   * listing would be, and the lease or the conditional writes guard it the same way.
+   */
+  listed?: readonly ObjectInfo[];
   /**
    * Go through the garbage record even when nothing else changes, and with a grace of 0 too
    * (retention: freeing space is the point, and a later run must delete what an earlier one
@@ -207,10 +215,10 @@ class Run<R> {
   }
 
   /**
-   * Adds this run's generation to the channel's history (an output of the index tier, so it lands
-   * before the pointers and through this attempt's store: guarded like every state file). Returns
-   * the garbage to schedule now: what no kept generation names any more. The run's own garbage
-   * waits in the new generation's `dropped` until then.
+   * Adds this run's generation to a history (an output of the index tier, so it lands before the
+   * pointers and through this attempt's store: guarded like every state file). Returns the garbage
+   * to schedule now: what no kept generation names any more. The run's own garbage waits in the
+   * new generation's `dropped` until then.
    */
   private async recordHistory(
     store: ObjectStore,
@@ -219,12 +227,14 @@ class Run<R> {
     referenced: Set<string>,
   ): Promise<string[]> {
     for (const k of h.revived ?? []) referenced.add(k);
+    const preserved = new Set(h.preserved ?? []);
     // Nothing changed: no generation (a no-op publish writes nothing), and nothing was dropped.
     if (Object.keys(h.written).length === 0) return Object.values(h.dropped).flat();
     const { cfg } = this.opts;
-    const key = historyKey(cfg.channel);
+    const name = h.record ?? cfg.channel;
+    const key = historyKey(name);
     const bytes = await store.get(key);
-    const parsed = parseHistory(bytes, cfg.channel);
+    const parsed = parseHistory(bytes, name);
     if (!parsed.ok && bytes) {
       // What a damaged record held back is unknown: those objects stay (leaked, never wrongly deleted).
       const aside = `${key.slice(0, -'.json'.length)}.damaged-${this.now.toISOString().replace(/[:.]/g, '-')}.json`;
@@ -233,22 +243,37 @@ class Run<R> {
         `the history record ${key} in ${store.description} is damaged (${parsed.reason}); kept as ${aside}, a new one begins, and the objects it held back stay in place`,
       );
     }
+    const record = parsed.ok ? parsed.record : { channel: name, entries: [] };
+    const unread = unreadParts(record, h.read);
+    const read = unread.length > 0 && h.readParts ? { ...h.read, ...(await h.readParts(unread)) } : h.read;
     const done = recordRun(
-      parsed.ok ? parsed.record : { channel: cfg.channel, entries: [] },
+      record,
       {
         date: this.now.toISOString(),
         command: this.opts.command,
-        read: h.read,
+        read,
         written: h.written,
         summary: h.summary,
         dropped: h.dropped,
         revived: referenced,
+        ...(preserved.size > 0 ? { preserved } : {}),
         ...(h.restored !== undefined ? { restored: h.restored } : {}),
       },
       cfg.rollback.generations,
     );
+    // A copy no kept generation needs (the history keeps no earlier generation) is not written at
+    // all; one already there from before is garbage like the rest.
+    let released = done.released;
+    const unneeded = new Set(released.filter((k) => preserved.has(k)));
+    if (unneeded.size > 0) {
+      for (let i = outputs.length - 1; i >= 0; i--) if (unneeded.has(outputs[i]!.key)) outputs.splice(i, 1);
+      for (const k of unneeded) referenced.delete(k);
+      const absent = new Set<string>();
+      for (const k of unneeded) if (!(await store.head(k))) absent.add(k);
+      released = released.filter((k) => !absent.has(k));
+    }
     outputs.push(bytesFile(key, 'index', renderHistory(done.record)));
-    return done.released;
+    return released;
   }
 
   async attempt(store: ObjectStore, earlier: readonly Plan[], lease?: Lease): Promise<TransactionResult<R>> {
@@ -271,8 +296,8 @@ class Run<R> {
       const deletes = [...(intent.deletes ?? [])];
       const garbage = [...(intent.garbage ?? [])];
       const referenced = new Set(outputs.map((o) => o.key));
-      if (intent.history)
-        garbage.push(...(await this.recordHistory(store, intent.history, outputs, referenced)));
+      for (const h of intent.history ?? [])
+        garbage.push(...(await this.recordHistory(store, h, outputs, referenced)));
       const grace = opts.gcGraceMs ?? 0;
       const collect = intent.collectGarbage ?? false;
       if ((grace > 0 || collect) && (outputs.length > 0 || garbage.length > 0 || collect)) {
@@ -298,6 +323,7 @@ class Run<R> {
             earlier,
             open: spill.open,
             ...(opts.fingerprint ? { fingerprint: opts.fingerprint } : {}),
+            ...(intent.listed ? { listed: intent.listed } : {}),
           });
       const plan = listings ? mergePlans(core, listings) : core;
       const result: TransactionResult<R> = { report: intent.report, plan, attempts: this.attempts };

@@ -340,12 +340,31 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
       const listing = JSON.parse(new TextDecoder().decode(await store.get('driver/listing.json'))) as {
         entries: { name: string }[];
       };
-      expect(listing.entries.map((e) => e.name).sort()).toEqual(['3.0.0+driver', '4.0.0+driver', 'site']);
+      // The pruned versions' drivers are held by the driver tree's history, so their folders stay
+      // listed; their jsons are gone from the site and kept by content for drivers rollback.
+      expect(listing.entries.map((e) => e.name).sort()).toEqual([
+        '1.0.0+driver',
+        '2.0.0+driver',
+        '3.0.0+driver',
+        '4.0.0+driver',
+        'site',
+      ]);
       const left: string[] = [];
       for await (const o of store.list('driver/')) left.push(o.key);
-      expect(
-        left.some((k) => k.startsWith('driver/1.0.0+driver/') || k.startsWith('driver/2.0.0+driver/')),
-      ).toBe(false);
+      expect(left.some((k) => k.startsWith('driver/1.0.0+driver/'))).toBe(true);
+      expect(left.filter((k) => /^driver\/site\/[12]\.0\.0\+driver\.json$/.test(k))).toEqual([]);
+      const kept: string[] = [];
+      for await (const o of store.list('.pkgpub-history/drivers/')) kept.push(o.key);
+      expect(kept).toHaveLength(2);
+      // The first attempt's generation, written before its index.json met the conflict, was never
+      // committed: the publish found it out and replaced it; the retry's generation follows.
+      const history = JSON.parse(
+        new TextDecoder().decode(await store.get('.pkgpub-history/drivers.json')),
+      ) as {
+        entries: { command: string; snapshot: Record<string, string> }[];
+      };
+      expect(history.entries.map((e) => e.command)).toEqual(['publish', 'publish', 'drivers prune']);
+      expect(history.entries.at(-1)!.snapshot.drivers).toBe(`${JSON.stringify(versions)}\n`);
       expect(
         left.filter((k) => k.startsWith('driver/4.0.0+driver/x86_64/') && /\.(ko|o)$/.test(k)).length,
       ).toBeGreaterThan(0);
@@ -387,6 +406,47 @@ describe('publishers without a lock on an endpoint that compares and swaps', () 
       'publish',
       'publish',
     ]);
+  });
+
+  it('a drivers rollback racing a publish: the publish commits first, the rollback stops without writing', async () => {
+    const prefix = 'optimistic-drivers-rollback';
+    const inputs = mkdtempSync(join(scratchRoot, 'drivers-rollback-race-'));
+    try {
+      const [v1, v2, v3] = ['1.0.0+driver', '2.0.0+driver', '3.0.0+driver'].map((v) =>
+        driverVersionFolder(inputs, v, { count: 2 }),
+      );
+      await publish({ inputs: [v1!], store: storeAt(prefix), cfg });
+      await publish({ inputs: [v2!], store: storeAt(prefix), cfg });
+      const steps: string[] = [];
+      // The rollback has recorded its generation and is about to write index.json; a publish lands first.
+      const racing = rollback({
+        store: new PauseBeforeWrite(storeAt(prefix), 'driver/site/index.json', () =>
+          publish({ inputs: [v3!], store: storeAt(prefix), cfg }),
+        ),
+        cfg,
+        record: 'drivers',
+        progress: { onStep: (l) => steps.push(l) },
+      });
+      await expect(racing).rejects.toThrow(
+        /drivers changed while the rollback ran: generation 3 .*publish.*nothing was rolled back. Look at `pkgpub drivers history`/,
+      );
+      const store = storeAt(prefix);
+      expect(JSON.parse(new TextDecoder().decode(await store.get('driver/site/index.json')))).toEqual([
+        '3.0.0+driver',
+        '2.0.0+driver',
+        '1.0.0+driver',
+      ]);
+      expect(await store.head('driver/site/2.0.0+driver.json')).toBeDefined();
+      // The generation the rollback's first attempt recorded never committed: the publish corrected it away.
+      const record = parseHistory(await store.get(historyKey('drivers')), 'drivers');
+      expect(record.ok && record.record.entries.map((e) => e.command)).toEqual([
+        'publish',
+        'publish',
+        'publish',
+      ]);
+    } finally {
+      rmSync(inputs, { recursive: true, force: true });
+    }
   });
 
   it('a prune of the dev channel racing a publish: the prune re-reads and decides on both', async () => {

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -35,18 +35,29 @@ async function files(dir: string): Promise<string[]> {
 }
 
 async function adoptCli(...extra: string[]) {
+  return adoptAt(repo, ...extra);
+}
+
+async function adoptAt(dir: string, ...extra: string[]) {
   return pkgpub([
     'adopt',
     '--to',
-    repo,
+    dir,
     '--signing-key',
     key.secretFile,
     '--base-url',
-    `file://${repo}`,
+    `file://${dir}`,
     '--gc-grace',
     String(GRACE_S),
     ...extra,
   ]);
+}
+
+/** A fresh copy of the foreign tree, times kept (so a listing's times are the fixture's). */
+async function foreignCopy(name: string): Promise<string> {
+  const dir = join(work, name);
+  await cp(join(foreign, 'tree'), dir, { recursive: true, preserveTimestamps: true });
+  return dir;
 }
 
 /** The NEVRAs dnf prints, from rpm's own reading of the files. */
@@ -162,6 +173,15 @@ describe('pkgpub adopt on a tree made by apt-ftparchive, createrepo_c, gpg and r
     expect(keys.some((k) => /^packages\/rpm\/repodata\/[0-9a-f]+-primary\.sqlite/.test(k))).toBe(true);
     // Within the grace the retired files are still served.
     await stat(join(dists(), 'main/binary-amd64/Packages.bz2'));
+    // The takeover is a generation of the channel, after the state the other tools left.
+    const history = JSON.parse(await readFile(join(repo, '.pkgpub-history/stable.json'), 'utf8')) as {
+      entries: { command: string; summary: Record<string, { added: string[] }> }[];
+    };
+    expect(history.entries.map((e) => e.command)).toEqual(['baseline', 'adopt']);
+    expect(history.entries[1]!.summary.bin?.added.sort()).toEqual([
+      'aarch64/falco-0.39.0-aarch64.tar.gz',
+      'x86_64/falco-0.39.0-x86_64.tar.gz',
+    ]);
     // Every folder of the tree has a listing.
     const folders = new Set<string>(['']);
     for (const f of await files(repo)) {
@@ -297,6 +317,15 @@ describe('pkgpub adopt on a tree made by apt-ftparchive, createrepo_c, gpg and r
     expect(res.code, res.err).toBe(0);
     await expect(stat(join(dists(), 'main/binary-amd64/Packages.bz2'))).rejects.toThrow(/ENOENT/);
     await expect(stat(join(dists(), 'main/Contents-amd64.gz'))).rejects.toThrow(/ENOENT/);
+    const history = JSON.parse(await readFile(join(repo, '.pkgpub-history/stable.json'), 'utf8')) as {
+      entries: { command: string; corrected?: string[] }[];
+    };
+    // The adopt's generation is what the tree served: the publish found nothing to correct.
+    expect(history.entries.map((e) => [e.command, e.corrected])).toEqual([
+      ['baseline', undefined],
+      ['adopt', undefined],
+      ['publish', undefined],
+    ]);
     const garbage = await readFile(join(repo, '.pkgpub-garbage.json'), 'utf8');
     expect(garbage).not.toContain('Packages.bz2');
     // The repodata folder's listing is the listing's, not garbage of the yum publish.
@@ -315,5 +344,81 @@ describe('pkgpub adopt on a tree made by apt-ftparchive, createrepo_c, gpg and r
     const inst = await dnf.dnf(['install', 'newtool', 'oldtool']);
     expect(inst.code, inst.out).toBe(0);
     expect(await readFile(join(dnf.dir, 'root/opt/newtool/payload'), 'utf8')).toBe('newtool 3.0\n');
+  });
+});
+
+describe('pkgpub adopt --hash and --channel dev', () => {
+  it('--hash: every driver index entry carries the sha256 of its file', async () => {
+    const dir = await foreignCopy('hash');
+    const res = await adoptAt(dir, '--hash', '--json');
+    expect(res.code, res.err).toBe(0);
+    const report = JSON.parse(res.out) as { report: { drivers: { hashed: number } } };
+    const versions = JSON.parse(await readFile(join(dir, 'driver/site/index.json'), 'utf8')) as string[];
+    let entries = 0;
+    for (const v of versions) {
+      const doc = JSON.parse(await readFile(join(dir, 'driver/site', `${v}.json`), 'utf8')) as {
+        drivers: { download: string; sha256: string }[];
+      };
+      for (const d of doc.drivers) {
+        entries++;
+        const file = join(
+          dir,
+          'driver',
+          decodeURIComponent(d.download.slice(`file://${dir}/driver/`.length)),
+        );
+        expect(d.sha256, file).toBe(
+          createHash('sha256')
+            .update(await readFile(file))
+            .digest('hex'),
+        );
+      }
+    }
+    // The flat twin of an arch-folder file is not indexed, so it is not read either.
+    expect(entries).toBe(9);
+    expect(report.report.drivers.hashed).toBe(entries);
+  });
+
+  it('--channel dev: the dev tree is taken over and served; a later publish --channel dev lands on it and apt reads both', async () => {
+    const dir = await foreignCopy('dev');
+    // The same foreign repositories where the dev channel lives.
+    for (const kind of ['deb', 'rpm', 'bin'])
+      await rename(join(dir, 'packages', kind), join(dir, 'packages', `${kind}-dev`));
+    const res = await adoptAt(dir, '--channel', 'dev', '--json');
+    expect(res.code, res.err).toBe(0);
+    const report = JSON.parse(res.out) as { report: { apt: { packages: number; own: boolean } } };
+    expect(report.report.apt.packages).toBe(oldDebs.length);
+    expect(report.report.apt.own).toBe(false);
+    expect(await readFile(join(dir, 'packages/bin-dev/x86_64/SHA256SUMS'), 'utf8')).toContain(
+      'falco-0.39.0-x86_64.tar.gz',
+    );
+    // Nothing was made for the stable channel, which this tree does not have.
+    await expect(stat(join(dir, 'packages/deb'))).rejects.toThrow(/ENOENT/);
+    expect((await adoptAt(dir, '--channel', 'dev')).out).toContain("already pkgpub's: nothing to change");
+
+    const pub = await pkgpub([
+      'publish',
+      join(fixturesDir, 'deb/epochpkg_2.0-1_amd64.deb'),
+      '--channel',
+      'dev',
+      '--to',
+      dir,
+      '--signing-key',
+      key.secretFile,
+      '--base-url',
+      `file://${dir}`,
+    ]);
+    expect(pub.code, pub.err).toBe(0);
+    const apt = await makeAptRoot(
+      `deb [signed-by=${key.publicFile}] file:${dir}/packages/deb-dev stable main`,
+    );
+    const up = await apt.apt('apt-get', ['update']);
+    expect(up.code, up.out).toBe(0);
+    expect(aptProblems(up.out)).toEqual([]);
+    expect((await aptVersions(apt, 'falco')).sort()).toEqual(['0.38.2', '0.39.0']);
+    expect(await aptVersions(apt, 'epochpkg')).toEqual(['1:2.0-1']);
+    for (const spec of ['falco=0.38.2', 'epochpkg=1:2.0-1']) {
+      const dl = await apt.apt('apt-get', ['download', spec]);
+      expect(dl.code, dl.out).toBe(0);
+    }
   });
 });

@@ -75,7 +75,9 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   cfg = resolveConfig({}, { baseUrl: base });
   configFile = join(scratch, 'pkgpub.yaml');
-  writeFileSync(configFile, `base_url: ${base}\n`);
+  // No earlier generation kept: a prune then deletes the removed drivers at once (with history on
+  // they wait until trimmed: test/e2e/drivers-rollback.test.ts).
+  writeFileSync(configFile, `base_url: ${base}\nrollback:\n  generations: 0\n`);
 });
 afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -510,7 +510,12 @@ describe('pkgpub prune', () => {
       '4.0.0+driver',
       '2.0.0+driver',
     ]);
-    expect(existsSync(join(repo, 'driver/3.0.0+driver'))).toBe(false);
-    expect(existsSync(join(repo, 'driver/2.0.0+driver'))).toBe(true);
+    expect(existsSync(join(repo, 'driver/site/3.0.0+driver.json'))).toBe(false);
+    expect(existsSync(join(repo, 'driver/site/2.0.0+driver.json'))).toBe(true);
+    // 3.0.0's drivers wait in the driver tree's history while a kept generation names them.
+    expect(existsSync(join(repo, 'driver/3.0.0+driver'))).toBe(true);
+    const hist = JSON.parse((await pkgpub(['drivers', 'history', '--to', repo, '--json'])).out);
+    // 3.0.0's and 1.0.0's two drivers each, and a copy of each one's json.
+    expect(hist.generations[0]).toMatchObject({ command: 'drivers prune', heldBack: 6 });
   });
 });

@@ -13,8 +13,8 @@ import { pkgpub } from '../support/cli.js';
 import { dnfNevras, makeDnfRoot } from '../support/dnf.js';
 import { CrashAfterStore } from '../support/failing-store.js';
 import { type GpgHome, gpgv, keyringFor, makeGpgHome } from '../support/gpg.js';
+import { historyCommands, raceWithPublish, succeeded } from '../support/channel-race.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
-import { PauseBeforeWrite } from '../support/pause-store.js';
 import { fixturesDir, scratchRoot } from '../support/paths.js';
 import { buildRpms } from '../support/rpmbuild.js';
 import { tree } from '../support/tree.js';
@@ -353,26 +353,18 @@ describe('a rollback racing a publish into the same channel', () => {
     const cfg = resolveConfig({});
     await publish({ inputs: [deb('falco_0.38.1_amd64.deb')], store: new FsStore(repo), cfg, signer });
     await publish({ inputs: [deb('falco_0.39.0_amd64.deb')], store: new FsStore(repo), cfg, signer });
-    const steps: string[] = [];
-    let publishing: ReturnType<typeof publish> | undefined;
     // The rollback has read the history and both states; just before its first pointer a publish starts.
-    const paused = new PauseBeforeWrite(new FsStore(repo), 'InRelease', async () => {
-      publishing = publish({
-        inputs: [deb('epochpkg_2.0-1_amd64.deb')],
-        store: new FsStore(repo),
-        cfg,
-        signer,
-        progress: { onStep: (l) => steps.push(l) },
-      });
-      const end = Date.now() + 20_000;
-      while (!steps.some((l) => l.startsWith('waiting for pkgpub rollback'))) {
-        if (Date.now() > end) throw new Error(`the publish never waited: ${steps.join('; ')}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    const raced = await raceWithPublish({
+      store: () => new FsStore(repo),
+      pauseBefore: 'InRelease',
+      command: (store, progress) => rollback({ store, cfg, signer, progress }),
+      publish: (store, progress) =>
+        publish({ inputs: [deb('epochpkg_2.0-1_amd64.deb')], store, cfg, signer, progress }),
     });
-    const rolled = await rollback({ store: paused, cfg, signer });
+    expect(raced.publishWaited).toBe(true);
+    const rolled = succeeded(raced.command, raced.commandSteps);
     expect(rolled.report.changes.apt?.removed).toEqual(['falco 0.39.0 amd64']);
-    const published = await publishing!;
+    const published = succeeded(raced.publish, raced.publishSteps);
     expect(published.changes.apt.added).toEqual(['epochpkg 1:2.0-1 amd64']);
     const apt = await makeAptRoot(
       `deb [signed-by=${join(repo, 'keys/falco-packages.asc')}] file:${repo}/packages/deb stable main`,
@@ -381,8 +373,7 @@ describe('a rollback racing a publish into the same channel', () => {
     expect(aptProblems(up.out), up.out).toEqual([]);
     expect(await aptVersions(apt, 'falco')).toEqual(['0.38.1']);
     expect(await aptVersions(apt, 'epochpkg')).toEqual(['1:2.0-1']);
-    const record = parseHistory(await new FsStore(repo).get(historyKey('stable')), 'stable');
-    expect(record.ok && record.record.entries.map((e) => e.command)).toEqual([
+    expect(await historyCommands(new FsStore(repo), 'stable')).toEqual([
       'publish',
       'publish',
       'rollback',

@@ -154,15 +154,30 @@ describe('publishing to s3rver', () => {
     expect(JSON.parse(dry.out).remove).toEqual(['7.0.0+driver']);
     expect(await keys()).toEqual(before);
 
+    const doc7 = await store.get('driver/site/7.0.0+driver.json');
     const applied = await pkgpubProcess(['drivers', 'prune', '--keep', '1', '--apply', '--to', to], env);
     expect(applied.code, applied.err).toBe(0);
-    const after = await keys();
-    expect(after.filter((k) => k.includes('7.0.0'))).toEqual([]);
-    expect(after).toContain(`driver/8.0.0+driver/x86_64/${file}`);
+    const pruned = await keys();
+    expect(pruned).not.toContain('driver/site/7.0.0+driver.json');
+    // The driver tree's history holds the pruned driver, and a copy of its version json, until trimmed.
+    expect(pruned).toContain(`driver/7.0.0+driver/x86_64/${file}`);
+    expect(pruned.filter((k) => k.startsWith('.pkgpub-history/drivers/'))).toHaveLength(1);
+    expect(pruned).toContain(`driver/8.0.0+driver/x86_64/${file}`);
     expect(JSON.parse(new TextDecoder().decode(await store.get('driver/site/index.json')))).toEqual([
       '8.0.0+driver',
     ]);
-    expect(new TextDecoder().decode(await store.get('driver/index.html'))).not.toContain('7.0.0');
+    expect(new TextDecoder().decode(await store.get('driver/site/index.html'))).not.toContain('7.0.0');
+
+    // So the prune can be rolled back, on S3 as on a folder: the same version json comes back.
+    const back = await pkgpubProcess(['drivers', 'rollback', '--to', to, '--json'], env);
+    expect(back.code, back.err).toBe(0);
+    expect(JSON.parse(back.out).changes.drivers.added).toEqual([`7.0.0+driver/x86_64/${file}`]);
+    expect(JSON.parse(new TextDecoder().decode(await store.get('driver/site/index.json')))).toEqual([
+      '8.0.0+driver',
+      '7.0.0+driver',
+    ]);
+    expect(await store.get('driver/site/7.0.0+driver.json')).toEqual(doc7);
+    const after = await keys();
 
     // A lost listing page comes back with site rebuild; nothing else changes.
     await store.delete(['driver/8.0.0+driver/x86_64/index.html']);

@@ -261,8 +261,21 @@ describe('every command that changes a folder takes its lease', () => {
     expect(published.changes.drivers.added).toHaveLength(4);
     expect(versionsIn(repo)).toEqual(['4.0.0+driver', '3.0.0+driver', '2.0.0+driver']);
     expect(existsSync(join(repo, 'driver/site/4.0.0+driver.json'))).toBe(true);
-    expect(existsSync(join(repo, 'driver/1.0.0+driver'))).toBe(false);
-    expect(listed(repo, 'driver').sort()).toEqual(['2.0.0+driver', '3.0.0+driver', '4.0.0+driver', 'site']);
+    expect(existsSync(join(repo, 'driver/site/1.0.0+driver.json'))).toBe(false);
+    // The pruned version's drivers are held by the driver tree's history (drivers rollback can
+    // bring them back), so its folder stays listed until that generation is trimmed.
+    expect(existsSync(join(repo, 'driver/1.0.0+driver'))).toBe(true);
+    expect(listed(repo, 'driver').sort()).toEqual([
+      '1.0.0+driver',
+      '2.0.0+driver',
+      '3.0.0+driver',
+      '4.0.0+driver',
+      'site',
+    ]);
+    const history = JSON.parse(readFileSync(join(repo, '.pkgpub-history/drivers.json'), 'utf8')) as {
+      entries: { command: string }[];
+    };
+    expect(history.entries.map((e) => e.command)).toEqual(['publish', 'drivers prune', 'publish']);
     expect(readFileSync(join(repo, 'driver/site/index.html'), 'utf8')).toContain('4.0.0+driver');
     expect(existsSync(join(repo, LEASE_KEY))).toBe(false);
   });

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
@@ -62,12 +62,19 @@ export async function racePruneAndPublish(t: PruneRaceTarget, scratch: string): 
   writeDrivers(old, OLD, driverNames('old', t.oldCount));
   for (const v of KEPT) writeDrivers(small, v, driverNames('k', 3));
   writeDrivers(add, NEW, driverNames('new', 3));
+  // The race is about what the prune deletes: with no earlier generation kept, it deletes the old
+  // version at once instead of holding it in the driver tree's history.
+  const config = join(inputs, 'pkgpub.yaml');
+  writeFileSync(config, 'rollback:\n  generations: 0\n');
   const generated = performance.now() - t0;
   t0 = performance.now();
-  const setup = await runCli(['publish', old, small, '--to', t.to, '--unsigned', ...t.publishFlags], {
-    env: t.env,
-    timeoutMs: 150_000,
-  });
+  const setup = await runCli(
+    ['publish', old, small, '--to', t.to, '--config', config, '--unsigned', ...t.publishFlags],
+    {
+      env: t.env,
+      timeoutMs: 150_000,
+    },
+  );
   expect(setup.code, setup.err).toBe(0);
   const setupMs = performance.now() - t0;
   const before = await driverTreeProblems(t.tree);
@@ -76,17 +83,20 @@ export async function racePruneAndPublish(t: PruneRaceTarget, scratch: string): 
   expect(before.docs.get(OLD)).toHaveLength(t.oldCount);
 
   const stateRead = await t.watchStateRead();
-  const prune = startCli(['drivers', 'prune', '--keep', '2', '--apply', '--to', t.to], {
+  const prune = startCli(['drivers', 'prune', '--keep', '2', '--apply', '--to', t.to, '--config', config], {
     env: t.env,
     timeoutMs: 150_000,
   });
   const trigger = await Promise.race([stateRead(), prune.done.then(() => 'prune exited first' as const)]);
   const stoppedAt = performance.now();
   if (prune.running()) prune.kill('SIGSTOP');
-  const publish = startCli(['publish', add, '--to', t.to, '--unsigned', ...t.publishFlags], {
-    env: t.env,
-    timeoutMs: 150_000,
-  });
+  const publish = startCli(
+    ['publish', add, '--to', t.to, '--config', config, '--unsigned', ...t.publishFlags],
+    {
+      env: t.env,
+      timeoutMs: 150_000,
+    },
+  );
   const publishEnded = await Promise.race([publish.done.then(() => true), sleep(HOLD_MS).then(() => false)]);
   const heldMs = performance.now() - stoppedAt;
   if (prune.running()) prune.kill('SIGCONT');

@@ -1,9 +1,11 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { DriverArtifact } from '../../src/artifacts/types.js';
+import { adopt } from '../../src/changes/adopt.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { parseArmoredSignature, signedBy } from '../../src/formats/pgp-signature-packet.js';
+import { aptLeftovers } from '../../src/repos/apt/adopt-apt.js';
 import {
   adoptDrivers,
   mergeListed,
@@ -14,8 +16,9 @@ import { buildDrivers } from '../../src/repos/drivers/build-drivers.js';
 import { parseDriverVersionDoc } from '../../src/repos/drivers/driver-index.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import { FsStore } from '../../src/storage/fs-store.js';
+import { CountingStore } from '../support/counting-store.js';
 import { makeTestKey } from '../support/keys.js';
-import { scratchRoot } from '../support/paths.js';
+import { fixturesDir, scratchRoot } from '../support/paths.js';
 
 const cfg = resolveConfig({}, { baseUrl: 'https://dl.example.test' });
 const now = new Date('2025-01-01T00:00:00Z');
@@ -213,5 +216,63 @@ describe('signedBy', () => {
       expect(signedBy(sig, other.fingerprint)).toBe(false);
     }
     expect(signedBy('not a signature', signer.signingKeyFingerprint)).toBe(false);
+  });
+});
+
+describe('adopt lists the tree once', () => {
+  it('one recursive listing serves every kind and the listing tier (the foreign tree, no listings yet)', async () => {
+    const tree = await mkdtemp(join(scratchRoot, 'adopt-lists-'));
+    await cp(join(fixturesDir, 'foreign', 'tree'), tree, { recursive: true });
+    const signer = (await loadSigner({ keyArmored: (await makeTestKey()).privateArmored })).signer;
+    const files = (await readdir(tree, { recursive: true, withFileTypes: true })).filter((d) => d.isFile());
+    const store = new CountingStore(new FsStore(tree));
+    const res = await adopt({ store, cfg, signer });
+    expect(res.report.drivers.versions).toHaveLength(3);
+    // Every folder got a listing (the root's included), from the one walk.
+    expect(res.plan.tiers.find((t) => t.tier === 'listing')?.steps.map((s) => s.file.key)).toContain(
+      'listing.json',
+    );
+    expect(store.lists).toEqual(['']);
+    // Every file of the tree, and the lease the run holds.
+    expect(store.listed).toBe(files.length + 1);
+    // Adopting the adopted tree: still one walk, and nothing to write.
+    const again = new CountingStore(new FsStore(tree));
+    const second = await adopt({ store: again, cfg, signer });
+    expect(second.plan.tiers).toEqual([]);
+    expect(again.lists).toEqual(['']);
+  });
+});
+
+describe('aptLeftovers', () => {
+  it('names what neither the Release nor pkgpub names under dists/, never a by-hash file or a listing', () => {
+    const d = 'packages/deb/dists/stable';
+    const release = [
+      'Suite: stable',
+      'SHA256:',
+      ' aa 10 main/binary-amd64/Packages',
+      ' bb 5 main/binary-amd64/Packages.gz',
+      ' cc 4 main/binary-arm64/Packages.xz',
+      '',
+    ].join('\n');
+    const present = [
+      'Release',
+      'Release.gpg',
+      'InRelease',
+      'pkgpub-generations.json',
+      'index.html',
+      'listing.json',
+      'main/binary-amd64/Packages',
+      'main/binary-amd64/Packages.gz',
+      'main/binary-amd64/Packages.bz2',
+      'main/binary-amd64/Release',
+      'main/binary-amd64/by-hash/SHA256/dd',
+      'main/binary-arm64/Packages.xz',
+      'main/Contents-amd64.gz',
+    ].map((k) => `${d}/${k}`);
+    expect(aptLeftovers(d, present, release)).toEqual(
+      ['main/Contents-amd64.gz', 'main/binary-amd64/Packages.bz2', 'main/binary-amd64/Release'].map(
+        (k) => `${d}/${k}`,
+      ),
+    );
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  boundedSummary,
+  DRIVERS_RECORD,
   generationBack,
   type HistoryRecord,
   historyKey,
@@ -9,6 +11,7 @@ import {
   recordRun,
   renderHistory,
   type RunRecord,
+  unreadParts,
 } from '../../src/model/history.js';
 import { isBookkeeping } from '../../src/site/listing-model.js';
 
@@ -226,5 +229,139 @@ describe('channel history record', () => {
     expect(isBookkeeping(historyKey('stable'))).toBe(true);
     expect(isBookkeeping('.pkgpub-garbage.json')).toBe(true);
     expect(isBookkeeping('packages/deb/stable/falco.deb')).toBe(false);
+  });
+  it('holds a preserved copy for the generation before: an output that is not named again', () => {
+    // Each run replaces drivers/V and keeps a copy of the json it replaces (keyed by its sha256).
+    const copy = (sha: string) => `.pkgpub-history/drivers/${sha}.json`;
+    let record: HistoryRecord = { channel: DRIVERS_RECORD, entries: [] };
+    const released: string[][] = [];
+    for (const [before, after] of [
+      ['', 's1'],
+      ['s1', 's2'],
+      ['s2', 's3'],
+      ['s3', 's4'],
+    ] as const) {
+      const kept = before === '' ? [] : [copy(before)];
+      const r = recordRun(
+        record,
+        run({
+          read: { 'drivers/V': before },
+          written: { 'drivers/V': after },
+          dropped: kept.length ? { 'drivers/V': kept } : {},
+          // The transaction names every output again; the copy is one of them.
+          revived: new Set([...kept, 'driver/site/V.json']),
+          preserved: new Set(kept),
+        }),
+        2,
+      );
+      record = r.record;
+      released.push(r.released);
+    }
+    expect(record.entries.map((e) => e.snapshot['drivers/V'])).toEqual(['s2', 's3', 's4']);
+    // s1's copy went once the generation naming s1 fell off; s2's and s3's are held.
+    expect(released).toEqual([[], [], [], [copy('s1')]]);
+    expect(record.entries.map((e) => e.dropped)).toEqual([
+      {},
+      { 'drivers/V': [copy('s2')] },
+      { 'drivers/V': [copy('s3')] },
+    ]);
+    // Without `preserved` the copy would count as named again and never be released.
+    const leaky = recordRun(
+      record,
+      run({
+        read: { 'drivers/V': 's4' },
+        written: { 'drivers/V': 's5' },
+        dropped: { 'drivers/V': [copy('s4')] },
+        revived: new Set([copy('s4')]),
+      }),
+      2,
+    );
+    expect(leaky.record.entries.at(-1)!.dropped).toEqual({});
+  });
+
+  it('generations 0 releases a preserved copy in the run that makes it', () => {
+    const first = recordRun(
+      { channel: DRIVERS_RECORD, entries: [] },
+      run({ read: { 'drivers/V': '' }, written: { 'drivers/V': 's1' } }),
+      0,
+    );
+    const copy = '.pkgpub-history/drivers/s1.json';
+    const r = recordRun(
+      first.record,
+      run({
+        read: { 'drivers/V': 's1' },
+        written: { 'drivers/V': 's2' },
+        dropped: { 'drivers/V': [copy, 'driver/V/x86_64/a.ko'] },
+        revived: new Set([copy]),
+        preserved: new Set([copy]),
+      }),
+      0,
+    );
+    expect(r.released).toEqual(['driver/V/x86_64/a.ko', copy].sort());
+    expect(r.record.entries).toHaveLength(1);
+  });
+
+  it('bounds a summary a record keeps several generations of, keeping the counts', () => {
+    const many = Array.from({ length: 250 }, (_, i) => `v/x86_64/d${i}.ko`);
+    const s = boundedSummary(many, ['gone']);
+    expect(s.added).toHaveLength(100);
+    expect(s.addedCount).toBe(250);
+    expect(s.removed).toEqual(['gone']);
+    expect(s.removedCount).toBeUndefined();
+    // A bounded summary is still a valid record entry.
+    const r = recordRun(
+      empty(),
+      run({ read: { apt: '' }, written: { apt: 'A' }, summary: { drivers: s } }),
+      5,
+    );
+    const back = parseHistory(new TextEncoder().encode(renderHistory(r.record)), 'stable');
+    expect(back.ok && back.record.entries[0]!.summary.drivers!.addedCount).toBe(250);
+  });
+
+  it('names the driver tree as such when it reaches no further', () => {
+    expect(() => generationBack({ channel: DRIVERS_RECORD, entries: [] }, 1)).toThrow(
+      /^the driver tree has no history yet/,
+    );
+    expect(historyKey(DRIVERS_RECORD)).toBe('.pkgpub-history/drivers.json');
+  });
+  it('asks for the parts a newest generation changed that a run did not read, so a phantom is corrected whole', () => {
+    const v = (sha1: string, sha2: string, list: string) => ({
+      drivers: list,
+      'drivers/1.0.0': sha1,
+      'drivers/2.0.0': sha2,
+    });
+    let rec = recordRun(
+      { channel: DRIVERS_RECORD, entries: [] },
+      run({ read: v('', '', ''), written: v('s1', 's2', 'L12') }),
+      5,
+    ).record;
+    // A prune of both versions whose run died after the history, before index.json.
+    rec = recordRun(
+      rec,
+      run({
+        read: v('s1', 's2', 'L12'),
+        written: v('', '', 'L0'),
+        dropped: { 'drivers/1.0.0': ['d1'], 'drivers/2.0.0': ['d2'] },
+      }),
+      5,
+    ).record;
+    // A publish of another version reads only its own part and the list.
+    const read = { drivers: 'L12', 'drivers/3.0.0': '' };
+    const unread = unreadParts(rec, read);
+    expect(unread).toEqual(['drivers/1.0.0', 'drivers/2.0.0']);
+    // Read as committed, the phantom goes entirely; read only in part, it would stay half a phantom.
+    const whole = recordRun(
+      rec,
+      run({
+        read: { ...read, 'drivers/1.0.0': 's1', 'drivers/2.0.0': 's2' },
+        written: { 'drivers/3.0.0': 's3' },
+      }),
+      5,
+    );
+    expect(whole.record.entries.map((e) => e.command)).toEqual(['publish', 'publish']);
+    expect(whole.record.entries.flatMap((e) => Object.values(e.dropped).flat())).toEqual([]);
+    const half = recordRun(rec, run({ read, written: { 'drivers/3.0.0': 's3' } }), 5);
+    expect(half.record.entries).toHaveLength(3);
+    expect(unreadParts({ channel: 'stable', entries: [] }, {})).toEqual([]);
   });
 });

@@ -1,12 +1,14 @@
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { signedBy } from '../../formats/pgp-signature-packet.js';
+import type { Snapshot } from '../../model/history.js';
 import type { OutputFile } from '../../model/tiers.js';
 import type { Signer } from '../../signing/signer.js';
-import type { ObjectStore } from '../../storage/object-store.js';
+import type { ObjectInfo, ObjectStore } from '../../storage/object-store.js';
+import { isListingPageName } from '../../site/listing-model.js';
 import { signedReleaseFiles } from '../sign-outputs.js';
 import { aptSnippets } from './apt-extras.js';
 import { type AptState, buildApt, distsPrefix, GENERATIONS_FILE } from './build-apt.js';
-import { readAptState } from './read-apt-state.js';
+import { aptSnapshotText, readAptState, releaseSha256 } from './read-apt-state.js';
 
 export interface AptAdoption {
   /** No Release under the deb prefix: there is no apt repository to take over. */
@@ -18,6 +20,8 @@ export interface AptAdoption {
   /** Index files pkgpub does not write (Packages.bz2, Contents-*, per-arch Release...), as garbage. */
   retired: string[];
   outputs: OutputFile[];
+  /** The Release text read and (when rewritten) written: the channel history's `apt` part. */
+  snapshot: { read: Snapshot; written: Snapshot };
 }
 
 /**
@@ -57,6 +61,26 @@ export function retiredAptKeys(
 }
 
 /**
+ * Pure: in a repository already in pkgpub's shape, the keys under dists/<suite>/ that nothing of it
+ * names: another tool's forms (Packages.bz2, Contents-*, per-arch Release) left beside indexes a
+ * publish rewrote before any adopt did (a publish on the foreign tree, or one that overtook the
+ * adopt's first attempt). Whatever the committed Release names stays, and by-hash files always do:
+ * the channel's history may hold them for a rollback.
+ */
+export function aptLeftovers(dists: string, present: string[], release: string): string[] {
+  const keep = new Set([...releaseSha256(release).keys()].map((p) => `${dists}/${p}`));
+  for (const n of ['Release', 'Release.gpg', 'InRelease', GENERATIONS_FILE]) keep.add(`${dists}/${n}`);
+  return present
+    .filter((k) => {
+      const name = k.slice(k.lastIndexOf('/') + 1);
+      return (
+        !keep.has(k) && !k.includes('/by-hash/') && !isListingPageName(name) && !name.startsWith('.pkgpub')
+      );
+    })
+    .sort();
+}
+
+/**
  * Takes over an apt repository another tool made: its Packages entries are kept exactly (no .deb
  * is read), the indexes are rewritten in pkgpub's forms (Packages, .gz, .xz, by-hash), Release is
  * re-signed by `signer`, and every other file under dists/<suite>/ becomes garbage. A repository
@@ -67,18 +91,33 @@ export async function adoptApt(input: {
   cfg: ResolvedConfig;
   now: Date;
   signer: Signer;
+  /** The tree as the adopt listed it (else dists/<suite>/ is listed here). */
+  listed?: readonly ObjectInfo[];
 }): Promise<AptAdoption> {
   const { store, cfg, signer } = input;
   const dists = distsPrefix(cfg);
   const inReleaseBytes = await store.get(`${dists}/InRelease`);
   if (!inReleaseBytes && !(await store.head(`${dists}/Release`)))
-    return { absent: true, own: false, packages: 0, retired: [], outputs: [] };
+    return {
+      absent: true,
+      own: false,
+      packages: 0,
+      retired: [],
+      outputs: [],
+      snapshot: { read: {}, written: {} },
+    };
   const state = await readAptState(store, cfg);
   let packages = 0;
   for (const entries of state.indexes.values()) packages += entries.length;
   const inRelease = inReleaseBytes ? new TextDecoder().decode(inReleaseBytes) : undefined;
-  if (aptIsOwn(cfg, state, inRelease, signer.signingKeyFingerprint))
-    return { absent: false, own: true, packages, retired: [], outputs: [] };
+  const read = { apt: state.release };
+  const present: string[] = [];
+  for await (const o of input.listed ?? store.list(`${dists}/`))
+    if (o.key.startsWith(`${dists}/`)) present.push(o.key);
+  if (aptIsOwn(cfg, state, inRelease, signer.signingKeyFingerprint)) {
+    const retired = aptLeftovers(dists, present, state.release);
+    return { absent: false, own: true, packages, retired, outputs: [], snapshot: { read, written: {} } };
+  }
   // With no committed digests the builder cannot call the rendered indexes unchanged.
   const apt = await buildApt({ cfg, state: { ...state, committed: new Map() }, debs: [], now: input.now });
   const outputs = [
@@ -86,8 +125,7 @@ export async function adoptApt(input: {
     ...(await signedReleaseFiles(dists, apt.release!, signer)),
     ...(await aptSnippets(cfg, true)),
   ];
-  const present: string[] = [];
-  for await (const o of store.list(`${dists}/`)) present.push(o.key);
   const retired = [...new Set([...apt.garbage, ...retiredAptKeys(dists, present, outputs, state)])].sort();
-  return { absent: false, own: false, packages, retired, outputs };
+  const written = { apt: aptSnapshotText(apt.release!) };
+  return { absent: false, own: false, packages, retired, outputs, snapshot: { read, written } };
 }

@@ -177,25 +177,31 @@ export async function buildApt(input: AptBuildInput): Promise<AptBuildResult> {
     if (p.signature) copies.push(copiedFile(`${key}.asc`, p.signature, false));
   }
 
+  // Indexed once: a prune removes thousands of versions from a channel of thousands, and a scan of
+  // every entry per removal (and per match, for the file's other users) grows with their product.
+  const byName = new Map<string, { map: Map<string, AptEntry>; key: string; entry: AptEntry }[]>();
+  const uses = new Map<string, number>();
+  if (input.removals?.length)
+    for (const map of byComponent.values())
+      for (const [key, entry] of map) {
+        const list = byName.get(entry.name);
+        if (list) list.push({ map, key, entry });
+        else byName.set(entry.name, [{ map, key, entry }]);
+        uses.set(entry.filename, (uses.get(entry.filename) ?? 0) + 1);
+      }
   for (const r of input.removals ?? []) {
     let matched = false;
-    for (const map of byComponent.values()) {
-      for (const [k, e] of map) {
-        if (
-          e.name === r.name &&
-          (r.version === undefined || e.version === r.version) &&
-          (r.arch === undefined || e.arch === r.arch)
-        ) {
-          map.delete(k);
-          matched = true;
-          changes.removed.push(`${e.name} ${e.version} ${e.arch}`);
-          const stillUsed = [...byComponent.values()].some((m) =>
-            [...m.values()].some((x) => x.filename === e.filename),
-          );
-          if (!stillUsed)
-            garbage.push(`${cfg.prefixes.deb}/${e.filename}`, `${cfg.prefixes.deb}/${e.filename}.asc`);
-        }
-      }
+    for (const { map, key, entry: e } of byName.get(r.name) ?? []) {
+      if (map.get(key) !== e) continue;
+      if ((r.version !== undefined && e.version !== r.version) || (r.arch !== undefined && e.arch !== r.arch))
+        continue;
+      map.delete(key);
+      matched = true;
+      changes.removed.push(`${e.name} ${e.version} ${e.arch}`);
+      const left = uses.get(e.filename)! - 1;
+      uses.set(e.filename, left);
+      if (left === 0)
+        garbage.push(`${cfg.prefixes.deb}/${e.filename}`, `${cfg.prefixes.deb}/${e.filename}.asc`);
     }
     if (!matched)
       changes.unchanged.push(`(no published package matches ${r.name}${r.version ? `=${r.version}` : ''})`);

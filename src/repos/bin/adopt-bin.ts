@@ -4,9 +4,10 @@ import type { ResolvedConfig } from '../../config/resolve.js';
 import { StorageError } from '../../errors.js';
 import { mapLimit } from '../../map-limit.js';
 import { bytesFile } from '../../model/output-file.js';
+import type { Snapshot } from '../../model/history.js';
 import type { OutputFile } from '../../model/tiers.js';
 import type { Signer } from '../../signing/signer.js';
-import type { ObjectStore } from '../../storage/object-store.js';
+import type { ObjectInfo, ObjectStore } from '../../storage/object-store.js';
 import { binSumsSignatures, SUMS_FILE, sumsKey } from './build-bin.js';
 import { parseSha256Sums, renderSha256Sums } from './sha256sums.js';
 
@@ -25,6 +26,8 @@ export interface BinAdoption {
   /** Bytes read to hash tarballs. */
   hashedBytes: number;
   outputs: OutputFile[];
+  /** Each tarball folder's SHA256SUMS as read ('' for none) and as written: history parts `bin/<arch>`. */
+  snapshot: { read: Snapshot; written: Snapshot };
 }
 
 /**
@@ -59,19 +62,25 @@ export async function adoptBin(input: {
   signer: Signer;
   concurrency?: number;
   step?(line: string): void;
+  /** The tree as the adopt listed it (else the bin prefix is listed here). */
+  listed?: readonly ObjectInfo[];
 }): Promise<BinAdoption> {
   const { store, cfg } = input;
   const listed: { key: string; size: number }[] = [];
-  for await (const o of store.list(`${cfg.prefixes.bin}/`)) listed.push({ key: o.key, size: o.size });
+  for await (const o of input.listed ?? store.list(`${cfg.prefixes.bin}/`))
+    listed.push({ key: o.key, size: o.size });
   const folders: BinFolderAdoption[] = [];
   const files: OutputFile[] = [];
   let hashedBytes = 0;
+  const snapshot: BinAdoption['snapshot'] = { read: {}, written: {} };
   for (const [arch, tarballs] of [...tarballsByArch(cfg, listed)].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     const key = sumsKey(cfg, arch);
     const bytes = await store.get(key);
     let sums: Map<string, string>;
     try {
-      sums = bytes ? parseSha256Sums(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) : new Map();
+      const text = bytes ? new TextDecoder('utf-8', { fatal: true }).decode(bytes) : '';
+      snapshot.read[`bin/${arch}`] = text;
+      sums = bytes ? parseSha256Sums(text) : new Map();
     } catch (err) {
       throw new StorageError(`${key} in ${store.description} cannot be read: ${(err as Error).message}`, {
         cause: err,
@@ -93,8 +102,10 @@ export async function adoptBin(input: {
       sums.set(t.name, digests[i]!);
       hashedBytes += t.size;
     });
-    files.push(bytesFile(key, 'index', renderSha256Sums(sums)));
+    const text = renderSha256Sums(sums);
+    snapshot.written[`bin/${arch}`] = text;
+    files.push(bytesFile(key, 'index', text));
   }
   const outputs = [...files, ...(await binSumsSignatures(files, input.signer))];
-  return { folders, hashedBytes, outputs };
+  return { folders, hashedBytes, outputs, snapshot };
 }

@@ -186,11 +186,15 @@ export async function adoptDrivers(input: {
   hash?: boolean;
   concurrency?: number;
   step?(line: string): void;
+  /** The tree as the adopt listed it (else the driver prefix is listed here). */
+  listed?: readonly ObjectInfo[];
 }): Promise<DriversAdoption> {
   const { store, cfg } = input;
   const found = new Map<string, ListedDriver[]>();
   const unrecognized: string[] = [];
-  for await (const o of store.list(`${cfg.prefixes.driver}/`)) {
+  const root = `${cfg.prefixes.driver}/`;
+  for await (const o of input.listed ?? store.list(root)) {
+    if (!o.key.startsWith(root)) continue;
     const at = placeDriverKey(cfg, o.key);
     if (!at) {
       if (!isOwnFile(cfg, o.key) && unrecognized.length < 1000) unrecognized.push(o.key);

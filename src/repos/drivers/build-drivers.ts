@@ -15,6 +15,19 @@ export interface DriverState {
   versions: string[];
   /** The per-version indexes of the versions this publish touches; absent when not published yet. */
   docs: Map<string, { drivers: DriverEntry[] }>;
+  /** index.json's text as read ('' when there is none): the driver history's `drivers` part. */
+  listText?: string;
+  /**
+   * Every version json read, absent ones included: its sha256 is the history's `drivers/<version>`
+   * part, and its bytes are kept under the history by the change that replaces it.
+   */
+  read?: Map<string, ReadDoc>;
+}
+
+/** A version json as read: sha256 '' (and no bytes) when the version has none. */
+export interface ReadDoc {
+  sha256: string;
+  bytes: Uint8Array;
 }
 
 export interface DriverBuildInput {

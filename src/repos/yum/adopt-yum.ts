@@ -1,11 +1,12 @@
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { signedBy } from '../../formats/pgp-signature-packet.js';
+import type { Snapshot } from '../../model/history.js';
 import type { OutputFile } from '../../model/tiers.js';
 import type { Signer } from '../../signing/signer.js';
-import type { ObjectStore } from '../../storage/object-store.js';
+import type { ObjectInfo, ObjectStore } from '../../storage/object-store.js';
 import { NO_CHANGES } from '../section.js';
 import { buildYum, PKGPUB_DATA_TYPE, type YumState } from './build-yum.js';
-import { readYumState, repodataPrefix } from './read-yum-state.js';
+import { readYumPointer, readYumState, readYumStateAt, repodataPrefix } from './read-yum-state.js';
 import { repomdPointerFiles } from './sign-repomd.js';
 import { yumRepoFile } from './yum-extras.js';
 
@@ -17,6 +18,8 @@ export interface YumAdoption {
   /** Repodata files the new repomd.xml does not name (sqlite databases, old xml), as garbage. */
   retired: string[];
   outputs: OutputFile[];
+  /** repomd.xml as read and (when rewritten) written: the channel history's `yum` part. */
+  snapshot: { read: Snapshot; written: Snapshot };
 }
 
 /**
@@ -42,14 +45,33 @@ export async function adoptYum(input: {
   cfg: ResolvedConfig;
   now: Date;
   signer: Signer;
+  /** The tree as the adopt listed it (else the repodata folder is listed here). */
+  listed?: readonly ObjectInfo[];
 }): Promise<YumAdoption> {
   const { store, cfg, signer } = input;
-  const state = await readYumState(store, cfg);
-  if (!state.repomd) return { absent: true, own: false, packages: 0, retired: [], outputs: [] };
+  const repodata = `${repodataPrefix(cfg)}/`;
+  const state = input.listed
+    ? await readYumStateAt(
+        store,
+        cfg,
+        await readYumPointer(store, cfg),
+        input.listed.filter((o) => o.key.startsWith(repodata)).map((o) => o.key),
+      )
+    : await readYumState(store, cfg);
+  if (!state.repomd)
+    return {
+      absent: true,
+      own: false,
+      packages: 0,
+      retired: [],
+      outputs: [],
+      snapshot: { read: {}, written: {} },
+    };
+  const read = { yum: new TextDecoder().decode(state.repomdBytes) };
   const packages = state.entries.length;
   const asc = await store.get(`${repodataPrefix(cfg)}/repomd.xml.asc`);
   if (yumIsOwn(state, asc ? new TextDecoder().decode(asc) : undefined, signer.signingKeyFingerprint))
-    return { absent: false, own: true, packages, retired: [], outputs: [] };
+    return { absent: false, own: true, packages, retired: [], outputs: [], snapshot: { read, written: {} } };
   // Without the old repomd the builder neither calls this unchanged nor keeps its files reachable.
   const { repomd: _old, ...rest } = state;
   const yum = await buildYum({
@@ -64,5 +86,6 @@ export async function adoptYum(input: {
     ...(await repomdPointerFiles(repodataPrefix(cfg), yum.repomd!, signer)),
     await yumRepoFile(cfg, { signed: true, rpmsSigned: true }),
   ];
-  return { absent: false, own: false, packages, retired: [...yum.garbage].sort(), outputs };
+  const snapshot = { read, written: { yum: yum.repomd! } };
+  return { absent: false, own: false, packages, retired: [...yum.garbage].sort(), outputs, snapshot };
 }

@@ -1,0 +1,294 @@
+import { createHash } from 'node:crypto';
+import { decodeUtf8, getField, parseControl, parseParagraphs } from '../formats/deb822.js';
+import { mapLimit } from '../map-limit.js';
+import { aptSnapshotText, clearsignedBody } from '../repos/apt/read-apt-state.js';
+import { type VerifyContext, sizeOf, uncompressed } from './context.js';
+import { checkClearsigned, checkDetached, type SignatureCheck } from './trust.js';
+
+/** Release's hash sections, strongest last; by-hash folders are named after them. */
+const SECTIONS = [
+  { field: 'MD5Sum', algo: 'md5' },
+  { field: 'SHA1', algo: 'sha1' },
+  { field: 'SHA256', algo: 'sha256' },
+  { field: 'SHA512', algo: 'sha512' },
+] as const;
+/** Packages fields naming a .deb's digests. */
+const PACKAGE_HASHES = [
+  { field: 'MD5sum', algo: 'md5' },
+  { field: 'SHA1', algo: 'sha1' },
+  { field: 'SHA256', algo: 'sha256' },
+  { field: 'SHA512', algo: 'sha512' },
+] as const;
+
+interface Listed {
+  size: number;
+  hashes: Map<string, string>;
+}
+
+/** apt allows a Release dated this far ahead of the clock before it says "not valid yet". */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+export async function checkApt(ctx: VerifyContext, root: string, suite: string): Promise<void> {
+  const f = ctx.findings;
+  const dir = `${root}dists/${suite}/`;
+  const [inRelease, release, releaseGpg] = await Promise.all(
+    ['InRelease', 'Release', 'Release.gpg'].map((n) => ctx.source.get(dir + n)),
+  );
+  let text: string | undefined;
+  if (inRelease) {
+    const raw = decodeUtf8(inRelease);
+    if (ctx.trust) {
+      const check = await checkClearsigned(raw, ctx.trust, ctx.now);
+      reportSignature(ctx, `${dir}InRelease`, 'apt.inrelease-signature', check);
+      text = check.body;
+    }
+    text ??= clearsignedBody(raw) || undefined;
+  }
+  if (release) {
+    const releaseText = decodeUtf8(release);
+    if (releaseGpg && ctx.trust) {
+      const check = await checkDetached(release, releaseGpg, ctx.trust, ctx.now);
+      reportSignature(ctx, `${dir}Release.gpg`, 'apt.release-signature', check);
+    } else if (!releaseGpg && !inRelease)
+      f.error(
+        'apt',
+        `${dir}Release`,
+        'apt.unsigned',
+        'no InRelease and no Release.gpg: apt refuses an unsigned repository',
+      );
+    if (text !== undefined && aptSnapshotText(text) !== aptSnapshotText(releaseText))
+      f.error(
+        'apt',
+        `${dir}Release`,
+        'apt.release-mismatch',
+        'InRelease and Release say different things: apt (InRelease) and older clients (Release + Release.gpg) see different states',
+      );
+    text ??= releaseText;
+  }
+  if (text === undefined) return;
+  let fields: ReturnType<typeof parseControl>;
+  try {
+    fields = parseControl(text);
+  } catch (err) {
+    f.error('apt', `${dir}Release`, 'apt.release-syntax', (err as Error).message);
+    return;
+  }
+  checkDates(ctx, `${dir}${inRelease ? 'InRelease' : 'Release'}`, fields);
+
+  // path -> size and every hash the Release lists for it.
+  const listed = new Map<string, Listed>();
+  for (const { field, algo } of SECTIONS) {
+    for (const line of (getField(fields, field) ?? '').split('\n')) {
+      const [hash, size, path] = line.trim().split(/\s+/);
+      if (!hash || !size || !path) continue;
+      const e = listed.get(path) ?? { size: Number(size), hashes: new Map() };
+      if (e.size !== Number(size))
+        f.error(
+          'apt',
+          `${dir}Release`,
+          'apt.release-syntax',
+          `${path} is listed with two sizes (${e.size}, ${size})`,
+        );
+      e.hashes.set(algo, hash.toLowerCase());
+      listed.set(path, e);
+    }
+  }
+  if (listed.size === 0) {
+    f.error('apt', `${dir}Release`, 'apt.release-empty', 'lists no index files');
+    return;
+  }
+  const byHash = /^yes$/i.test(getField(fields, 'Acquire-By-Hash') ?? '');
+  const strongest = [...SECTIONS]
+    .reverse()
+    .find((s) => [...listed.values()].some((l) => l.hashes.has(s.algo)));
+
+  // Every listed form of every index: size and hashes; by-hash copies when the Release promises them.
+  const present = new Map<string, Uint8Array>();
+  await mapLimit([...listed], Math.min(ctx.concurrency, 8), async ([path, want]) => {
+    const key = dir + path;
+    const bytes = await ctx.source.get(key);
+    if (!bytes) return;
+    present.set(path, bytes);
+    if (bytes.byteLength !== want.size)
+      f.error(
+        'apt',
+        key,
+        'apt.index-size',
+        `Release lists ${want.size} bytes, the file has ${bytes.byteLength}`,
+      );
+    for (const [algo, hash] of want.hashes) {
+      const got = createHash(algo).update(bytes).digest('hex');
+      if (got !== hash)
+        f.error('apt', key, 'apt.index-hash', `Release lists ${algo} ${hash}, the file has ${got}`);
+    }
+    if (byHash && strongest) {
+      const hash = want.hashes.get(strongest.algo);
+      const slash = path.lastIndexOf('/');
+      const hashed = `${dir}${path.slice(0, slash + 1)}by-hash/${strongest.field}/${hash}`;
+      if (hash && (await sizeOf(ctx, hashed)) === undefined)
+        f.error(
+          'apt',
+          hashed,
+          'apt.by-hash-missing',
+          `Acquire-By-Hash is on and ${path}'s ${strongest.field} copy is missing: apt falls back to the plain name, which a publish replaces in place`,
+        );
+    }
+  });
+  // Each index (one name, several compressions) must be there in at least one form.
+  const indexes = new Map<string, string[]>();
+  for (const path of listed.keys()) {
+    const base = path.replace(/\.(gz|xz|bz2|lzma|zst|lz4)$/, '');
+    indexes.set(base, [...(indexes.get(base) ?? []), path]);
+  }
+  let packagesFiles = 0;
+  const debs = new Map<string, { size: number; hashes: Map<string, string>; from: string }>();
+  for (const [base, forms] of indexes) {
+    const got = forms.filter((p) => present.has(p));
+    if (got.length === 0) {
+      f.error(
+        'apt',
+        dir + base,
+        'apt.index-missing',
+        `listed in Release (${forms.join(', ')}), but no form of it is there`,
+      );
+      continue;
+    }
+    if (!/(^|\/)Packages$/.test(base)) continue;
+    packagesFiles++;
+    let content: Uint8Array | undefined;
+    for (const p of got) {
+      content = await uncompressed(p, present.get(p)!).catch(() => undefined);
+      if (content) break;
+    }
+    if (!content) {
+      f.warning('apt', dir + base, 'apt.index-unreadable', `none of ${got.join(', ')} could be read`);
+      continue;
+    }
+    let paragraphs: ReturnType<typeof parseParagraphs>;
+    try {
+      paragraphs = parseParagraphs(decodeUtf8(content));
+    } catch (err) {
+      f.error('apt', dir + base, 'apt.packages-syntax', (err as Error).message);
+      continue;
+    }
+    for (const p of paragraphs) {
+      const filename = getField(p, 'Filename');
+      const size = Number(getField(p, 'Size'));
+      if (!filename || !Number.isInteger(size)) {
+        f.error(
+          'apt',
+          dir + base,
+          'apt.packages-syntax',
+          `${getField(p, 'Package') ?? 'an entry'} has no Filename or Size`,
+        );
+        continue;
+      }
+      const hashes = new Map<string, string>();
+      for (const { field, algo } of PACKAGE_HASHES) {
+        const v = getField(p, field);
+        if (v) hashes.set(algo, v.toLowerCase());
+      }
+      debs.set(root + filename, { size, hashes, from: dir + base });
+    }
+  }
+  ctx.status(`apt ${dir}: ${debs.size} packages`);
+  await mapLimit(
+    [...debs],
+    ctx.deep ? Math.min(ctx.concurrency, 4) : ctx.concurrency,
+    async ([key, want]) => {
+      const size = await sizeOf(ctx, key);
+      if (size === undefined) {
+        f.error(
+          'apt',
+          key,
+          'apt.package-missing',
+          `named by ${want.from}, but not there: apt install fails with 404`,
+        );
+        return;
+      }
+      if (size !== want.size && size >= 0) {
+        f.error('apt', key, 'apt.package-size', `${want.from} says ${want.size} bytes, the file has ${size}`);
+        return;
+      }
+      if (ctx.deep) await deepCheck(ctx, key, want.hashes, want.from);
+    },
+  );
+  ctx.findings.covered(
+    'apt',
+    `${dir}: ${listed.size} index files (${packagesFiles} Packages), ${debs.size} packages${ctx.deep ? ' read' : ''}`,
+  );
+}
+
+async function deepCheck(
+  ctx: VerifyContext,
+  key: string,
+  want: Map<string, string>,
+  from: string,
+): Promise<void> {
+  const f = ctx.findings;
+  const stream = await ctx.source.getStream(key);
+  if (!stream) {
+    f.error('apt', key, 'apt.package-missing', `named by ${from}, but not there`);
+    return;
+  }
+  const hashers = [...want.keys()].map((a) => [a, createHash(a)] as const);
+  const ascKey = `${key}.asc`;
+  const asc =
+    ctx.trust && (ctx.files.sizes.has(ascKey) || !ctx.files.exact) ? await ctx.source.get(ascKey) : undefined;
+  if (asc && ctx.trust) {
+    const check = await checkDetached(
+      stream,
+      asc,
+      ctx.trust,
+      ctx.now,
+      hashers.map(([, h]) => h),
+    );
+    reportSignature(ctx, ascKey, 'apt.package-asc', check);
+  } else {
+    for await (const chunk of stream) for (const [, h] of hashers) h.update(chunk as Buffer);
+  }
+  for (const [algo, h] of hashers) {
+    const got = h.digest('hex');
+    if (got !== want.get(algo))
+      f.error('apt', key, 'apt.package-hash', `${from} lists ${algo} ${want.get(algo)}, the file has ${got}`);
+  }
+}
+
+export function reportSignature(ctx: VerifyContext, file: string, rule: string, check: SignatureCheck): void {
+  const part = rule.split('.')[0] as 'apt' | 'yum' | 'tarballs' | 'drivers';
+  if (check.goodBy.length === 0)
+    ctx.findings.error(part, file, rule, check.problems.join('; ') || 'no good signature by a trusted key');
+  else for (const p of check.problems) ctx.findings.note(part, file, rule, p);
+}
+
+function checkDates(ctx: VerifyContext, file: string, fields: ReturnType<typeof parseControl>): void {
+  const f = ctx.findings;
+  const date = getField(fields, 'Date');
+  const validUntil = getField(fields, 'Valid-Until');
+  if (!date) f.warning('apt', file, 'apt.date', 'has no Date: apt cannot tell an old Release from a new one');
+  else {
+    const t = Date.parse(date);
+    if (Number.isNaN(t)) f.error('apt', file, 'apt.date', `Date "${date}" cannot be read`);
+    else if (t > ctx.now.getTime() + CLOCK_SKEW_MS)
+      f.error('apt', file, 'apt.date', `Date ${date} is in the future: apt says "not valid yet"`);
+  }
+  if (validUntil) {
+    const t = Date.parse(validUntil);
+    if (Number.isNaN(t))
+      f.error('apt', file, 'apt.valid-until', `Valid-Until "${validUntil}" cannot be read`);
+    else if (t <= ctx.now.getTime())
+      f.error(
+        'apt',
+        file,
+        'apt.valid-until',
+        `expired at ${validUntil}: apt refuses it until the next publish`,
+      );
+    else if (t - ctx.now.getTime() < 2 * 86_400_000)
+      f.warning(
+        'apt',
+        file,
+        'apt.valid-until',
+        `expires at ${validUntil}, within two days: publish (or re-sign) before then`,
+      );
+  }
+}
