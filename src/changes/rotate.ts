@@ -134,7 +134,10 @@ export async function rotate(req: RotateRequest): Promise<RotateResult> {
           const built = await channelOutputs({ ...ctx, cfg: c }, keys);
           report.channels[c.channel] = { resigned: built.resigned };
           return {
-            outputs: built.outputs,
+            // Every blob a channel run writes replaces one in place (a re-signed rpm or .asc): as
+            // an index it is sent no-cache and invalidated on the CDN, where a blob would be cached
+            // as immutable for a year. The tier still comes before the pointers.
+            outputs: built.outputs.map((o) => (o.tier === 'blob' ? { ...o, tier: 'index' as const } : o)),
             ...(built.history ? { history: [built.history] } : {}),
             report: undefined,
             cleanup: built.cleanup,
