@@ -301,7 +301,8 @@ async function keyOutputs(
     // The old key's own file becomes the revoked certificate: whoever fetches it again learns it.
     outputs.push(
       { ...bytesFile(oldFile, 'blob', revoked), immutable: false },
-      bytesFile(oldFile.replace(/\.asc$/, '-revocation.asc'), 'blob', revocation),
+      // .rev, as gpg names revocation certificates: it is not a key, and readers of keys/*.asc expect keys.
+      bytesFile(oldFile.replace(/\.asc$/, '.rev'), 'blob', revocation),
     );
   }
   // Read through the attempt's store, so on an optimistic target the write is conditional on it.

@@ -229,7 +229,7 @@ describe('the tree after each phase', () => {
       oldFile,
     ]).stdout;
     expect(shown).toMatch(/^pub:r:/m);
-    expect(await readFile(oldFile.replace(/\.asc$/, '-revocation.asc'), 'utf8')).toBe(revocation);
+    expect(await readFile(oldFile.replace(/\.asc$/, '.rev'), 'utf8')).toBe(revocation);
     // No secret in what the commands said or in any tree.
     const secretLines = [oldKey, newKey].flatMap((k) =>
       k.privateArmored.split('\n').filter((l) => l.length > 40),
@@ -288,6 +288,17 @@ describe('the tree after each phase', () => {
     expect(again.code).toBe(2);
     expect(again.err).toMatch(/is in phase "switch"; run `keys rotate retire` next/);
     expect(await files(copy)).toEqual(before);
+  });
+
+  it('pkgpub verify finds each phase clean, with the published keys and with the new key pinned', async () => {
+    for (const p of PHASES) {
+      const res = await run(['verify', trees[p], '--deep', '--json']);
+      expect(res.code, `${p}:\n${res.out}\n${res.err}`).toBe(0);
+      if (p === 'switch' || p === 'retire') {
+        const pinned = await run(['verify', trees[p], '--key', newKey.publicFile, '--json']);
+        expect(pinned.code, `${p} pinned:\n${pinned.out}\n${pinned.err}`).toBe(0);
+      }
+    }
   });
 
   it('every phase run again writes nothing', async () => {
@@ -372,6 +383,8 @@ describe.each(PHASES)('clients after phase %s', (phase) => {
     const all = await files(tree);
     const ascs = all.filter((f) => f.endsWith('.asc') && all.includes(f.slice(0, -4)));
     expect(ascs.filter((f) => f.endsWith('SHA256SUMS.asc') || f.endsWith('repomd.xml.asc'))).toHaveLength(2);
+    // The driver indexes' too (driver/site/*.json.asc).
+    expect(ascs.some((f) => f.startsWith('driver/site/'))).toBe(true);
     for (const t of TRUSTS) {
       const rings = await Promise.all(
         keyFiles(t).map(async (f, i) => keyringFor(home, await readFile(f, 'utf8'), `asc-${t}-${i}.gpg`)),
