@@ -55,6 +55,8 @@ Usage:
                the signing key and the published keys by publish's rules: exit 1 on an error, 0 with warnings
   pkgpub keys extend --days N --out FILE [--force] [--to DIR|s3://...] [--dry-run] [--json] [same signing flags]
                re-certify the signing key to expire N days from now and publish it (same fingerprint)
+  pkgpub keys rotate add|switch|retire [--to ...] [--signing-key FILE] [--new-key FILE] [--revocation FILE]
+                 [--dry-run] [--json]   replace the signing key in three steps (README: keys rotate)
   pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
   pkgpub help
 

@@ -1,6 +1,6 @@
 import type { OutputFile } from '../model/tiers.js';
 import { type AptAdoption, adoptApt } from '../repos/apt/adopt-apt.js';
-import { keyFiles } from '../repos/apt/apt-extras.js';
+import { keyFilesOf } from '../repos/apt/apt-extras.js';
 import { adoptBin, type BinAdoption } from '../repos/bin/adopt-bin.js';
 import { type AdoptedVersion, adoptDrivers } from '../repos/drivers/adopt-drivers.js';
 import { signDriverIndexes } from '../repos/drivers/sign-indexes.js';
@@ -77,7 +77,7 @@ export function adopt(opts: AdoptOptions): Promise<TransactionResult<AdoptReport
           ...bin.outputs,
           ...(await signDriverIndexes(cfg, drv.outputs, signer)),
         ];
-        if (outputs.length > 0) outputs.push(...keyFiles(cfg, signer.fingerprint, signer.publicKeyArmored()));
+        if (outputs.length > 0) outputs.push(...keyFilesOf(cfg, signer));
         // Already pending (an earlier adopt retired them): handing them over again would make a
         // second adopt collect garbage, where it should find nothing to do.
         const pending = new Set(parsePendingGarbage(await store.get(GARBAGE_KEY)).map((p) => p.key));

@@ -6,7 +6,7 @@ import { getField } from '../formats/deb822.js';
 import { firstElement } from '../formats/xml.js';
 import { mapLimit } from '../map-limit.js';
 import type { StoredObject } from '../model/output-file.js';
-import { keyFiles } from '../repos/apt/apt-extras.js';
+import { keyFilesOf } from '../repos/apt/apt-extras.js';
 import type { PublishedDeb } from '../repos/apt/build-apt.js';
 import { type AptEntry, entryKey } from '../repos/apt/packages-index.js';
 import { readAptState } from '../repos/apt/read-apt-state.js';
@@ -93,8 +93,7 @@ export function promote(req: PromoteRequest): Promise<TransactionResult<PromoteR
           input,
         );
         const outputs = built.outputs;
-        if (signer && outputs.length > 0)
-          outputs.push(...keyFiles(cfg, signer.fingerprint, signer.publicKeyArmored()));
+        if (signer && outputs.length > 0) outputs.push(...keyFilesOf(cfg, signer));
         const report: PromoteReport = {
           from: from.channel,
           to: cfg.channel,

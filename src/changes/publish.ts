@@ -5,8 +5,9 @@ import type { Artifact, RpmHeaders } from '../artifacts/types.js';
 import type { CdnInvalidator, CdnOutcome } from '../cdn/invalidator.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import type { Plan } from '../model/plan.js';
-import { keyFiles } from '../repos/apt/apt-extras.js';
+import { keyFilesOf } from '../repos/apt/apt-extras.js';
 import type { AptRemoval } from '../repos/apt/build-apt.js';
+import { assertSignerFits, readKeysState } from '../repos/keys-state.js';
 import type { SectionInput } from '../repos/section.js';
 import { SignatureDigests } from '../repos/sign-outputs.js';
 import type { Signer } from '../signing/signer.js';
@@ -74,6 +75,7 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
     },
     {
       async describe(ctx) {
+        if (req.signer) assertSignerFits(await readKeysState(ctx.store), req.signer);
         const built = await runSections(
           {
             ...ctx,
@@ -84,8 +86,7 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
         );
         const outputs = built.outputs;
         // Every change published with a key publishes that key beside it.
-        if (req.signer && outputs.length > 0)
-          outputs.push(...keyFiles(req.cfg, req.signer.fingerprint, req.signer.publicKeyArmored()));
+        if (req.signer && outputs.length > 0) outputs.push(...keyFilesOf(req.cfg, req.signer));
         return {
           outputs,
           garbage: built.garbage,

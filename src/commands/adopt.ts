@@ -8,6 +8,7 @@ import { describePlan } from '../model/plan.js';
 import { openStore } from '../storage/open-store.js';
 import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
+import { signerForTree } from './rotation-signer.js';
 import { signerFromEnv } from './signer-from-env.js';
 
 export const ADOPT_USAGE = `usage: pkgpub adopt [--to DIR|s3://BUCKET/PREFIX] [--channel stable|dev] [--signing-key FILE]
@@ -64,13 +65,15 @@ export async function runAdopt(args: string[], r: Reporter): Promise<void> {
     ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
   });
   // Adopting means signing the rewritten indexes: there is no unsigned adopt.
-  const signer = (await signerFromEnv({ keyFile: values['signing-key'] ?? file.signing?.key_file }, r))!;
+  const ownSigner = (await signerFromEnv({ keyFile: values['signing-key'] ?? file.signing?.key_file }, r))!;
   const store = await openStore(values.to, {
     ...(values.endpoint ? { endpoint: values.endpoint } : {}),
     ...(values.region ? { region: values.region } : {}),
     ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
     ...(concurrency ? { concurrency } : {}),
   });
+  // During a key rotation the tree says which keys sign, and in which order.
+  const signer = (await signerForTree(store, ownSigner, {}, r))!;
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   const result = await adopt({
     store,

@@ -16,6 +16,7 @@ export async function runKeys(args: string[], r: Reporter): Promise<void> {
   if (args[0] === 'check') return runKeysCheck(args.slice(1), r);
   if (args[0] === 'extend') return runKeysExtend(args.slice(1), r);
   const [sub, ...rest] = args;
+  if (sub === 'rotate') return (await import('./keys-rotate.js')).runKeysRotate(rest, r);
   if (sub !== 'generate')
     throw new UsageError(
       'usage: pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--expires-days N]\n' +

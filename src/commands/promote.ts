@@ -10,6 +10,7 @@ import { openStore } from '../storage/open-store.js';
 import type { TransactionResult } from '../transaction/transaction.js';
 import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
+import { signerForTree } from './rotation-signer.js';
 import { signerFromEnv } from './signer-from-env.js';
 
 /**
@@ -59,7 +60,7 @@ export async function runPromote(args: string[], r: Reporter): Promise<void> {
   const from = resolveConfig(file, { ...shared, channel: fromChannel });
   const cfg = resolveConfig(file, { ...shared, channel: toChannel });
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
-  const signer = await signerFromEnv(
+  const ownSigner = await signerFromEnv(
     { keyFile: values['signing-key'] ?? file.signing?.key_file, unsigned: values.unsigned },
     r,
   );
@@ -69,6 +70,8 @@ export async function runPromote(args: string[], r: Reporter): Promise<void> {
     ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
     ...(given ? { concurrency: given } : {}),
   });
+  // During a key rotation the tree says which keys sign, and in which order.
+  const signer = await signerForTree(store, ownSigner, {}, r);
   const result = await promote({
     specs,
     from,

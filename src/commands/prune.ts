@@ -14,6 +14,7 @@ import type { TransactionResult } from '../transaction/transaction.js';
 import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
 import { policyFromFlags, RETENTION_OPTIONS } from './retention-flags.js';
+import { signerForTree } from './rotation-signer.js';
 import { signerFromEnv } from './signer-from-env.js';
 
 const USAGE =
@@ -76,7 +77,7 @@ export async function runPrune(args: string[], r: Reporter): Promise<void> {
     throw new UsageError(
       `prune: nothing to prune by: give --keep, --max-size or --older-than, or retention.${channel} in ${values.config}`,
     );
-  const signer = await signerFromEnv(
+  const ownSigner = await signerFromEnv(
     { keyFile: values['signing-key'] ?? file.signing?.key_file, unsigned: values.unsigned },
     r,
   );
@@ -86,6 +87,8 @@ export async function runPrune(args: string[], r: Reporter): Promise<void> {
     ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
     ...(concurrency ? { concurrency } : {}),
   });
+  // During a key rotation the tree says which keys sign, and in which order.
+  const signer = await signerForTree(store, ownSigner, {}, r);
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   const result = await prune({
     store,

@@ -9,6 +9,7 @@ import { type PublishResult, publish } from '../changes/publish.js';
 import { describePlan } from '../model/plan.js';
 import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
+import { signerForTree } from './rotation-signer.js';
 import { signerFromEnv } from './signer-from-env.js';
 import { verifyWrites } from './verify-after.js';
 import { formatFinding } from '../verify/findings.js';
@@ -19,6 +20,8 @@ const COMMON = {
   channel: { type: 'string', default: 'stable' },
   config: { type: 'string', default: 'pkgpub.yaml' },
   'signing-key': { type: 'string' },
+  // A key rotation's new key (or PKGPUB_NEW_SIGNING_KEY), needed while the tree is mid-rotation.
+  'new-key': { type: 'string' },
   unsigned: { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   force: { type: 'boolean', default: false },
@@ -65,7 +68,7 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   if (values['sign-rpms'] && values['no-sign-rpms'])
     throw new UsageError('--sign-rpms and --no-sign-rpms contradict each other');
-  const signer = await signerFromEnv(
+  const ownSigner = await signerFromEnv(
     { keyFile: values['signing-key'] ?? file.signing?.key_file, unsigned: values.unsigned },
     r,
   );
@@ -76,6 +79,8 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     ...(values.hardlink ? { hardlink: true } : {}),
     ...(given ? { concurrency: given } : {}),
   });
+  // During a key rotation the tree says which keys sign, and in which order.
+  const signer = await signerForTree(store, ownSigner, { newKeyFile: values['new-key'] }, r);
   const removals: AptRemoval[] =
     mode === 'remove'
       ? positionals.map((p) => {

@@ -9,6 +9,7 @@ import { describePlan } from '../model/plan.js';
 import { openStore } from '../storage/open-store.js';
 import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
+import { signerForTree } from './rotation-signer.js';
 import { signerFromEnv } from './signer-from-env.js';
 
 /**
@@ -62,7 +63,7 @@ export async function runRollback(
   // The driver indexes are signed when a key is at hand; without one, their signatures are dropped
   // (a signature of other bytes is worse than none).
   const keyFile = values['signing-key'] ?? file.signing?.key_file;
-  const signer =
+  const ownSigner =
     opts.drivers && !keyFile && !process.env.PKGPUB_SIGNING_KEY
       ? undefined
       : await signerFromEnv({ keyFile, unsigned: values.unsigned }, r);
@@ -72,6 +73,8 @@ export async function runRollback(
     ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
     ...(concurrency ? { concurrency } : {}),
   });
+  // During a key rotation the tree says which keys sign, and in which order.
+  const signer = await signerForTree(store, ownSigner, {}, r);
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   const res = await rollback({
     store,

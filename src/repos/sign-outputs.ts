@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { PrehashTemplate } from '../signing/prehash.js';
+import { packageSigner } from '../signing/multi-signer.js';
 import type { Signer } from '../signing/signer.js';
 import { bytesFile } from '../model/output-file.js';
 import type { OutputFile } from '../model/tiers.js';
@@ -69,7 +70,8 @@ export async function blobSignatures(
   for (const [i, b] of blobs.entries()) {
     // A copy's signature is copied with it (its bytes are not here to sign).
     if ('copyFrom' in b.body) throw new Error(`internal: ${b.key} is a copy and cannot be signed here`);
-    armored[i] ??= await signer.detachSignArmored(
+    // A package's .asc is the package signer's alone, like its prehashed signatures above.
+    armored[i] ??= await packageSigner(signer).detachSignArmored(
       'bytes' in b.body ? b.body.bytes : await readFile(b.body.file),
     );
   }

@@ -13,6 +13,8 @@ export interface LoadSignerOptions {
   passphrase?: string;
   /** The moment to judge the key at and to date signatures; the real clock when absent. */
   now?: Date;
+  /** Where the passphrase comes from, for the message when it is missing (PKGPUB_SIGNING_PASSPHRASE). */
+  passphraseVar?: string;
 }
 
 /**
@@ -25,7 +27,7 @@ export async function loadSigner(opts: LoadSignerOptions): Promise<{ signer: Sig
   const key = await parseKey(await keyBytes(opts), source);
   const now = opts.now ?? new Date();
   const health = await assessKey(key, now);
-  const unlocked = await unlock(key, opts.passphrase);
+  const unlocked = await unlock(key, opts.passphrase, opts.passphraseVar ?? 'PKGPUB_SIGNING_PASSPHRASE');
   const signer = new OpenPgpSigner({
     key: unlocked,
     signingKey: unlocked.getKeys(health.signingKey.getKeyID())[0] ?? health.signingKey,
@@ -100,11 +102,15 @@ async function parseKey(data: Uint8Array | string, source: string): Promise<Priv
   throw new SigningError(`${source} cannot be parsed as an OpenPGP private key`);
 }
 
-async function unlock(key: PrivateKey, passphrase: string | undefined): Promise<PrivateKey> {
+async function unlock(
+  key: PrivateKey,
+  passphrase: string | undefined,
+  passphraseVar: string,
+): Promise<PrivateKey> {
   const fpr = key.getFingerprint().toUpperCase();
   if (key.isDecrypted()) return key;
   if (passphrase === undefined || passphrase === '') {
-    throw new SigningError(`signing key ${fpr} is protected by a passphrase: set PKGPUB_SIGNING_PASSPHRASE`);
+    throw new SigningError(`signing key ${fpr} is protected by a passphrase: set ${passphraseVar}`);
   }
   try {
     return await decryptKey({ privateKey: key, passphrase });

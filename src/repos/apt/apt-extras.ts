@@ -1,6 +1,8 @@
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { bytesFile } from '../../model/output-file.js';
 import type { OutputFile } from '../../model/tiers.js';
+import { signersOf } from '../../signing/multi-signer.js';
+import type { Signer } from '../../signing/signer.js';
 import { renderRepoTemplate } from '../templates.js';
 
 export interface KeyNames {
@@ -17,12 +19,30 @@ export function keyNames(cfg: ResolvedConfig, fingerprint: string): KeyNames {
   };
 }
 
-export function keyFiles(cfg: ResolvedConfig, fingerprint: string, publicArmored: string): OutputFile[] {
-  const names = keyNames(cfg, fingerprint);
-  return [
-    { ...bytesFile(names.perKey, 'blob', publicArmored), immutable: true },
-    bytesFile(names.alias, 'index', publicArmored),
-  ];
+/**
+ * A file per key, and the alias holding every key the signer signs with: during a rotation the
+ * alias is the bundle of both, so a client that fetches it trusts either.
+ */
+export function keyFilesOf(cfg: ResolvedConfig, signer: Signer): OutputFile[] {
+  const perKey = signersOf(signer).map(
+    (s): OutputFile => ({
+      ...bytesFile(keyNames(cfg, s.fingerprint).perKey, 'blob', s.publicKeyArmored()),
+      immutable: true,
+    }),
+  );
+  return [...perKey, bytesFile(keyNames(cfg, signer.fingerprint).alias, 'index', signer.publicKeyArmored())];
+}
+
+/**
+ * What a `.repo` file's gpgkey= lists: the alias for one key; during a rotation each key's own
+ * file, which is never rewritten, so what dnf shows and imports for the repository is exactly
+ * those keys whatever the alias holds by the time it looks (it drops the old key at retire).
+ */
+export function gpgkeyUrls(cfg: ResolvedConfig, signer: Signer | undefined): string[] {
+  const signers = signer ? signersOf(signer) : [];
+  const base = `${cfg.baseUrl}/`;
+  if (signers.length <= 1) return [`${base}${keyNames(cfg, signer?.fingerprint ?? '').alias}`];
+  return signers.map((s) => `${base}${keyNames(cfg, s.fingerprint).perKey}`);
 }
 
 /** The sources snippets users copy: one-line .list and deb822 .sources. */

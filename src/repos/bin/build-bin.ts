@@ -3,6 +3,7 @@ import type { ResolvedConfig } from '../../config/resolve.js';
 import { ContentConflictError, PkgpubError } from '../../errors.js';
 import { bytesFile, contentTypeFor, copiedFile, type StoredObject } from '../../model/output-file.js';
 import type { ChangeSummary, OutputFile } from '../../model/tiers.js';
+import { packageSigner } from '../../signing/multi-signer.js';
 import type { Signer } from '../../signing/signer.js';
 import { renderSha256Sums } from './sha256sums.js';
 
@@ -154,12 +155,14 @@ export function buildBin(input: BinBuildInput): BinBuildResult {
 /**
  * `SHA256SUMS.asc` (armored detached signature) beside each SHA256SUMS of `files`, tier index.
  * `gpg --verify SHA256SUMS.asc SHA256SUMS` then `sha256sum -c SHA256SUMS` checks a download.
+ * Signed by the package key alone, also during a key rotation: gpg exits 2 on a signature whose
+ * key it lacks even beside a good one, and scripts check that status.
  */
 export async function binSumsSignatures(files: OutputFile[], signer: Signer): Promise<OutputFile[]> {
   const out: OutputFile[] = [];
   for (const f of files) {
     if (!f.key.endsWith(`/${SUMS_FILE}`) || !('bytes' in f.body)) continue;
-    out.push(bytesFile(`${f.key}.asc`, 'index', await signer.detachSignArmored(f.body.bytes)));
+    out.push(bytesFile(`${f.key}.asc`, 'index', await packageSigner(signer).detachSignArmored(f.body.bytes)));
   }
   return out;
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { bytesFile } from '../../model/output-file.js';
 import type { OutputFile } from '../../model/tiers.js';
+import { packageSigner } from '../../signing/multi-signer.js';
 import type { Signer } from '../../signing/signer.js';
 import { driverSitePrefix, versionListKey } from './build-drivers.js';
 
@@ -30,7 +31,8 @@ export async function signDriverIndexes(
     if ('copyFrom' in o.body) throw new Error(`internal: driver index ${o.key} cannot be a copy`);
     // A spilled version index (tens of MB for 100,000 drivers) is read back once to be signed.
     const bytes = 'bytes' in o.body ? o.body.bytes : await readFile(o.body.file);
-    const asc = await signer.detachSignArmored(bytes);
+    // One signature, the package key's, also during a key rotation: gpg exits 2 on a key it lacks.
+    const asc = await packageSigner(signer).detachSignArmored(bytes);
     if (o.key === list) {
       out.push(bytesFile(`${o.key}.asc`, 'pointer', asc, 0), { ...o, order: 1 });
     } else out.push(o, bytesFile(`${o.key}.asc`, o.tier, asc));

@@ -14,7 +14,7 @@ export function yumRepoId(cfg: ResolvedConfig): string {
  */
 export async function yumRepoFile(
   cfg: ResolvedConfig,
-  opts: { signed: boolean; rpmsSigned: boolean },
+  opts: { signed: boolean; rpmsSigned: boolean; keyUrls?: string[] },
 ): Promise<OutputFile> {
   const key = `${cfg.prefixes.rpm}/${cfg.yum.name}.repo`;
   const text = await renderRepoTemplate('yum.repo.ejs', {
@@ -23,7 +23,7 @@ export async function yumRepoFile(
     repoId: yumRepoId(cfg),
     repoUrl: `${cfg.baseUrl}/${cfg.prefixes.rpm}`,
     repoFileUrl: `${cfg.baseUrl}/${key}`,
-    keyUrl: `${cfg.baseUrl}/${cfg.prefixes.keys}/${cfg.project}-packages.asc`,
+    keyUrl: (opts.keyUrls ?? [`${cfg.baseUrl}/${cfg.prefixes.keys}/${cfg.project}-packages.asc`]).join(' '),
     signed: opts.signed,
     rpmsSigned: opts.rpmsSigned,
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { RpmHeaders } from '../../artifacts/types.js';
 import { ContentConflictError } from '../../errors.js';
 import type { ChangeSummary, OutputFile } from '../../model/tiers.js';
+import { gpgkeyUrls } from '../apt/apt-extras.js';
 import type { AptRemoval } from '../apt/build-apt.js';
 import { checkBlobs } from '../restore-check.js';
 import type { RestoreResult, Section, SectionResult } from '../section.js';
@@ -116,6 +117,7 @@ export const yumSection: Section<YumScope, YumState> = {
       outputs.push(
         await yumRepoFile(ctx.cfg, {
           signed: Boolean(ctx.signer),
+          keyUrls: gpgkeyUrls(ctx.cfg, ctx.signer),
           rpmsSigned:
             Boolean(rpmSigner) || (scope.promoted.length > 0 && input.promoted?.rpmsSigned === true),
         }),
