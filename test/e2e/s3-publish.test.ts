@@ -149,13 +149,17 @@ describe('publishing to s3rver', () => {
     const before = await keys();
     expect(before).toContain(`driver/7.0.0+driver/x86_64/${file}`);
 
-    const dry = await pkgpubProcess(['drivers', 'prune', '--keep', '1', '--to', to, '--json'], env);
+    const sign = ['--signing-key', key.secretFile];
+    const dry = await pkgpubProcess(['drivers', 'prune', '--keep', '1', '--to', to, '--json', ...sign], env);
     expect(dry.code, dry.err).toBe(0);
     expect(JSON.parse(dry.out).remove).toEqual(['7.0.0+driver']);
     expect(await keys()).toEqual(before);
 
     const doc7 = await store.get('driver/site/7.0.0+driver.json');
-    const applied = await pkgpubProcess(['drivers', 'prune', '--keep', '1', '--apply', '--to', to], env);
+    const applied = await pkgpubProcess(
+      ['drivers', 'prune', '--keep', '1', '--apply', '--to', to, ...sign],
+      env,
+    );
     expect(applied.code, applied.err).toBe(0);
     const pruned = await keys();
     expect(pruned).not.toContain('driver/site/7.0.0+driver.json');
@@ -169,7 +173,7 @@ describe('publishing to s3rver', () => {
     expect(new TextDecoder().decode(await store.get('driver/site/index.html'))).not.toContain('7.0.0');
 
     // So the prune can be rolled back, on S3 as on a folder: the same version json comes back.
-    const back = await pkgpubProcess(['drivers', 'rollback', '--to', to, '--json'], env);
+    const back = await pkgpubProcess(['drivers', 'rollback', '--to', to, '--json', ...sign], env);
     expect(back.code, back.err).toBe(0);
     expect(JSON.parse(back.out).changes.drivers.added).toEqual([`7.0.0+driver/x86_64/${file}`]);
     expect(JSON.parse(new TextDecoder().decode(await store.get('driver/site/index.json')))).toEqual([
