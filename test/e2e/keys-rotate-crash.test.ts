@@ -29,6 +29,10 @@ import { buildRpms } from '../support/rpmbuild.js';
 
 let work: string;
 let base: string;
+/** Published with the old key, before `add`. */
+let unrotated: string;
+/** After `add` and `switch`, before `retire`. */
+let switched: string;
 let oldKey: TestKey;
 let newKey: TestKey;
 let oldSigner: Signer;
@@ -63,9 +67,21 @@ beforeAll(async () => {
     await copyFile(join(samplesDir, n), join(inputs, n));
   base = join(work, 'base');
   await publish({ inputs: [inputs], store: new FsStore(base), cfg: cfgs[0]!, signer: oldSigner, now });
+  unrotated = join(work, 'unrotated');
+  await cp(base, unrotated, { recursive: true });
   await rotate({
     phase: 'add',
     store: new FsStore(base),
+    cfgs,
+    current: oldSigner,
+    next: newSigner,
+    now,
+  });
+  switched = join(work, 'switched');
+  await cp(base, switched, { recursive: true });
+  await rotate({
+    phase: 'switch',
+    store: new FsStore(switched),
     cfgs,
     current: oldSigner,
     next: newSigner,
@@ -215,3 +231,62 @@ describe('keys rotate switch killed after each single write', () => {
     expect(dnf.runs).toBeGreaterThan(2);
   });
 });
+
+/**
+ * `add` and `retire` killed after each single write in turn: the clients of the phase before still
+ * read the tree (add: apt and dnf with the old key; retire: apt and dnf with the new key), and the
+ * next run of the phase completes it.
+ */
+for (const phase of ['add', 'retire'] as const) {
+  describe(`keys rotate ${phase} killed after each single write`, () => {
+    const phasePoints = new CrashPoints(2);
+    const from = () => (phase === 'add' ? unrotated : switched);
+    const trusted = () => (phase === 'add' ? oldKey : newKey);
+    const run = (store: FsStore | CrashAfterStore) =>
+      rotate({ phase, store, cfgs, current: oldSigner, next: newSigner, now, concurrency: 1 });
+    const readable = async (repo: string, what: string) => {
+      const seen = await aptJudges(repo, trusted());
+      expect(seen.problems, `apt ${what}`).toEqual([]);
+      expect(seen.falco).toEqual(['0.39.0']);
+      const mid = await dnfJudges(repo, [trusted()]);
+      expect(mid.code, `dnf ${what}:\n${mid.out}`).toBe(0);
+      expect(mid.nevras).toEqual(NEVRAS);
+    };
+    it.each(phasePoints.shardIds)(`crash points k ≡ %i (mod ${phasePoints.shards})`, async (shard) => {
+      await phasePoints.run(shard, async (k) => {
+        const repo = join(work, `${phase}-crash-${k}`);
+        await cp(from(), repo, { recursive: true });
+        const crashing = new CrashAfterStore(new FsStore(repo), k);
+        const crash = await run(crashing).then(
+          () => crashing.refusal,
+          (e: unknown) => e as Error,
+        );
+        if (crash) {
+          expect(crash.message, `after ${k} writes`).toMatch(/injected crash/);
+          await readable(repo, `after ${k} writes (${crashing.written.join(' ')})`);
+          await run(new FsStore(repo));
+        }
+        const issuers = await signatureIssuers(
+          await readFile(join(repo, 'packages/deb/dists/stable/InRelease'), 'utf8'),
+        );
+        const [oldFpr, newFpr] = [oldKey, newKey].map((x) => x.fingerprint.toLowerCase());
+        expect(issuers.sort(), `InRelease after crash at ${k}`).toEqual(
+          phase === 'add' ? [oldFpr!, newFpr!].sort() : [newFpr!],
+        );
+        expect(JSON.parse(await readFile(join(repo, '.pkgpub-keys.json'), 'utf8')).phase).toBe(
+          phase === 'add' ? 'add' : 'retired',
+        );
+        // The phase's own clients: after add, apt with the new key alone; after retire, still the new key.
+        expect((await aptJudges(repo, newKey)).problems, `apt with the new key after crash at ${k}`).toEqual(
+          [],
+        );
+        await rm(repo, { recursive: true });
+        return crash ? undefined : crashing.writes;
+      });
+    });
+    it('the shards together crashed it after every single write', () => {
+      const total = phasePoints.expectAllCovered(2);
+      console.log(`rotate ${phase} crash points: ${total}`);
+    });
+  });
+}
