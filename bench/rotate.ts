@@ -128,7 +128,8 @@ async function main() {
           ...['--define', `_gpg_name ${newKey.fingerprint}`, '--define', `_gpg_path ${newKey.gnupg}`],
           ...['--define', '__gpg /usr/bin/gpg', '--addsign', ...rpms],
         ],
-        { stdio: 'ignore' },
+        // rpm would open ~/.rpmdb: HOME in the work folder keeps the host's rpm state alone.
+        { stdio: 'ignore', env: { ...process.env, HOME: work } },
       );
       execFileSync('sh', [
         '-c',
@@ -159,6 +160,8 @@ async function main() {
     for (const h of homes)
       try {
         execFileSync('gpgconf', ['--homedir', h, '--kill', 'all'], { stdio: 'ignore' });
+        // The agents' socket folders under /run/user outlive them otherwise.
+        execFileSync('gpgconf', ['--homedir', h, '--remove-socketdir'], { stdio: 'ignore' });
       } catch {}
     if (!o.keep) rmSync(work, { recursive: true, force: true });
     else console.log(`kept ${work}`);

@@ -112,7 +112,8 @@ async function main() {
           ...['--define', `_gpg_name ${pair.fingerprint}`, '--define', `_gpg_path ${gnupg}`],
           ...['--define', '__gpg /usr/bin/gpg', '--addsign', ...signed.map((f) => join(full, f))],
         ],
-        { stdio: 'ignore' },
+        // rpm would open ~/.rpmdb: HOME in the work folder keeps the host's rpm state alone.
+        { stdio: 'ignore', env: { ...process.env, HOME: work } },
       );
       execFileSync(
         'sh',
@@ -213,6 +214,11 @@ async function main() {
     console.log(`  pkgpub republish, nothing to do      : ${tAddNoSign.toFixed(3)} s`);
     console.log(`  createrepo_c --update + gpg          : ${tUpdate.toFixed(3)} s`);
   } finally {
+    // gpg's agent for the bench key, and its socket folder under /run/user, go with the bench.
+    for (const args of [['--kill', 'all'], ['--remove-socketdir']])
+      try {
+        execFileSync('gpgconf', ['--homedir', join(work, 'gnupg'), ...args], { stdio: 'ignore' });
+      } catch {}
     if (!o.keep) rmSync(work, { recursive: true, force: true });
     else console.log(`kept ${work}`);
   }
