@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { decodeUtf8, getField, parseControl, parseParagraphs } from '../formats/deb822.js';
 import { mapLimit } from '../map-limit.js';
 import { aptSnapshotText, clearsignedBody } from '../repos/apt/read-apt-state.js';
-import { type VerifyContext, sizeOf, uncompressed } from './context.js';
-import { checkClearsigned, checkDetached, type SignatureCheck } from './trust.js';
+import { reportSignature, type VerifyContext, sizeOf, uncompressed } from './context.js';
+import { checkClearsigned, checkDetached } from './trust.js';
 
 /** Release's hash sections, strongest last; by-hash folders are named after them. */
 const SECTIONS = [
@@ -262,13 +262,6 @@ async function deepCheck(
     if (got !== want.get(algo))
       f.error('apt', key, 'apt.package-hash', `${from} lists ${algo} ${want.get(algo)}, the file has ${got}`);
   }
-}
-
-export function reportSignature(ctx: VerifyContext, file: string, rule: string, check: SignatureCheck): void {
-  const part = rule.split('.')[0] as 'apt' | 'yum' | 'tarballs' | 'drivers';
-  if (check.goodBy.length === 0)
-    ctx.findings.error(part, file, rule, check.problems.join('; ') || 'no good signature by a trusted key');
-  else for (const p of check.problems) ctx.findings.note(part, file, rule, p);
 }
 
 function checkDates(ctx: VerifyContext, file: string, fields: ReturnType<typeof parseControl>): void {

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mapLimit } from '../map-limit.js';
 import { type DriverEntry, parseDriverVersionDoc, parseVersionList } from '../repos/drivers/driver-index.js';
-import { reportSignature } from './check-apt.js';
-import { type VerifyContext, sizeOf } from './context.js';
+import { reportSignature, type VerifyContext, sizeOf } from './context.js';
 import { checkDetached } from './trust.js';
 
 /**

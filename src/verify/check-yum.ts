@@ -10,8 +10,7 @@ import { mapLimit } from '../map-limit.js';
 import { decompressXml } from '../repos/yum/compress-xml.js';
 import { primaryFacts, primaryFileFacts, splitPackages } from '../repos/yum/repodata-chunks.js';
 import { parseRepomd, type Repomd } from '../repos/yum/repomd.js';
-import { reportSignature } from './check-apt.js';
-import { type VerifyContext, sizeOf } from './context.js';
+import { reportSignature, type VerifyContext, sizeOf } from './context.js';
 import { checkDetached } from './trust.js';
 
 export async function checkYum(ctx: VerifyContext, root: string): Promise<void> {

@@ -6,7 +6,7 @@ import type { SiteFiles } from './discover.js';
 import type { Findings } from './findings.js';
 import type { FileHasher } from './hash-files.js';
 import type { SiteSource } from './site-source.js';
-import type { Trust } from './trust.js';
+import type { SignatureCheck, Trust } from './trust.js';
 
 /** What every part's check is given. */
 export interface VerifyContext {
@@ -52,4 +52,12 @@ export async function uncompressed(name: string, bytes: Uint8Array): Promise<Uin
     for await (const c of src) chunks.push(c as Buffer);
   });
   return Buffer.concat(chunks);
+}
+
+/** A signature check as findings: an error without a good signature by a trusted key, else notes for the rest. */
+export function reportSignature(ctx: VerifyContext, file: string, rule: string, check: SignatureCheck): void {
+  const part = rule.split('.')[0] as 'apt' | 'yum' | 'tarballs' | 'drivers';
+  if (check.goodBy.length === 0)
+    ctx.findings.error(part, file, rule, check.problems.join('; ') || 'no good signature by a trusted key');
+  else for (const p of check.problems) ctx.findings.note(part, file, rule, p);
 }

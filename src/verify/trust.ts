@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import {
@@ -148,11 +148,4 @@ export async function checkDetached(
   const reader = (result.data as unknown as WebReadableStream<Uint8Array>).getReader();
   while (!(await reader.read()).done);
   return judge(result, trust.keys, date);
-}
-
-/** sha256 of a stream, for files checked without a signature. */
-export async function hashStream(stream: Readable, algorithms: string[]): Promise<Map<string, string>> {
-  const hs = algorithms.map((a) => [a, createHash(a)] as const);
-  for await (const chunk of stream) for (const [, h] of hs) h.update(chunk as Buffer);
-  return new Map(hs.map(([a, h]) => [a, h.digest('hex')]));
 }
