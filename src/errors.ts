@@ -3,7 +3,15 @@
  * code says which seam it came from; the CLI maps codes to exit statuses and prints
  * `message` (never a stack) unless PKGPUB_DEBUG is set.
  */
-export type ErrorCode = 'usage' | 'config' | 'artifact' | 'signing' | 'storage' | 'conflict' | 'internal';
+export type ErrorCode =
+  | 'usage'
+  | 'config'
+  | 'artifact'
+  | 'signing'
+  | 'storage'
+  | 'conflict'
+  | 'nothing'
+  | 'internal';
 
 export class PkgpubError extends Error {
   readonly code: ErrorCode;
@@ -43,6 +51,18 @@ export class UsageError extends PkgpubError {
   constructor(message: string) {
     super('usage', message);
     this.name = 'UsageError';
+  }
+}
+
+/**
+ * The command ran as told and found nothing to do what it was asked on (a publish whose inputs hold
+ * no artifact, a remove that matches no package): in CI that is almost always a wrong path or
+ * name, so it fails rather than reporting success.
+ */
+export class NothingMatchedError extends PkgpubError {
+  constructor(message: string) {
+    super('nothing', message);
+    this.name = 'NothingMatchedError';
   }
 }
 

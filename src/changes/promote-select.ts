@@ -114,8 +114,12 @@ export function pickVersions(
     const rpms = pickOne(rpmKind, source.rpms, spec);
     const tars = pickOne(tarballKind, tarballs, spec);
     const found = [debs, rpms, tars];
-    if (found.every((f) => f.has.length === 0))
-      throw new UsageError(`${spec.name} is not published in the ${opts.channel} channel`);
+    if (found.every((f) => f.has.length === 0)) {
+      const names = [...new Set([...source.debs, ...source.rpms, ...tarballs].map((p) => p.name))].sort();
+      throw new UsageError(
+        `${spec.name} is not published in the ${opts.channel} channel (${names.length > 0 ? `it has ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}` : 'it is empty'})`,
+      );
+    }
     if (found.every((f) => f.picked.length === 0)) {
       const has = found.flatMap((f) => f.has.map((v) => `${f.what} ${v}`));
       throw new UsageError(

@@ -4,6 +4,7 @@ import { findArtifacts, type ScanOptions } from '../artifacts/scan.js';
 import type { Artifact, RpmHeaders } from '../artifacts/types.js';
 import type { CdnInvalidator, CdnOutcome } from '../cdn/invalidator.js';
 import type { ResolvedConfig } from '../config/resolve.js';
+import { NothingMatchedError } from '../errors.js';
 import type { Plan } from '../model/plan.js';
 import { keyFilesOf } from '../repos/apt/apt-extras.js';
 import type { AptRemoval } from '../repos/apt/build-apt.js';
@@ -38,6 +39,8 @@ export interface PublishRequest {
   now?: Date;
   concurrency?: number;
   scan?: ScanOptions;
+  /** Inputs that hold no artifact are a mistake unless this is set. */
+  allowEmpty?: boolean;
   progress?: TransactionProgress & {
     /** Each artifact read; an rpm that will be signed is read for its headers only (no digests). */
     onRead?(a: Artifact | RpmHeaders): void;
@@ -84,6 +87,14 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
           },
           input,
         );
+        // A remove that matched nothing is almost always a typo or the wrong channel; failing here,
+        // before the plan, also keeps it from writing an empty repository into a channel that had none.
+        if (req.removals?.length && built.changes.apt.removed.length + built.changes.yum.removed.length === 0)
+          throw new NothingMatchedError(
+            `remove: nothing in channel ${req.cfg.channel} of ${req.store.description} matches ` +
+              `${req.removals.map((s) => (s.version ? `${s.name}=${s.version}` : s.name)).join(', ')}; nothing was written ` +
+              '(check the name, the version as the index writes it, and --channel)',
+          );
         const outputs = built.outputs;
         // Every change published with a key publishes that key beside it.
         if (req.signer && outputs.length > 0) outputs.push(...keyFilesOf(req.cfg, req.signer));
@@ -113,6 +124,11 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
  */
 async function readInputs(req: PublishRequest): Promise<SectionInput> {
   const found = await findArtifacts(req.inputs);
+  if (req.inputs.length > 0 && found.length === 0 && !req.allowEmpty)
+    throw new NothingMatchedError(
+      `no artifacts in ${req.inputs.join(', ')}: pkgpub publishes .deb, .rpm, .tar.gz and driver .ko/.o files ` +
+        '(drivers inside <driver_version>/<arch>/ folders); check the path or glob, or pass --allow-empty to publish nothing',
+    );
   const digests = new SignatureDigests(req.signer?.prehashTemplate());
   const scan: ScanOptions = { ...req.scan, ...(digests.template ? { prehash: digests.template } : {}) };
   const signingRpms = Boolean(req.signer) && req.signRpms !== false;

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { type PruneReport, prune } from '../changes/prune.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
-import { UsageError } from '../errors.js';
+import { NothingMatchedError, UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
 import { describePlan } from '../model/plan.js';
 import type { Removal, Rule } from '../retention/decide.js';
@@ -111,6 +111,12 @@ export async function runPrune(args: string[], r: Reporter): Promise<void> {
   });
   if (values.json) r.out(JSON.stringify(jsonReport(result, policy, store.description, !values.apply)));
   else textReport(result, policy, store.description, !values.apply, gcGrace, r);
+  const d = result.report.decision;
+  // An empty channel is a wrong --to or --channel far more often than a real state.
+  if (d.remove.length === 0 && d.keep.length === 0)
+    throw new NothingMatchedError(
+      `prune: the ${channel} channel of ${store.description} holds no debs, rpms or tarballs (check --to and --channel)`,
+    );
   if (result.report.decision.overBy > 0)
     r.warn(
       `the ${channel} channel is still ${formatBytes(result.report.decision.overBy)} over --max-size: ` +
@@ -207,6 +213,10 @@ function textReport(
             ? ` once their files have been unreferenced for ${graceSeconds} s (a later prune or publish deletes them)`
             : ''),
   );
+  if (d.remove.length === 0 && d.keep.length > 0)
+    r.out(
+      `nothing to prune: the ${d.keep.length} version(s) in the ${channel} channel are all within the rules`,
+    );
   for (const x of d.remove)
     r.out(
       `remove ${x.version.kind} ${versionLabel(x.version)} (${formatBytes(x.version.size)}): ${x.reasons.map((rule) => because(rule, policy)).join('; ')}`,

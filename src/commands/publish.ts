@@ -41,6 +41,7 @@ const COMMON = {
   'force-path-style': { type: 'boolean', default: false },
   hardlink: { type: 'boolean', default: false },
   verify: { type: 'boolean', default: false },
+  'allow-empty': { type: 'boolean', default: false },
   ...CDN_OPTIONS,
 } as const;
 
@@ -115,6 +116,7 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     resign: values.resign,
     ...(given ? { concurrency: given } : {}),
     scan: { driver },
+    allowEmpty: values['allow-empty'],
     ...(cdn ? { cdn } : {}),
     progress: {
       onRead: (a) => {

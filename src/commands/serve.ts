@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { UsageError } from '../errors.js';
+import { statSync } from 'node:fs';
+import { PkgpubError, UsageError } from '../errors.js';
 import { createStaticServer } from '../serve/static-server.js';
 import type { Reporter } from './reporter.js';
 
@@ -17,6 +18,15 @@ export async function runServe(args: string[], r: Reporter): Promise<void> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0-65535');
   const root = positionals[0] ?? './public';
+  // Serving a folder that is not there answers 404 to everything: a wrong path, said at once.
+  const st = statSync(root, { throwIfNoEntry: false });
+  if (!st?.isDirectory())
+    throw new PkgpubError(
+      'storage',
+      st
+        ? `serve: ${root} is not a folder (name the folder a publish wrote into)`
+        : `serve: ${root} does not exist (publish into it first: pkgpub publish ARTIFACTS --to ${root})`,
+    );
   const server = createStaticServer(root, values.quiet ? undefined : (l) => r.info(l));
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>

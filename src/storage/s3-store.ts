@@ -496,6 +496,12 @@ export class S3Store implements ObjectStore {
   }
 
   private failure(what: string, key: string, err: unknown): StorageError {
+    if (isMissingCredentials(err))
+      return new StorageError(
+        `no AWS credentials for ${this.description}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, ` +
+          'or run with a role (in GitHub Actions: aws-actions/configure-aws-credentials before pkgpub)',
+        { cause: err },
+      );
     return new StorageError(`cannot ${what} ${key} in ${this.description}: ${reasonOf(err)}`, { cause: err });
   }
 }
@@ -601,6 +607,12 @@ function isNotImplemented(err: unknown): boolean {
 }
 
 /** One line naming the error and HTTP status; SDK messages never carry credentials. */
+/** The SDK's credential chain ran out of providers: no request was even sent. */
+function isMissingCredentials(err: unknown): boolean {
+  const e = err as { name?: string; message?: string } | undefined;
+  return e?.name === 'CredentialsProviderError' || /could not load credentials/i.test(e?.message ?? '');
+}
+
 function reasonOf(err: unknown): string {
   if (!(err instanceof Error)) return oneLine(String(err));
   const e = err as Error & { code?: string };
