@@ -2,8 +2,8 @@ import type { Field, FieldType, Shape } from '../../src/config/schema.js';
 import { defaultText } from './keys.js';
 
 /**
- * Draft-07: the newest draft yaml-language-server (VS Code's YAML extension) validates fully,
- * and every other validator reads it too.
+ * Draft-07: every release of yaml-language-server (VS Code's YAML extension) validates it, where
+ * 2019-09 and 2020-12 need its newest ones, and every other validator reads it too.
  */
 const DRAFT = 'http://json-schema.org/draft-07/schema#';
 
