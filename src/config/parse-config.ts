@@ -1,6 +1,6 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import { ConfigError } from '../errors.js';
-import { CONFIG_SHAPE, type ConfigFile, type FieldType } from './schema.js';
+import { CONFIG_SHAPE, type ConfigFile, type Shape } from './schema.js';
 
 export function parseConfig(text: string, path = 'pkgpub.yaml'): ConfigFile {
   const lc = new LineCounter();
@@ -23,7 +23,7 @@ export function parseConfig(text: string, path = 'pkgpub.yaml'): ConfigFile {
 
 function checkMap(
   map: import('yaml').YAMLMap,
-  shape: Record<string, FieldType>,
+  shape: Shape,
   where: string,
   path: string,
   lineOf: (n: YamlNode | null | undefined) => number,
@@ -34,11 +34,12 @@ function checkMap(
     const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
     const name = where + key;
     const at = `${path}:${lineOf(keyNode)}`;
-    const type = shape[key];
-    if (!type) {
+    const field = shape[key];
+    if (!field) {
       problems.push(`${at}: unknown setting "${name}" (known: ${Object.keys(shape).join(', ')})`);
       continue;
     }
+    const type = field.type;
     const value = pair.value as YamlNode | null;
     const vAt = `${path}:${lineOf(value) || lineOf(keyNode)}`;
     if (typeof type === 'object' && 'section' in type) {
@@ -51,7 +52,7 @@ function checkMap(
       if (!isScalar(value) || (typeof value.value !== 'string' && typeof value.value !== 'number'))
         problems.push(`${vAt}: "${name}" must be a string or a number`);
     } else if (typeof type === 'object' && 'pattern' in type) {
-      if (!isScalar(value) || typeof value.value !== 'string' || !type.pattern.test(value.value))
+      if (!isScalar(value) || typeof value.value !== 'string' || !new RegExp(type.pattern).test(value.value))
         problems.push(`${vAt}: "${name}" must be ${type.expected}`);
     } else if (typeof type === 'object' && 'oneOf' in type) {
       if (!isScalar(value) || !type.oneOf.includes(String(value.value)))

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { parseAge, parseKeep, parseProtect, parseSize, type RetentionPolicy } from '../retention/policy.js';
+import { CONFIG_DEFAULTS } from './defaults.js';
 import type { ConfigFile, RetentionFile } from './schema.js';
 
 export type Channel = 'stable' | 'dev';
@@ -47,23 +48,23 @@ export function resolveConfig(file: ConfigFile, flags: ResolveFlags = {}): Resol
   if (channel !== 'stable' && channel !== 'dev')
     problems.push(`--channel must be stable or dev, not "${channel}"`);
   const suffix = channel === 'dev' ? '-dev' : '';
-  const project = file.project ?? 'falco';
+  const project = file.project ?? CONFIG_DEFAULTS.project;
   if (!/^[a-z0-9][a-z0-9._+-]*$/.test(project))
     problems.push(`project "${project}" must be lower case letters, digits and . _ + -`);
   const apt = file.apt ?? {};
-  const components = apt.components ?? ['main'];
+  const components = apt.components ?? [...CONFIG_DEFAULTS.apt.components];
   const component = flags.component ?? components[0] ?? 'main';
   if (!components.includes(component))
     problems.push(`component "${component}" is not one of apt.components (${components.join(', ')})`);
-  const architectures = apt.architectures ?? ['amd64', 'arm64'];
+  const architectures = apt.architectures ?? [...CONFIG_DEFAULTS.apt.architectures];
   for (const a of architectures)
     if (!DEB_ARCH.test(a) || a === 'all') problems.push(`apt.architectures: bad architecture "${a}"`);
-  const byHashGenerations = apt.by_hash_generations ?? 3;
+  const byHashGenerations = apt.by_hash_generations ?? CONFIG_DEFAULTS.apt.by_hash_generations;
   if (!Number.isInteger(byHashGenerations) || byHashGenerations < 1)
     problems.push('apt.by_hash_generations must be a whole number of at least 1');
   if (apt.valid_until_days !== undefined && !(apt.valid_until_days > 0))
     problems.push('apt.valid_until_days must be a positive number');
-  const suite = apt.suite ?? 'stable';
+  const suite = apt.suite ?? CONFIG_DEFAULTS.apt.suite;
   for (const [what, v] of [
     ['apt.suite', suite],
     ['apt.codename', apt.codename ?? suite],
@@ -71,7 +72,7 @@ export function resolveConfig(file: ConfigFile, flags: ResolveFlags = {}): Resol
   ] as const) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v)) problems.push(`${what}: "${v}" is not a valid name`);
   }
-  const baseUrl = (flags.baseUrl ?? file.base_url ?? 'http://localhost:8080').replace(/\/+$/, '');
+  const baseUrl = (flags.baseUrl ?? file.base_url ?? CONFIG_DEFAULTS.base_url).replace(/\/+$/, '');
   if (!/^(https?|file):\/\//.test(baseUrl))
     problems.push(`base_url "${baseUrl}" must start with http://, https:// or file://`);
   const retention: Partial<Record<Channel, RetentionPolicy>> = {};
@@ -79,7 +80,7 @@ export function resolveConfig(file: ConfigFile, flags: ResolveFlags = {}): Resol
     const r = file.retention?.[ch];
     if (r) retention[ch] = resolveRetention(r, `retention.${ch}`, problems);
   }
-  const generations = file.rollback?.generations ?? 5;
+  const generations = file.rollback?.generations ?? CONFIG_DEFAULTS.rollback.generations;
   if (!Number.isInteger(generations) || generations < 0)
     problems.push('rollback.generations must be a whole number of at least 0');
   if (problems.length) throw new ConfigError(problems);
@@ -108,7 +109,10 @@ export function resolveConfig(file: ConfigFile, flags: ResolveFlags = {}): Resol
       ...(apt.valid_until_days !== undefined ? { validUntilDays: apt.valid_until_days } : {}),
       pool: suite,
     },
-    yum: { name: file.yum?.name ?? project, compression: file.yum?.compression ?? 'gz' },
+    yum: {
+      name: file.yum?.name ?? project,
+      compression: file.yum?.compression ?? CONFIG_DEFAULTS.yum.compression,
+    },
     retention,
     rollback: { generations },
   };
