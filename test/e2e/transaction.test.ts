@@ -153,12 +153,19 @@ describe('the lease', () => {
     expect(later.token).toBe(first.token);
     expect(Date.parse(later.expires)).toBeGreaterThan(Date.parse(first.expires) + 500);
     // Someone on another host takes it (as after a stall): the next comer waits for that one.
-    writeLease(repo, {
-      ...later,
-      host: 'ci-runner-7',
-      pid: 4242,
-      expires: new Date(Date.now() + 10 * 60_000).toISOString(),
-    });
+    // A folder has no atomic compare-and-swap: a renewal already between its check and its write
+    // can land on top of this takeover (on a loaded machine it does). Then take it over again: the
+    // holder's next renewal meets the changed file.
+    for (let i = 0; i < 5; i++) {
+      writeLease(repo, {
+        ...later,
+        host: 'ci-runner-7',
+        pid: 4242,
+        expires: new Date(Date.now() + 10 * 60_000).toISOString(),
+      });
+      await sleep(250);
+      if (readFileSync(join(repo, LEASE_KEY), 'utf8').includes('ci-runner-7')) break;
+    }
     await expect(acquireLease(store, { waitMs: 300 })).rejects.toThrow(
       /held by pkgpub publish on ci-runner-7/,
     );
