@@ -124,7 +124,7 @@ export const COMMANDS = {
       'The rules come from the flags or from retention.<channel> in the config. A dry run unless --apply; ' +
       'the stable channel only with --allow-stable.',
     flags: {
-      ...retentionFlags('each package', 'NAME=VERSION'),
+      ...retentionFlags('versions of each package', 'the channel', 'NAME=VERSION'),
       ...CHANNEL_FLAG,
       ...APPLY_FLAG,
       'allow-stable': { type: 'boolean', default: false, help: 'allow pruning the stable channel' },
@@ -147,7 +147,7 @@ export const COMMANDS = {
     args: '',
     summary: 'drop old driver versions by retention rules (a dry run unless --apply)',
     flags: {
-      ...retentionFlags('the driver tree', 'VERSION'),
+      ...retentionFlags('driver versions', 'the driver tree', 'VERSION'),
       ...APPLY_FLAG,
       ...TARGET_FLAGS,
       ...BASE_URL_FLAG,

@@ -112,16 +112,17 @@ export const CHANNEL_FLAG = {
 } as const satisfies Flags;
 
 /**
- * The retention rules `prune` and `drivers prune` share; `protect` names NAME=VERSION for
- * packages and a bare VERSION for drivers.
+ * The retention rules `prune` and `drivers prune` share: `versions` says what --keep counts,
+ * `whole` what --max-size measures; --protect names NAME=VERSION for packages and a bare VERSION
+ * for drivers.
  */
-export function retentionFlags<V extends string>(what: string, protect: V) {
+export function retentionFlags<V extends string>(versions: string, whole: string, protect: V) {
   return {
-    keep: { type: 'string', value: 'N', help: `keep the newest N versions of ${what}` },
+    keep: { type: 'string', value: 'N', help: `keep the newest N ${versions}` },
     'max-size': {
       type: 'string',
       value: 'SIZE',
-      help: `remove the oldest versions while ${what} take more than SIZE (10GB)`,
+      help: `remove the oldest versions while ${whole} takes more than SIZE (10GB)`,
     },
     'older-than': {
       type: 'string',
@@ -132,7 +133,7 @@ export function retentionFlags<V extends string>(what: string, protect: V) {
       type: 'string',
       multiple: true,
       value: protect,
-      help: 'never remove this version (repeatable; adds to the config file protect list)',
+      help: "never remove this version (adds to the config file's list)",
     },
   } as const satisfies Flags;
 }

@@ -51,7 +51,7 @@ export function synopsis(name: CommandName, width = WIDTH): string {
 
 /** What a usage error of a command adds to its message. */
 export function usage(name: CommandName): string {
-  return `usage: ${synopsis(name).replace(/\n/g, '\n       ')}`;
+  return `usage: ${synopsis(name, WIDTH - 'usage: '.length).replace(/\n/g, '\n       ')}`;
 }
 
 /** The commands under a group word (`drivers`, `keys`, `site`). */
@@ -78,11 +78,17 @@ function flagLines(flags: [string, Flag][]): string[] {
   const column = Math.min(34, Math.max(0, ...labels.map((l) => l.length)) + 2);
   return flags.map(([, f], i) => {
     const label = labels[i]!;
-    const help = flagHelp(f);
+    // A label wider than the column gets a line of its own, its help below it.
     return label.length + 2 > column
-      ? `  ${label}\n  ${' '.repeat(column)}${help}`
-      : `  ${label.padEnd(column)}${help}`;
+      ? `  ${label}\n${hanging('', flagHelp(f), column + 2)}`
+      : hanging(`  ${label}`, flagHelp(f), column + 2);
   });
+}
+
+/** `head` padded to `column`, then `text` wrapped to the help width with every line starting there. */
+function hanging(head: string, text: string, column: number): string {
+  const lines = wrap(text.split(' '), Math.max(40, WIDTH - column), 0);
+  return lines.map((l, i) => `${(i === 0 ? head : '').padEnd(column)}${l}`).join('\n');
 }
 
 /** A flag's help with what the table says beside it: its default, whether it repeats. */
@@ -119,10 +125,10 @@ export function overview(): string {
     label: `pkgpub ${name}${spec.args ? ` ${spec.args}` : ''}`,
     summary: spec.summary,
   }));
-  const column = Math.max(...rows.map((r) => r.label.length)) + 2;
-  const commands = rows.map((r) => `  ${r.label.padEnd(column)}${r.summary}`);
-  const globals = Object.entries(GLOBAL_FLAGS).map(
-    ([name, f]) => `  ${`-${f.short}, --${name}`.padEnd(column)}${f.help}`,
+  const column = Math.max(...rows.map((r) => r.label.length)) + 4;
+  const commands = rows.map((r) => hanging(`  ${r.label}`, r.summary, column));
+  const globals = Object.entries(GLOBAL_FLAGS).map(([name, f]) =>
+    hanging(`  -${f.short}, --${name}`, f.help, column),
   );
   const notes = NOTES.map((n) => paragraph(`${n.title}: ${n.text}`));
   return [
