@@ -398,12 +398,21 @@ or PKGPUB_NEW_SIGNING_KEY (+ PKGPUB_NEW_SIGNING_PASSPHRASE).`,
   },
   init: {
     args: '',
-    summary: 'write the starter files of a project',
+    summary: 'start a project: a commented pkgpub.yaml, a signing key pair and an example publish workflow',
+    notes:
+      'The secret key goes to .pkgpub/signing-key.asc (mode 600, in a folder git ignores), never to the ' +
+      'output; its passphrase comes from PKGPUB_SIGNING_PASSPHRASE. Nothing that exists is replaced ' +
+      'without --force.',
     flags: {
-      project: { type: 'string', value: 'NAME', help: 'the project name' },
+      project: {
+        type: 'string',
+        value: 'NAME',
+        help: "the project's name (default: the folder's name)",
+      },
       ...BASE_URL_FLAG,
-      force: { type: 'boolean', default: false, help: 'overwrite files that exist' },
-      dir: { type: 'string', default: '.', value: 'DIR', help: 'where to write them' },
+      dir: { type: 'string', default: '.', value: 'DIR', help: 'the project folder to write into' },
+      email: { type: 'string', value: 'EMAIL', help: "the signing key's email" },
+      force: { type: 'boolean', default: false, help: 'replace files that exist' },
     },
   },
   inspect: {
