@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ADOPT_USAGE, runAdopt } from './commands/adopt.js';
+import { runAdopt } from './commands/adopt.js';
 import { inspect } from './commands/inspect.js';
 import { runDrivers } from './commands/drivers.js';
 import { runHistory } from './commands/history.js';
@@ -10,79 +10,10 @@ import { runRollback } from './commands/rollback.js';
 import { runServe } from './commands/serve.js';
 import { runSite } from './commands/site.js';
 import type { Reporter } from './commands/reporter.js';
+import { GLOBAL_FLAGS, isCommandName, parseOptions } from './commands/table/commands.js';
+import { commandHelp, groupHelp, groupMembers, overview } from './commands/table/render-help.js';
 import { exitCodeFor, PkgpubError, UsageError } from './errors.js';
-
-const USAGE = `pkgpub — publish packages as signed apt/yum repositories, driver indexes and a browsable site
-
-Usage:
-  pkgpub publish ARTIFACT_OR_DIR... [--to DIR|s3://BUCKET/PREFIX] [--channel stable|dev]
-                 [--signing-key FILE | --unsigned] [--dry-run] [--force] [--json] [--config pkgpub.yaml]
-                 [--base-url URL] [--component C] [--concurrency N] [--driver-version V] [--arch A]
-                 [--endpoint URL] [--region R] [--force-path-style]   (for --to s3://...)
-                 [--no-sign-rpms] [--resign] [--hardlink] [--cloudfront-distribution ID]
-                 [--verify]   end with pkgpub verify of what it wrote (through base_url when set); exit 1 on errors
-  pkgpub remove NAME[=VERSION]... [--to ...] [--channel ...] [same signing flags]
-  pkgpub prune [--channel dev] [--keep N] [--max-size SIZE] [--older-than AGE] [--protect NAME=VERSION]...
-               [--apply] [--allow-stable] [--json] [--to DIR|s3://...] [--config pkgpub.yaml] [--gc-grace SECONDS]
-               [--signing-key FILE | --unsigned] [--no-sign-rpms] [--endpoint URL] [--region R] [--force-path-style]
-               [--cloudfront-distribution ID]
-               retention for a channel's debs, rpms and tarballs (or retention.<channel> in pkgpub.yaml);
-               a dry run unless --apply; the stable channel only with --allow-stable
-  pkgpub drivers prune [--keep N] [--max-size SIZE] [--older-than AGE] [--protect VERSION]... [--apply]
-                       [--to DIR|s3://...] [--json] [--signing-key FILE | --unsigned]
-  pkgpub drivers rollback [--steps K] [--to ...] [--dry-run] [--json] [--gc-grace S]
-                 put back the driver tree (index.json and version jsons) of K driver changes ago
-  pkgpub drivers history [--to ...] [--json]   the driver tree's generations drivers rollback can go back to
-  pkgpub promote NAME[=VERSION]... [--from-channel dev] [--to-channel stable] [--to DIR|s3://...]
-                 [--signing-key FILE | --unsigned] [--allow-prerelease] [--dry-run] [--json]
-                 [--config pkgpub.yaml] [--base-url URL] [--endpoint URL] [--region R] [--force-path-style]
-                 [--cloudfront-distribution ID]   copies the published bytes into the other channel
-  pkgpub rollback --channel stable|dev [--steps K] [--to ...] [--dry-run] [--json] [same signing flags]
-                 put back the channel's apt, yum and tarball state of K changes ago (default 1) as a new signed generation
-  pkgpub history --channel stable|dev [--to ...] [--json]   the generations rollback can go back to
-  pkgpub site rebuild [--to DIR|s3://...] [--dry-run]    re-render every folder listing from a full listing
-  pkgpub adopt [--to DIR|s3://...] [--channel C] [--signing-key FILE] [--hash] [--dry-run] [--json]
-               [--gc-grace S] [--config F] [--endpoint URL] [--region R] [--force-path-style]
-               take over a tree other tools made (pkgpub adopt --help: what it reads and what it costs;
-               --hash reads every driver that has no sha256, i.e. downloads the driver tree)
-  pkgpub serve [DIR] [--port 8080] [--host 127.0.0.1]
-  pkgpub verify URL|DIR|s3://BUCKET/PREFIX [--key FILE]... [--deep] [--json] [--concurrency N]
-                [--endpoint URL] [--region R] [--force-path-style]
-                check a published site (any tool's) as apt, dnf, rpm and driver loaders read it;
-                exit 1 when it found errors
-  pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--project P]
-  pkgpub keys check [KEY_FILE] [--to DIR|s3://...] [--warn-days 60] [--json]
-               the signing key and the published keys by publish's rules: exit 1 on an error, 0 with warnings
-  pkgpub keys extend --days N --out FILE [--force] [--to DIR|s3://...] [--dry-run] [--json] [same signing flags]
-               re-certify the signing key to expire N days from now and publish it (same fingerprint)
-  pkgpub keys rotate add|switch|retire [--to ...] [--signing-key FILE] [--new-key FILE] [--revocation FILE]
-                 [--dry-run] [--json]   replace the signing key in three steps (README: keys rotate)
-  pkgpub inspect FILE_OR_DIR... [--json] [--driver-version V] [--arch A]
-  pkgpub help
-
-Retention: SIZE is bytes or a number with B, KB, MB, GB, TB, KiB, MiB, GiB, TiB (10GB); AGE is a whole
-number with m, h, d or w (30d, 12h). The newest version of each package and protected versions always stay.
-
-CDN: --cloudfront-distribution ID (or cdn.cloudfront in pkgpub.yaml) invalidates what publish, remove,
-promote, prune --apply, drivers prune --apply and site rebuild change in place; PKGPUB_CLOUDFRONT_ENDPOINT
-overrides the endpoint.
-
-promote: both channels are in the tree --to names. Without =VERSION the newest the source channel
-holds is taken; prereleases (~rc1, -rc1, rpm release 0.rc1) need --allow-prerelease. Packages, their
-.asc and tarballs are copied inside the store (S3: CopyObject), never rebuilt or re-signed; the
-target's indexes are merged and signed. A version the target holds with other bytes is refused.
-
---hardlink (folder targets): link input files into the tree instead of copying them (same file system;
-copies elsewhere). The published files then share the inputs' bytes: never rewrite an input in place.
-
-History: publish, remove and rollback keep each channel's last N generations (rollback.generations in
-pkgpub.yaml, default 5) and every object they name; what only older generations named is deleted after
---gc-grace once it falls out of the history. The driver tree, shared by every channel, keeps its own
-(publishes of drivers, drivers prune, drivers rollback): see drivers history.
-
-Signing key: --signing-key FILE or PKGPUB_SIGNING_KEY (armored); passphrase: PKGPUB_SIGNING_PASSPHRASE.
-
-Exit codes: 0 done, 1 failed, 2 bad usage or config.`;
+import { pkgpubVersion } from './version.js';
 
 /** A command's exit status when it finished but found a problem (verify: 1 with errors); else 0. */
 type Command = (args: string[], r: Reporter) => Promise<unknown>;
@@ -92,11 +23,7 @@ const commands: Record<string, Command> = {
     const { values, positionals } = parseArgs({
       args,
       allowPositionals: true,
-      options: {
-        json: { type: 'boolean', default: false },
-        'driver-version': { type: 'string' },
-        arch: { type: 'string' },
-      },
+      options: parseOptions('inspect'),
     });
     if (positionals.length === 0) throw new UsageError('inspect: name at least one file or folder');
     const driver: { driverVersion?: string; arch?: string } = {};
@@ -118,22 +45,61 @@ const commands: Record<string, Command> = {
   serve: runServe,
   // Loaded on use: only verify needs its checkers.
   verify: async (args, r) => (await import('./commands/verify.js')).runVerify(args, r),
-  async help(_args, r) {
-    r.out(USAGE);
+  async help(args, r) {
+    if (args.length === 0) {
+      r.out(overview());
+      return;
+    }
+    const text = helpFor(args);
+    if (text === undefined) throw new UsageError(`help: no command "${args.join(' ')}" (see pkgpub help)`);
+    r.out(text);
   },
 };
+
+/** The top-level commands main runs; each has its row(s) in the command table. */
+export const COMMAND_NAMES: readonly string[] = Object.keys(commands);
+
+/** `--version` or `-V` → 'version'; undefined for anything else. */
+function globalFlag(arg: string): keyof typeof GLOBAL_FLAGS | undefined {
+  for (const [flag, f] of Object.entries(GLOBAL_FLAGS))
+    if (arg === `--${flag}` || arg === `-${f.short}`) return flag as keyof typeof GLOBAL_FLAGS;
+  return undefined;
+}
+
+/**
+ * The help of the longest command the leading words name (`keys rotate add` → keys rotate), or
+ * of a group (`drivers` → its subcommands); undefined when they name none.
+ */
+function helpFor(words: string[]): string | undefined {
+  const firstFlag = words.findIndex((w) => w.startsWith('-'));
+  const leading = firstFlag < 0 ? words : words.slice(0, firstFlag);
+  for (let n = leading.length; n > 0; n--) {
+    const name = leading.slice(0, n).join(' ');
+    if (isCommandName(name)) return commandHelp(name);
+  }
+  const group = leading[0];
+  return group && groupMembers(group).length > 0 ? groupHelp(group) : undefined;
+}
 
 /** Runs one pkgpub command line; returns the exit status. Never prints except through `r`. */
 export async function main(argv: string[], r: Reporter): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h') {
-    r.out(USAGE);
-    return name ? 0 : 2;
+  if (!name) {
+    r.out(overview());
+    return 2;
   }
-  const cmd = commands[name];
+  switch (globalFlag(name)) {
+    case 'help':
+      r.out(overview());
+      return 0;
+    case 'version':
+      r.out(await pkgpubVersion());
+      return 0;
+  }
+  const cmd = Object.hasOwn(commands, name) ? commands[name] : undefined;
   const ownArgs = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
   if (cmd && (ownArgs.includes('--help') || ownArgs.includes('-h'))) {
-    r.out(name === 'adopt' ? ADOPT_USAGE : USAGE);
+    r.out(helpFor(argv) ?? overview());
     return 0;
   }
   try {

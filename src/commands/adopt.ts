@@ -6,53 +6,21 @@ import { UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
 import { describePlan } from '../model/plan.js';
 import { openStore } from '../storage/open-store.js';
-import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
+import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
+import { parseOptions } from './table/commands.js';
+import { commandHelp } from './table/render-help.js';
 import { signerForTree } from './rotation-signer.js';
 import { signerFromEnv } from './signer-from-env.js';
-
-export const ADOPT_USAGE = `usage: pkgpub adopt [--to DIR|s3://BUCKET/PREFIX] [--channel stable|dev] [--signing-key FILE]
-                    [--hash] [--dry-run] [--json] [--gc-grace SECONDS] [--config pkgpub.yaml] [--base-url URL]
-                    [--endpoint URL] [--region R] [--force-path-style] [--concurrency N] [--cloudfront-distribution ID]
-
-Takes over a tree other tools made (apt-ftparchive, createrepo_c, driver files without indexes) so
-that later publishes work on it as on a tree pkgpub made. It reads indexes and listings, not packages:
-  apt     Packages entries kept as they are; Packages{,.gz,.xz} and by-hash rewritten, Release signed
-          with the signing key; other files under dists/<suite>/ (Packages.bz2, Contents-*, ...) garbage
-  yum     package XML kept; repodata rewritten with pkgpub's record, repomd.xml.asc signed with the key;
-          repodata files it no longer names (sqlite databases, ...) garbage. Rpms keep their signatures
-  drivers driver/site/<ver>.json and index.json from a listing; files directly under driver/<ver>/ are
-          x86_64. Without --hash their sha256 is left empty (a later publish of the same file compares
-          it with the stored one). --hash reads EVERY driver without one: a full download of the tree
-  tarballs a SHA256SUMS (+ .asc) for each packages/bin/<arch>/ folder that does not list all its
-          tarballs: those tarballs ARE read, once, in full (always, --hash or not)
-  listings every folder without a listing gets one
-Garbage is deleted by a later run once it has been garbage for --gc-grace seconds (default 3600).
-Run once per channel (--channel dev for packages/*-dev). Adopting an adopted tree changes nothing.`;
 
 export async function runAdopt(args: string[], r: Reporter): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: {
-      to: { type: 'string', default: './public' },
-      channel: { type: 'string', default: 'stable' },
-      config: { type: 'string', default: 'pkgpub.yaml' },
-      'signing-key': { type: 'string' },
-      hash: { type: 'boolean', default: false },
-      'dry-run': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      'gc-grace': { type: 'string', default: '3600' },
-      'base-url': { type: 'string' },
-      concurrency: { type: 'string' },
-      endpoint: { type: 'string' },
-      region: { type: 'string' },
-      'force-path-style': { type: 'boolean', default: false },
-      ...CDN_OPTIONS,
-    },
+    options: parseOptions('adopt'),
   });
   if (positionals.length > 0)
-    throw new UsageError(`adopt: unexpected argument "${positionals[0]}"\n${ADOPT_USAGE}`);
+    throw new UsageError(`adopt: unexpected argument "${positionals[0]}"\n${commandHelp('adopt')}`);
   const gcGrace = Number(values['gc-grace']);
   if (!(gcGrace >= 0))
     throw new UsageError('--gc-grace takes seconds (0: delete unreferenced objects at once)');

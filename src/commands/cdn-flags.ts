@@ -4,9 +4,6 @@ import { parseS3Url } from '../storage/parse-s3-url.js';
 import { cloudFrontInvalidator } from '../cdn/cloudfront.js';
 import type { CdnInvalidator, CdnOutcome } from '../cdn/invalidator.js';
 
-/** parseArgs options shared by every command that writes to a target. */
-export const CDN_OPTIONS = { 'cloudfront-distribution': { type: 'string' } } as const;
-
 /**
  * The invalidator --cloudfront-distribution or pkgpub.yaml's `cdn.cloudfront` asks for, if any.
  * Paths default to '/' + the s3:// prefix of `target`: a distribution's origin normally points

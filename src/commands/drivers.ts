@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
+import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
@@ -10,15 +10,11 @@ import { hasRule } from '../retention/policy.js';
 import { openStore } from '../storage/open-store.js';
 import { runHistory } from './history.js';
 import type { Reporter } from './reporter.js';
+import { parseOptions } from './table/commands.js';
+import { groupUsage, usage } from './table/render-help.js';
 import { runRollback } from './rollback.js';
-import { policyFromFlags, RETENTION_OPTIONS } from './retention-flags.js';
+import { policyFromFlags } from './retention-flags.js';
 import { signerFromEnv } from './signer-from-env.js';
-
-const USAGE = [
-  'usage: pkgpub drivers prune [--keep N] [--max-size SIZE] [--older-than AGE] [--protect VERSION]... [--apply] [--to DIR|s3://BUCKET/PREFIX] [--endpoint URL] [--region R] [--force-path-style] [--config pkgpub.yaml] [--json] [--cloudfront-distribution ID] [--signing-key FILE | --unsigned]',
-  '       pkgpub drivers rollback [--steps K] [--dry-run] [--json] [--gc-grace SECONDS] [--to ...] [--config pkgpub.yaml]',
-  '       pkgpub drivers history [--json] [--to ...] [--config pkgpub.yaml]',
-].join('\n');
 
 /**
  * `pkgpub drivers prune`: drops driver versions by the same rules as `pkgpub prune` (keep the newest
@@ -29,31 +25,17 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
   const [sub, ...rest] = args;
   if (sub === 'rollback') return runRollback(rest, r, { drivers: true });
   if (sub === 'history') return runHistory(rest, r, { drivers: true });
-  if (sub !== 'prune') throw new UsageError(USAGE);
+  if (sub !== 'prune') throw new UsageError(groupUsage('drivers'));
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: {
-      ...RETENTION_OPTIONS,
-      apply: { type: 'boolean', default: false },
-      to: { type: 'string', default: './public' },
-      config: { type: 'string', default: 'pkgpub.yaml' },
-      'base-url': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      concurrency: { type: 'string' },
-      endpoint: { type: 'string' },
-      region: { type: 'string' },
-      'force-path-style': { type: 'boolean', default: false },
-      'signing-key': { type: 'string' },
-      unsigned: { type: 'boolean', default: false },
-      ...CDN_OPTIONS,
-    },
+    options: parseOptions('drivers prune'),
   });
   if (positionals.length > 0)
-    throw new UsageError(`drivers prune: unexpected argument "${positionals[0]}"; ${USAGE}`);
+    throw new UsageError(`drivers prune: unexpected argument "${positionals[0]}"; ${usage('drivers prune')}`);
   const policy = policyFromFlags('drivers prune', values, undefined, false);
   if (!hasRule(policy))
-    throw new UsageError(`drivers prune: give --keep, --max-size or --older-than; ${USAGE}`);
+    throw new UsageError(`drivers prune: give --keep, --max-size or --older-than; ${usage('drivers prune')}`);
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1))
     throw new UsageError('--concurrency must be a whole number ≥ 1');

@@ -5,7 +5,9 @@ import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
 import { DRIVERS_RECORD, type HistoryEntry, kindOf, recordLabel } from '../model/history.js';
 import { openStore } from '../storage/open-store.js';
+import { refuseChannel } from './refuse-channel.js';
 import type { Reporter } from './reporter.js';
+import { parseOptions } from './table/commands.js';
 
 const KIND_NAMES: Record<string, string> = { apt: 'apt', yum: 'yum', bin: 'tarballs', drivers: 'drivers' };
 
@@ -34,24 +36,11 @@ export async function runHistory(
   opts: { drivers?: boolean } = {},
 ): Promise<void> {
   const name = opts.drivers ? 'drivers history' : 'history';
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      to: { type: 'string', default: './public' },
-      channel: { type: 'string' },
-      config: { type: 'string', default: 'pkgpub.yaml' },
-      json: { type: 'boolean', default: false },
-      endpoint: { type: 'string' },
-      region: { type: 'string' },
-      'force-path-style': { type: 'boolean', default: false },
-    },
-  });
+  if (opts.drivers) refuseChannel(name, args);
+  const { values, positionals, channel } = parseHistory(args, opts.drivers ?? false);
   if (positionals.length > 0) throw new UsageError(`${name} takes no arguments (got "${positionals[0]}")`);
-  if (opts.drivers && values.channel !== undefined)
-    throw new UsageError(`${name} takes no --channel: every channel shares the driver tree`);
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
-  const cfg = resolveConfig(file, { channel: values.channel ?? 'stable' });
+  const cfg = resolveConfig(file, { channel: channel ?? 'stable' });
   const record = opts.drivers ? DRIVERS_RECORD : cfg.channel;
   const who = recordLabel(record);
   const rollbackCmd = opts.drivers ? 'drivers rollback' : 'rollback';
@@ -93,4 +82,15 @@ export async function runHistory(
     r.out(
       `${steps === 0 ? 'current' : `steps ${steps}`}\t#${e.id}\t${e.date}\t${e.command}\t${describeEntry(e)}`,
     );
+}
+
+/** The driver tree's parser has no --channel; the channel's has one. */
+function parseHistory(args: string[], drivers: boolean) {
+  if (drivers)
+    return {
+      ...parseArgs({ args, allowPositionals: true, options: parseOptions('drivers history') }),
+      channel: undefined,
+    };
+  const parsed = parseArgs({ args, allowPositionals: true, options: parseOptions('history') });
+  return { ...parsed, channel: parsed.values.channel };
 }

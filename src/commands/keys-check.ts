@@ -8,9 +8,8 @@ import { readSigningKey } from '../signing/load-key.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
-
-export const KEYS_CHECK_USAGE =
-  'usage: pkgpub keys check [KEY_FILE] [--signing-key FILE] [--to DIR|s3://BUCKET/PREFIX] [--warn-days 60] [--json] [--config pkgpub.yaml] [--endpoint URL] [--region R] [--force-path-style]';
+import { parseOptions } from './table/commands.js';
+import { usage } from './table/render-help.js';
 
 /** A published key file (keys/*.asc) and what it holds. */
 export interface PublishedKeyFile {
@@ -49,18 +48,9 @@ export async function runKeysCheck(args: string[], r: Reporter): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: {
-      'signing-key': { type: 'string' },
-      to: { type: 'string' },
-      'warn-days': { type: 'string', default: '60' },
-      json: { type: 'boolean', default: false },
-      config: { type: 'string', default: 'pkgpub.yaml' },
-      endpoint: { type: 'string' },
-      region: { type: 'string' },
-      'force-path-style': { type: 'boolean', default: false },
-    },
+    options: parseOptions('keys check'),
   });
-  if (positionals.length > 1) throw new UsageError(KEYS_CHECK_USAGE);
+  if (positionals.length > 1) throw new UsageError(usage('keys check'));
   if (positionals.length === 1 && values['signing-key'])
     throw new UsageError('keys check: give the key file either as KEY_FILE or as --signing-key, not both');
   const warnDays = Number(values['warn-days']);
@@ -71,7 +61,9 @@ export async function runKeysCheck(args: string[], r: Reporter): Promise<void> {
   const keyFile = positionals[0] ?? values['signing-key'] ?? file.signing?.key_file;
   const envKey = process.env.PKGPUB_SIGNING_KEY;
   if (keyFile === undefined && !envKey && values.to === undefined)
-    throw new UsageError(`keys check: nothing to check (name a key file or a target)\n${KEYS_CHECK_USAGE}`);
+    throw new UsageError(
+      `keys check: nothing to check (name a key file or a target)\n${usage('keys check')}`,
+    );
   const store =
     values.to === undefined
       ? undefined

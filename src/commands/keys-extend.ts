@@ -12,11 +12,10 @@ import { extendKey, unlockForExtend } from '../signing/extend-key.js';
 import { expiryOf, newest } from '../signing/key-report.js';
 import { readSigningKey } from '../signing/load-key.js';
 import { openStore } from '../storage/open-store.js';
-import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
+import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
-
-export const KEYS_EXTEND_USAGE =
-  'usage: pkgpub keys extend --days N --out FILE [--force] [--signing-key FILE] [--to DIR|s3://BUCKET/PREFIX] [--dry-run] [--json] [--config pkgpub.yaml] [--base-url URL] [--endpoint URL] [--region R] [--force-path-style] [--cloudfront-distribution ID]';
+import { parseOptions } from './table/commands.js';
+import { usage } from './table/render-help.js';
 
 const DAY_MS = 86_400_000;
 
@@ -29,31 +28,17 @@ const DAY_MS = 86_400_000;
 export async function runKeysExtend(args: string[], r: Reporter): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: {
-      days: { type: 'string' },
-      out: { type: 'string' },
-      force: { type: 'boolean', default: false },
-      'signing-key': { type: 'string' },
-      to: { type: 'string', default: './public' },
-      config: { type: 'string', default: 'pkgpub.yaml' },
-      'base-url': { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      endpoint: { type: 'string' },
-      region: { type: 'string' },
-      'force-path-style': { type: 'boolean', default: false },
-      ...CDN_OPTIONS,
-    },
+    options: parseOptions('keys extend'),
   });
   const days = Number(values.days);
   if (values.days === undefined || !Number.isInteger(days) || days < 1)
     throw new UsageError(
-      `keys extend: --days must be a whole number of days from now, at least 1\n${KEYS_EXTEND_USAGE}`,
+      `keys extend: --days must be a whole number of days from now, at least 1\n${usage('keys extend')}`,
     );
   const dryRun = values['dry-run'];
   if (values.out === undefined && !dryRun)
     throw new UsageError(
-      `keys extend: --out FILE is required: the re-certified secret key is written there, and nowhere else\n${KEYS_EXTEND_USAGE}`,
+      `keys extend: --out FILE is required: the re-certified secret key is written there, and nowhere else\n${usage('keys extend')}`,
     );
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
   const cfg = resolveConfig(file, values['base-url'] ? { baseUrl: values['base-url'] } : {});

@@ -7,47 +7,23 @@ import { UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
 import { describePlan } from '../model/plan.js';
 import { openStore } from '../storage/open-store.js';
-import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
+import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
+import { parseOptions } from './table/commands.js';
+import { commandHelp } from './table/render-help.js';
 import { newSignerFromEnv } from './rotation-signer.js';
 import { signerFromEnv } from './signer-from-env.js';
-
-export const ROTATE_USAGE = `usage: pkgpub keys rotate add|switch|retire [--to DIR|s3://...] [--config pkgpub.yaml]
-       [--signing-key FILE] [--new-key FILE] [--revocation FILE] [--dry-run] [--json] [--gc-grace SECONDS]
-  add     publish the new key beside the current one: keys/<project>-packages.asc holds both, both sign
-          InRelease and Release.gpg, .repo files list both keys (needs both keys)
-  switch  sign every rpm, .asc, repomd.xml.asc and SHA256SUMS.asc with the new key (apt's Release still
-          by both); resumable: what the new key signed already is skipped (needs both keys)
-  retire  the old key leaves keys/<project>-packages.asc and the signatures; --revocation FILE
-          publishes its revocation certificate with its key file (needs the new key)
-Keys: current --signing-key FILE or PKGPUB_SIGNING_KEY (+ PKGPUB_SIGNING_PASSPHRASE); new --new-key FILE
-or PKGPUB_NEW_SIGNING_KEY (+ PKGPUB_NEW_SIGNING_PASSPHRASE).`;
 
 const PHASES: readonly RotatePhase[] = ['add', 'switch', 'retire'];
 
 /** `pkgpub keys rotate PHASE`: one phase of a signing key rotation, over every channel of the tree. */
 export async function runKeysRotate(args: string[], r: Reporter): Promise<void> {
   const [phase, ...rest] = args;
-  if (!phase || !PHASES.includes(phase as RotatePhase)) throw new UsageError(ROTATE_USAGE);
+  if (!phase || !PHASES.includes(phase as RotatePhase)) throw new UsageError(commandHelp('keys rotate'));
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: {
-      to: { type: 'string', default: './public' },
-      config: { type: 'string', default: 'pkgpub.yaml' },
-      'signing-key': { type: 'string' },
-      'new-key': { type: 'string' },
-      revocation: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      'base-url': { type: 'string' },
-      'gc-grace': { type: 'string', default: '3600' },
-      concurrency: { type: 'string' },
-      endpoint: { type: 'string' },
-      region: { type: 'string' },
-      'force-path-style': { type: 'boolean', default: false },
-      ...CDN_OPTIONS,
-    },
+    options: parseOptions('keys rotate'),
   });
   if (positionals.length > 0)
     throw new UsageError(`keys rotate ${phase} takes no arguments (got "${positionals[0]}")`);

@@ -6,6 +6,8 @@ import { generateKeyPair } from '../signing/generate-key.js';
 import { runKeysCheck } from './keys-check.js';
 import { runKeysExtend } from './keys-extend.js';
 import type { Reporter } from './reporter.js';
+import { parseOptions } from './table/commands.js';
+import { groupUsage } from './table/render-help.js';
 
 /**
  * `pkgpub keys generate`: a new signing key for a project. The secret key goes to a 0600
@@ -17,22 +19,10 @@ export async function runKeys(args: string[], r: Reporter): Promise<void> {
   if (args[0] === 'extend') return runKeysExtend(args.slice(1), r);
   const [sub, ...rest] = args;
   if (sub === 'rotate') return (await import('./keys-rotate.js')).runKeysRotate(rest, r);
-  if (sub !== 'generate')
-    throw new UsageError(
-      'usage: pkgpub keys generate --name NAME --email EMAIL [--type ed25519|rsa4096] [--out DIR] [--expires-days N]\n' +
-        '       pkgpub keys check [KEY_FILE] [--to TARGET] [--warn-days 60] [--json]\n' +
-        '       pkgpub keys extend --days N --out FILE [--to TARGET] [--dry-run] [--json]',
-    );
+  if (sub !== 'generate') throw new UsageError(groupUsage('keys'));
   const { values } = parseArgs({
     args: rest,
-    options: {
-      name: { type: 'string' },
-      email: { type: 'string' },
-      type: { type: 'string', default: 'ed25519' },
-      out: { type: 'string', default: '.' },
-      'expires-days': { type: 'string', default: '1095' },
-      project: { type: 'string', default: 'pkgpub' },
-    },
+    options: parseOptions('keys generate'),
   });
   if (!values.name || !values.email) throw new UsageError('keys generate: --name and --email are required');
   if (values.type !== 'ed25519' && values.type !== 'rsa4096')

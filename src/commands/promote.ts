@@ -8,38 +8,19 @@ import { formatBytes } from '../format-bytes.js';
 import { describePlan } from '../model/plan.js';
 import { openStore } from '../storage/open-store.js';
 import type { TransactionResult } from '../transaction/transaction.js';
-import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
+import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
+import { parseOptions } from './table/commands.js';
 import { signerForTree } from './rotation-signer.js';
 import { signerFromEnv } from './signer-from-env.js';
 
-/**
- * Both channels live in the tree --to names (as in every command, --to is the tree), so the
- * channels have flags of their own: --from-channel and --to-channel.
- */
-const OPTIONS = {
-  to: { type: 'string', default: './public' },
-  'from-channel': { type: 'string', default: 'dev' },
-  'to-channel': { type: 'string', default: 'stable' },
-  config: { type: 'string', default: 'pkgpub.yaml' },
-  'signing-key': { type: 'string' },
-  unsigned: { type: 'boolean', default: false },
-  'allow-prerelease': { type: 'boolean', default: false },
-  'dry-run': { type: 'boolean', default: false },
-  json: { type: 'boolean', default: false },
-  'base-url': { type: 'string' },
-  component: { type: 'string' },
-  concurrency: { type: 'string' },
-  'gc-grace': { type: 'string', default: '3600' },
-  endpoint: { type: 'string' },
-  region: { type: 'string' },
-  'force-path-style': { type: 'boolean', default: false },
-  ...CDN_OPTIONS,
-} as const;
-
 /** `pkgpub promote NAME[=VERSION]... --from-channel dev --to-channel stable`. */
 export async function runPromote(args: string[], r: Reporter): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: parseOptions('promote'),
+  });
   if (positionals.length === 0) throw new UsageError('promote: name at least one NAME[=VERSION]');
   const specs = positionals.map(parsePromoteSpec);
   const fromChannel = values['from-channel'];

@@ -11,16 +11,13 @@ import { versionLabel } from '../retention/published.js';
 import type { AptRemoval } from '../repos/apt/build-apt.js';
 import { openStore } from '../storage/open-store.js';
 import type { TransactionResult } from '../transaction/transaction.js';
-import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
+import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
-import { policyFromFlags, RETENTION_OPTIONS } from './retention-flags.js';
+import { parseOptions } from './table/commands.js';
+import { usage } from './table/render-help.js';
+import { policyFromFlags } from './retention-flags.js';
 import { signerForTree } from './rotation-signer.js';
 import { signerFromEnv } from './signer-from-env.js';
-
-const USAGE =
-  'usage: pkgpub prune [--channel dev] [--keep N] [--max-size SIZE] [--older-than AGE] [--protect NAME=VERSION]... ' +
-  '[--apply] [--allow-stable] [--json] [--to DIR|s3://BUCKET/PREFIX] [--endpoint URL] [--region R] [--force-path-style] ' +
-  '[--config pkgpub.yaml] [--gc-grace SECONDS] [--signing-key FILE | --unsigned] [--no-sign-rpms] [--cloudfront-distribution ID]';
 
 /**
  * `pkgpub prune`: retention for one channel's debs, rpms and tarballs. A dry run unless --apply;
@@ -30,28 +27,10 @@ export async function runPrune(args: string[], r: Reporter): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: {
-      ...RETENTION_OPTIONS,
-      channel: { type: 'string', default: 'stable' },
-      apply: { type: 'boolean', default: false },
-      'allow-stable': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      to: { type: 'string', default: './public' },
-      config: { type: 'string', default: 'pkgpub.yaml' },
-      'base-url': { type: 'string' },
-      'gc-grace': { type: 'string', default: '3600' },
-      'signing-key': { type: 'string' },
-      unsigned: { type: 'boolean', default: false },
-      'no-sign-rpms': { type: 'boolean', default: false },
-      concurrency: { type: 'string' },
-      endpoint: { type: 'string' },
-      region: { type: 'string' },
-      'force-path-style': { type: 'boolean', default: false },
-      ...CDN_OPTIONS,
-    },
+    options: parseOptions('prune'),
   });
   if (positionals.length > 0)
-    throw new UsageError(`prune: unexpected argument "${positionals[0]}"; ${USAGE}`);
+    throw new UsageError(`prune: unexpected argument "${positionals[0]}"; ${usage('prune')}`);
   const channel = values.channel;
   if (channel !== 'stable' && channel !== 'dev')
     throw new UsageError(`prune: --channel must be stable or dev, not "${channel}"`);

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
+import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
@@ -9,45 +9,19 @@ import { type PublishResult, publish } from '../changes/publish.js';
 import { describePlan } from '../model/plan.js';
 import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
+import { parseOptions } from './table/commands.js';
 import { signerForTree } from './rotation-signer.js';
 import { signerFromEnv } from './signer-from-env.js';
 import { verifyWrites } from './verify-after.js';
 import { formatFinding } from '../verify/findings.js';
 import type { VerifyReport } from '../verify/verify.js';
 
-const COMMON = {
-  to: { type: 'string', default: './public' },
-  channel: { type: 'string', default: 'stable' },
-  config: { type: 'string', default: 'pkgpub.yaml' },
-  'signing-key': { type: 'string' },
-  // A key rotation's new key (or PKGPUB_NEW_SIGNING_KEY), needed while the tree is mid-rotation.
-  'new-key': { type: 'string' },
-  unsigned: { type: 'boolean', default: false },
-  'dry-run': { type: 'boolean', default: false },
-  force: { type: 'boolean', default: false },
-  json: { type: 'boolean', default: false },
-  'base-url': { type: 'string' },
-  component: { type: 'string' },
-  concurrency: { type: 'string' },
-  'driver-version': { type: 'string' },
-  arch: { type: 'string' },
-  // yum: rpms are signed with the project key unless --no-sign-rpms; --sign-rpms is the explicit default.
-  'sign-rpms': { type: 'boolean', default: false },
-  'no-sign-rpms': { type: 'boolean', default: false },
-  resign: { type: 'boolean', default: false },
-  'gc-grace': { type: 'string', default: '3600' },
-  endpoint: { type: 'string' },
-  region: { type: 'string' },
-  'force-path-style': { type: 'boolean', default: false },
-  hardlink: { type: 'boolean', default: false },
-  verify: { type: 'boolean', default: false },
-  'allow-empty': { type: 'boolean', default: false },
-  ...CDN_OPTIONS,
-} as const;
-
 /** `pkgpub publish` and `pkgpub remove` share everything but what they change. */
 export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 'remove'): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: COMMON });
+  const { values, positionals } =
+    mode === 'publish'
+      ? parseArgs({ args, allowPositionals: true, options: parseOptions('publish') })
+      : parseArgs({ args, allowPositionals: true, options: parseOptions('remove') });
   if (positionals.length === 0)
     throw new UsageError(
       mode === 'publish'
@@ -116,7 +90,7 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     resign: values.resign,
     ...(given ? { concurrency: given } : {}),
     scan: { driver },
-    allowEmpty: values['allow-empty'],
+    allowEmpty: 'allow-empty' in values && values['allow-empty'] === true,
     ...(cdn ? { cdn } : {}),
     progress: {
       onRead: (a) => {

@@ -8,14 +8,7 @@ import {
   type RetentionPolicy,
 } from '../retention/policy.js';
 
-/** parseArgs options `pkgpub prune` and `pkgpub drivers prune` share. */
-export const RETENTION_OPTIONS = {
-  keep: { type: 'string' },
-  'max-size': { type: 'string' },
-  'older-than': { type: 'string' },
-  protect: { type: 'string', multiple: true },
-} as const;
-
+/** What `retentionFlags` in the command table parses to. */
 export interface RetentionFlags {
   keep?: string | undefined;
   'max-size'?: string | undefined;

@@ -7,8 +7,10 @@ import { formatBytes } from '../format-bytes.js';
 import { DRIVERS_RECORD, recordLabel } from '../model/history.js';
 import { describePlan } from '../model/plan.js';
 import { openStore } from '../storage/open-store.js';
-import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
+import { cdnFromSettings, reportCdn } from './cdn-flags.js';
+import { refuseChannel } from './refuse-channel.js';
 import type { Reporter } from './reporter.js';
+import { parseOptions } from './table/commands.js';
 import { signerForTree } from './rotation-signer.js';
 import { signerFromEnv } from './signer-from-env.js';
 
@@ -23,30 +25,9 @@ export async function runRollback(
   opts: { drivers?: boolean } = {},
 ): Promise<void> {
   const name = opts.drivers ? 'drivers rollback' : 'rollback';
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      to: { type: 'string', default: './public' },
-      channel: { type: 'string' },
-      steps: { type: 'string', default: '1' },
-      config: { type: 'string', default: 'pkgpub.yaml' },
-      'signing-key': { type: 'string' },
-      unsigned: { type: 'boolean', default: false },
-      'dry-run': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      'base-url': { type: 'string' },
-      'gc-grace': { type: 'string', default: '3600' },
-      concurrency: { type: 'string' },
-      endpoint: { type: 'string' },
-      region: { type: 'string' },
-      'force-path-style': { type: 'boolean', default: false },
-      ...CDN_OPTIONS,
-    },
-  });
+  if (opts.drivers) refuseChannel(name, args);
+  const { values, positionals, channel } = parseRollback(args, opts.drivers ?? false);
   if (positionals.length > 0) throw new UsageError(`${name} takes no arguments (got "${positionals[0]}")`);
-  if (opts.drivers && values.channel !== undefined)
-    throw new UsageError(`${name} takes no --channel: every channel shares the driver tree`);
   const steps = Number(values.steps);
   if (!Number.isInteger(steps) || steps < 1) throw new UsageError('--steps must be a whole number ≥ 1');
   const gcGrace = Number(values['gc-grace']);
@@ -57,7 +38,7 @@ export async function runRollback(
     throw new UsageError('--concurrency must be a whole number ≥ 1');
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
   const cfg = resolveConfig(file, {
-    channel: values.channel ?? 'stable',
+    channel: channel ?? 'stable',
     ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
   });
   // The driver indexes are signed when a key is at hand; without one, their signatures are dropped
@@ -131,4 +112,15 @@ export async function runRollback(
     `rolled back ${head}: ${what || 'nothing differs'}; ${applied.written} objects written (${formatBytes(applied.bytes)}), ${applied.deleted} deleted`,
   );
   reportCdn(res.cdn, r, false);
+}
+
+/** The driver tree's parser has no --channel; the channel's has one. */
+function parseRollback(args: string[], drivers: boolean) {
+  if (drivers)
+    return {
+      ...parseArgs({ args, allowPositionals: true, options: parseOptions('drivers rollback') }),
+      channel: undefined,
+    };
+  const parsed = parseArgs({ args, allowPositionals: true, options: parseOptions('rollback') });
+  return { ...parsed, channel: parsed.values.channel };
 }

@@ -3,17 +3,14 @@ import { statSync } from 'node:fs';
 import { PkgpubError, UsageError } from '../errors.js';
 import { createStaticServer } from '../serve/static-server.js';
 import type { Reporter } from './reporter.js';
+import { parseOptions } from './table/commands.js';
 
 /** `pkgpub serve [DIR]`: serves a published folder until interrupted. */
 export async function runServe(args: string[], r: Reporter): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: {
-      port: { type: 'string', default: '8080' },
-      host: { type: 'string', default: '127.0.0.1' },
-      quiet: { type: 'boolean', default: false },
-    },
+    options: parseOptions('serve'),
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0-65535');

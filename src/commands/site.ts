@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { CDN_OPTIONS, cdnFromSettings, reportCdn } from './cdn-flags.js';
+import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
@@ -8,9 +8,8 @@ import { rebuildSite } from '../changes/rebuild-site.js';
 import { describePlan } from '../model/plan.js';
 import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
-
-const USAGE =
-  'usage: pkgpub site rebuild [--to DIR|s3://BUCKET/PREFIX] [--endpoint URL] [--region R] [--force-path-style] [--config pkgpub.yaml] [--base-url URL] [--fingerprint FPR] [--dry-run] [--cloudfront-distribution ID]';
+import { parseOptions } from './table/commands.js';
+import { groupUsage } from './table/render-help.js';
 
 /**
  * `pkgpub site rebuild`: renders every folder's listing from one listing of the whole tree.
@@ -19,21 +18,10 @@ const USAGE =
  */
 export async function runSite(args: string[], r: Reporter): Promise<void> {
   const [sub, ...rest] = args;
-  if (sub !== 'rebuild') throw new UsageError(USAGE);
+  if (sub !== 'rebuild') throw new UsageError(groupUsage('site'));
   const { values } = parseArgs({
     args: rest,
-    options: {
-      to: { type: 'string', default: './public' },
-      config: { type: 'string', default: 'pkgpub.yaml' },
-      'base-url': { type: 'string' },
-      fingerprint: { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      concurrency: { type: 'string' },
-      endpoint: { type: 'string' },
-      region: { type: 'string' },
-      'force-path-style': { type: 'boolean', default: false },
-      ...CDN_OPTIONS,
-    },
+    options: parseOptions('site rebuild'),
   });
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1))

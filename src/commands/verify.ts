@@ -7,6 +7,7 @@ import { httpSource } from '../verify/http-source.js';
 import { type SiteSource, storeSource } from '../verify/site-source.js';
 import { verifySite } from '../verify/verify.js';
 import type { Reporter } from './reporter.js';
+import { parseOptions } from './table/commands.js';
 
 /**
  * `pkgpub verify SITE`: one line per finding, a summary per part, exit 1 when any finding is an
@@ -16,16 +17,7 @@ export async function runVerify(args: string[], r: Reporter): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: {
-      key: { type: 'string', multiple: true },
-      deep: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      concurrency: { type: 'string', default: '16' },
-      origin: { type: 'string' },
-      endpoint: { type: 'string' },
-      region: { type: 'string' },
-      'force-path-style': { type: 'boolean', default: false },
-    },
+    options: parseOptions('verify'),
   });
   if (positionals.length !== 1)
     throw new UsageError('verify: name one site: a URL, a folder or s3://bucket/prefix');
