@@ -49,12 +49,15 @@ afterAll(async () => {
   if (key) await rm(key.dir, { recursive: true, force: true });
 });
 
-/** A fresh workspace holding the samples under artifacts/, and a runner temp folder. */
+/** A fresh workspace holding the samples under artifacts/ and a pkgpub.yaml, and a runner temp folder. */
 async function workspace(name: string): Promise<{ ws: string; temp: string }> {
   const ws = join(root, name, 'workspace');
   const temp = join(root, name, 'runner-temp');
   await mkdir(temp, { recursive: true });
   await cp(samplesDir, join(ws, 'artifacts'), { recursive: true });
+  // As `pkgpub init` writes it: a key file for local runs, which CI does not have; the key
+  // given to the action must take its place.
+  await writeFile(join(ws, 'pkgpub.yaml'), 'project: falco\nsigning:\n  key_file: .pkgpub/signing-key.asc\n');
   return { ws, temp };
 }
 
