@@ -6,6 +6,7 @@ import { pkgpubProcess } from '../support/cli.js';
 import {
   type ActionFile,
   type ActionRun,
+  cliOnPath,
   parseRunnerFile,
   readAction,
   runAction,
@@ -33,14 +34,7 @@ beforeAll(async () => {
   key = await makeTestKey(PASSPHRASE);
   await mkdir(scratchRoot, { recursive: true });
   root = await mkdtemp(join(scratchRoot, 'action-'));
-  // What `npm install --global` would put on PATH: a pkgpub that runs the built CLI.
-  const bin = join(root, 'bin');
-  await mkdir(bin);
-  await writeFile(
-    join(bin, 'pkgpub'),
-    `#!/bin/sh\nexec "${process.execPath}" "${join(repoRoot, 'dist', 'src', 'cli.js')}" "$@"\n`,
-    { mode: 0o755 },
-  );
+  const bin = await cliOnPath(join(root, 'bin'), join(repoRoot, 'dist', 'src', 'cli.js'));
   pathWithCli = `${bin}:${process.env.PATH}`;
 });
 

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { readKey } from 'openpgp';
@@ -11,7 +11,7 @@ import { recordingReporter } from '../../src/commands/reporter.js';
 import { parseConfig } from '../../src/config/parse-config.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { ACTION_REF } from '../../src/init/workflow-text.js';
-import { readAction } from '../support/composite-action.js';
+import { cliOnPath, readAction, runAction } from '../support/composite-action.js';
 import { repoRoot, samplesDir, scratchRoot } from '../support/paths.js';
 
 const run = promisify(execFile);
@@ -190,5 +190,64 @@ describe('pkgpub init', () => {
     for (const m of text.matchAll(/^ {10}# ([a-z-]+):/gm)) expect(action.inputs).toHaveProperty(m[1]!);
     for (const m of text.matchAll(/steps\.pkgpub\.outputs\.([a-z-]+)/g))
       expect(action.outputs).toHaveProperty(m[1]!);
+  });
+
+  it("the workflow's publish step, run through action.yml on a push to main, signs with the secret", async () => {
+    const dir = join(root, 'ci');
+    await init(['--dir', dir, '--project', 'acme', '--base-url', 'https://pkgs.acme.test']);
+    const secret = await readFile(join(dir, '.pkgpub/signing-key.asc'), 'utf8');
+    // A CI checkout: .pkgpub/ is ignored by git, so pkgpub.yaml's key_file is not there.
+    await rm(join(dir, '.pkgpub'), { recursive: true });
+    await mkdir(join(dir, 'dist'));
+    for (const f of [
+      'falco_0.39.0_amd64.deb',
+      'falco-rules-3.2.0-1.noarch.rpm',
+      'falco-0.39.0-x86_64.tar.gz',
+    ])
+      await cp(join(samplesDir, f), join(dir, 'dist', f));
+    const wf = parse(await readFile(join(dir, '.github/workflows/publish.yml'), 'utf8'));
+    const step = (wf.jobs.publish.steps as { uses?: string; with: Record<string, string> }[]).find(
+      (s) => s.uses === ACTION_REF,
+    )!;
+    // What the runner makes of the workflow's expressions on a push to main.
+    const given: Record<string, string> = {
+      'secrets.PKGPUB_SIGNING_KEY': secret,
+      'secrets.PKGPUB_SIGNING_PASSPHRASE': '',
+      "startsWith(github.ref, 'refs/tags/v') && 'stable' || 'dev'": 'dev',
+    };
+    const withValues = Object.fromEntries(
+      Object.entries(step.with).map(([k, v]) => [
+        k,
+        String(v).replace(/\$\{\{ (.*?) \}\}/g, (_, e: string) => {
+          if (!(e in given)) throw new Error(`unexpected expression ${e}`);
+          return given[e]!;
+        }),
+      ]),
+    );
+    const temp = join(root, 'ci-runner-temp');
+    await mkdir(temp);
+    const bin = await cliOnPath(join(root, 'ci-bin'), cliJs);
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    delete env.PKGPUB_SIGNING_KEY;
+    const result = await runAction(await readAction(join(repoRoot, 'action.yml')), {
+      actionPath: repoRoot,
+      workspace: dir,
+      runnerTemp: temp,
+      env: { ...env, PATH: `${bin}:${env.PATH}` },
+      with: { ...withValues, install: 'false' },
+    });
+    const said = result.steps.map((s) => `${s.stdout}${s.stderr}`).join('\n');
+    expect(result.ok, said).toBe(true);
+    expect(result.outputs).toMatchObject({
+      added: '3',
+      'yum-repo-url': 'https://pkgs.acme.test/packages/rpm-dev/acme.repo',
+    });
+    expect(result.outputs['apt-source']).toContain('https://pkgs.acme.test/packages/deb-dev stable main');
+    expect(existsSync(join(dir, 'public/packages/deb-dev/dists/stable/InRelease'))).toBe(true);
+    expect(said).not.toContain('PRIVATE KEY BLOCK');
+    expect(await readFile(join(dir, 'public/keys/acme-packages.asc'), 'utf8')).toBe(
+      await readFile(join(dir, 'acme-public-key.asc'), 'utf8'),
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { delimiter as pathDelimiter, join } from 'node:path';
 import { parse } from 'yaml';
 
@@ -250,4 +250,16 @@ function run(
       resolve({ status, stdout, stderr });
     });
   });
+}
+
+/**
+ * A folder holding a `pkgpub` that runs `cliJs` with this node, what `npm install --global`
+ * would put on PATH; returns the folder.
+ */
+export async function cliOnPath(dir: string, cliJs: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'pkgpub'), `#!/bin/sh\nexec "${process.execPath}" "${cliJs}" "$@"\n`, {
+    mode: 0o755,
+  });
+  return dir;
 }
