@@ -193,7 +193,7 @@ describe('action.yml', () => {
     }
   });
 
-  it('a second run with the same artifacts reports them unchanged and writes no package again', async () => {
+  it('a second run reports the artifacts unchanged; command: remove reports what it removed', async () => {
     const { ws, temp } = await workspace('again');
     const first = await publishWithAction(ws, temp);
     expect(first.ok, failureReport(first)).toBe(true);
@@ -204,6 +204,33 @@ describe('action.yml', () => {
     expect(second.summary).toContain('| yum (.rpm) | 0 | 0 | 2 |');
     // URLs come from the config, not from what this run happened to write.
     expect(second.outputs['yum-repo-url']).toBe(`${BASE_URL}/packages/rpm/falco.repo`);
+
+    // command: remove takes its NAME lines as written (no globbing) and reports what went.
+    const removed = await runAction(action, {
+      actionPath: repoRoot,
+      workspace: ws,
+      runnerTemp: temp,
+      env: jobEnv(),
+      with: {
+        command: 'remove',
+        artifacts: 'falco-rules',
+        to: 'public',
+        'base-url': BASE_URL,
+        'signing-key': key.privateArmored,
+        'signing-passphrase': PASSPHRASE,
+        install: 'false',
+      },
+    });
+    expect(removed.ok, failureReport(removed)).toBe(true);
+    expect(removed.outputs.removed).toBe('2');
+    expect(removed.summary).toContain('### pkgpub remove:');
+    expect(removed.summary).toContain('- apt (.deb): `falco-rules 3.2.0 all`');
+    const packages = await readFile(
+      join(ws, 'public/packages/deb/dists/stable/main/binary-amd64/Packages'),
+      'utf8',
+    );
+    expect(packages).not.toContain('Package: falco-rules');
+    expect(packages).toContain('Package: falco\n');
   });
 
   it('fails before publishing anything when an artifacts pattern matches nothing', async () => {
