@@ -15,7 +15,9 @@ export function configText(o: ConfigTextOptions): string {
   const baseUrl = o.baseUrl
     ? `base_url: ${q(o.baseUrl)}`
     : '# base_url: "https://packages.example.com"   # set this: without it snippets point at http://localhost:8080';
-  return `# pkgpub settings (written by \`pkgpub init\`; every setting is optional).
+  // The modeline docs/config.md gives: editors check the file against the package's JSON Schema.
+  return `# yaml-language-server: $schema=./node_modules/pkgpub/schema/pkgpub.schema.json
+# pkgpub settings (written by \`pkgpub init\`; every setting is optional). Reference: docs/config.md.
 # Flags given on the command line win over what is here.
 
 # Names the repositories, the key files (keys/${o.project}-packages.asc) and the snippets users copy.

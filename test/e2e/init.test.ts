@@ -11,6 +11,7 @@ import { recordingReporter } from '../../src/commands/reporter.js';
 import { parseConfig } from '../../src/config/parse-config.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { ACTION_REF } from '../../src/init/workflow-text.js';
+import { SCHEMA_MODELINE } from '../../scripts/config-docs/reference.js';
 import { cliOnPath, readAction, runAction } from '../support/composite-action.js';
 import { repoRoot, samplesDir, scratchRoot } from '../support/paths.js';
 
@@ -44,6 +45,22 @@ async function init(args: string[]) {
   return { status, said: [...r.lines, ...r.infos, ...r.warnings].join('\n'), r };
 }
 
+interface Validate {
+  (data: unknown): boolean;
+  errors?: unknown;
+}
+
+/** ajv over schema/pkgpub.schema.json, set up as test/unit/config-schema.test.ts does. */
+async function schemaValidator(): Promise<Validate> {
+  const name = 'ajv';
+  const mod = (await import(name)) as { default: AjvClass & { default?: AjvClass } };
+  const Ajv = mod.default.default ?? mod.default;
+  const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+  ajv.addKeyword('patternErrorMessage');
+  return ajv.compile(JSON.parse(await readFile(join(repoRoot, 'schema', 'pkgpub.schema.json'), 'utf8')));
+}
+type AjvClass = new (opts: object) => { addKeyword(k: string): unknown; compile(schema: object): Validate };
+
 const mode = async (p: string) => (await stat(p)).mode & 0o777;
 
 async function fingerprintOf(armored: string): Promise<string> {
@@ -76,7 +93,12 @@ describe('pkgpub init', () => {
     expect(r.lines).toContain(`fingerprint ${fpr}`);
     expect(r.infos.join('\n')).toMatch(/\.gitignore/);
 
-    const file = parseConfig(await readFile(join(dir, 'pkgpub.yaml'), 'utf8'));
+    const configText = await readFile(join(dir, 'pkgpub.yaml'), 'utf8');
+    const file = parseConfig(configText);
+    // Editors read it against the published JSON Schema: the modeline, and the schema accepts it.
+    expect(configText.split('\n')[0]).toBe(SCHEMA_MODELINE);
+    const validate = await schemaValidator();
+    expect(validate(file), JSON.stringify(validate.errors)).toBe(true);
     expect(file.signing?.key_file).toBe('.pkgpub/signing-key.asc');
     const cfg = resolveConfig(file, { channel: 'dev' });
     expect(cfg).toMatchObject({ project: 'acme', baseUrl: 'https://pkgs.acme.test', yum: { name: 'acme' } });
