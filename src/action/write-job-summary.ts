@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { installUrls } from './install-urls.js';
@@ -14,17 +13,7 @@ import { appendRunnerFile, formatOutputs } from './runner-files.js';
  * Usage: node write-job-summary.js --result FILE [--command C] [--config F] [--channel C] [--base-url U] [--unsigned]
  */
 async function run(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      result: { type: 'string' },
-      command: { type: 'string', default: 'publish' },
-      config: { type: 'string' },
-      channel: { type: 'string' },
-      'base-url': { type: 'string' },
-      unsigned: { type: 'boolean', default: false },
-    },
-  });
+  const values = readFlags(argv);
   if (!values.result) throw new Error('--result FILE is required');
   const result: unknown = JSON.parse(await readFile(values.result, 'utf8'));
   // promote and rollback name the channel they changed; the summary's URLs are that channel's.
@@ -49,6 +38,43 @@ async function run(argv: string[]): Promise<void> {
   process.stdout.write(
     `pkgpub ${values.command}: +${o.added} -${o.removed} (${o.unchanged} unchanged), ${o['objects-written']} objects written; apt: ${o['apt-source']}; yum: ${o['yum-repo-url']}\n`,
   );
+}
+
+interface Flags {
+  result?: string;
+  command: string;
+  config?: string;
+  channel?: string;
+  'base-url'?: string;
+  unsigned: boolean;
+}
+
+/**
+ * This script's few flags. Not node:util parseArgs: every parseArgs in src/ takes a pkgpub
+ * command's options from the command table, and this is the action's helper, not a command.
+ */
+const VALUE_FLAGS = {
+  '--result': 'result',
+  '--command': 'command',
+  '--config': 'config',
+  '--channel': 'channel',
+  '--base-url': 'base-url',
+} as const;
+
+function readFlags(argv: string[]): Flags {
+  const flags: Flags = { command: 'publish', unsigned: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--unsigned') {
+      flags.unsigned = true;
+      continue;
+    }
+    const key = Object.hasOwn(VALUE_FLAGS, arg) ? VALUE_FLAGS[arg as keyof typeof VALUE_FLAGS] : undefined;
+    const value = argv[++i];
+    if (!key || value === undefined) throw new Error(`unexpected argument ${arg}`);
+    flags[key] = value;
+  }
+  return flags;
 }
 
 run(process.argv.slice(2)).catch((err: unknown) => {

@@ -8,9 +8,7 @@ import { workflowText } from '../init/workflow-text.js';
 import { checkTargets, type NewFile, writeNewFiles } from '../init/write-new-files.js';
 import { generateKeyPair } from '../signing/generate-key.js';
 import type { Reporter } from './reporter.js';
-
-export const INIT_USAGE =
-  'usage: pkgpub init [--project NAME] [--base-url URL] [--dir DIR] [--email EMAIL] [--force]';
+import { parseOptions } from './table/commands.js';
 
 const SECRET_DIR = '.pkgpub';
 const SECRET_KEY = `${SECRET_DIR}/signing-key.asc`;
@@ -23,19 +21,11 @@ const KEY_DAYS = 1095;
  * existing is replaced without --force, and with it nothing is written until every target is known.
  */
 export async function runInit(args: string[], r: Reporter): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      project: { type: 'string' },
-      'base-url': { type: 'string' },
-      dir: { type: 'string', default: '.' },
-      email: { type: 'string' },
-      force: { type: 'boolean', default: false },
-    },
-  });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: parseOptions('init') });
   if (positionals.length > 0)
-    throw new UsageError(`init takes no arguments (${positionals.join(' ')})\n${INIT_USAGE}`);
+    throw new UsageError(
+      `init takes no arguments, only flags (see pkgpub init --help): ${positionals.join(' ')}`,
+    );
   const dir = values.dir;
   const project = values.project ?? projectFromFolder(dir);
   const baseUrl = values['base-url']?.replace(/\/+$/, '');
