@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { runAdopt } from './commands/adopt.js';
+import { runInit } from './commands/init.js';
 import { inspect } from './commands/inspect.js';
 import { runDrivers } from './commands/drivers.js';
 import { runHistory } from './commands/history.js';
@@ -39,6 +40,7 @@ const commands: Record<string, Command> = {
   rollback: runRollback,
   history: runHistory,
   keys: runKeys,
+  init: runInit,
   drivers: runDrivers,
   site: runSite,
   adopt: runAdopt,

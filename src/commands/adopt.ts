@@ -11,7 +11,7 @@ import type { Reporter } from './reporter.js';
 import { parseOptions } from './table/commands.js';
 import { commandHelp } from './table/render-help.js';
 import { signerForTree } from './rotation-signer.js';
-import { signerFromEnv } from './signer-from-env.js';
+import { signerFromEnv, signingKeyFile } from './signer-from-env.js';
 
 export async function runAdopt(args: string[], r: Reporter): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -33,7 +33,7 @@ export async function runAdopt(args: string[], r: Reporter): Promise<void> {
     ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}),
   });
   // Adopting means signing the rewritten indexes: there is no unsigned adopt.
-  const ownSigner = (await signerFromEnv({ keyFile: values['signing-key'] ?? file.signing?.key_file }, r))!;
+  const ownSigner = (await signerFromEnv({ keyFile: signingKeyFile(values['signing-key'], file) }, r))!;
   const store = await openStore(values.to, {
     ...(values.endpoint ? { endpoint: values.endpoint } : {}),
     ...(values.region ? { region: values.region } : {}),

@@ -14,7 +14,7 @@ import { parseOptions } from './table/commands.js';
 import { groupUsage, usage } from './table/render-help.js';
 import { runRollback } from './rollback.js';
 import { policyFromFlags } from './retention-flags.js';
-import { signerFromEnv } from './signer-from-env.js';
+import { signerFromEnv, signingKeyFile } from './signer-from-env.js';
 
 /**
  * `pkgpub drivers prune`: drops driver versions by the same rules as `pkgpub prune` (keep the newest
@@ -48,7 +48,7 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
   });
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   // The new version list is signed like the one it replaces; a key is needed only if one signed it.
-  const keyFile = values['signing-key'] ?? file.signing?.key_file;
+  const keyFile = signingKeyFile(values['signing-key'], file);
   const signer =
     keyFile || process.env.PKGPUB_SIGNING_KEY
       ? await signerFromEnv({ keyFile, unsigned: values.unsigned }, r)

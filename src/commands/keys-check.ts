@@ -8,6 +8,7 @@ import { readSigningKey } from '../signing/load-key.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
+import { signingKeyFile } from './signer-from-env.js';
 import { parseOptions } from './table/commands.js';
 import { usage } from './table/render-help.js';
 
@@ -58,7 +59,7 @@ export async function runKeysCheck(args: string[], r: Reporter): Promise<void> {
     throw new UsageError('--warn-days must be a whole number of days (0: never warn)');
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
   const cfg = resolveConfig(file, {});
-  const keyFile = positionals[0] ?? values['signing-key'] ?? file.signing?.key_file;
+  const keyFile = positionals[0] ?? signingKeyFile(values['signing-key'], file);
   const envKey = process.env.PKGPUB_SIGNING_KEY;
   if (keyFile === undefined && !envKey && values.to === undefined)
     throw new UsageError(

@@ -14,6 +14,7 @@ import { readSigningKey } from '../signing/load-key.js';
 import { openStore } from '../storage/open-store.js';
 import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
+import { signingKeyFile } from './signer-from-env.js';
 import { parseOptions } from './table/commands.js';
 import { usage } from './table/render-help.js';
 
@@ -42,7 +43,7 @@ export async function runKeysExtend(args: string[], r: Reporter): Promise<void> 
     );
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
   const cfg = resolveConfig(file, values['base-url'] ? { baseUrl: values['base-url'] } : {});
-  const keyFile = values['signing-key'] ?? file.signing?.key_file;
+  const keyFile = signingKeyFile(values['signing-key'], file);
   const envKey = process.env.PKGPUB_SIGNING_KEY;
   if (keyFile === undefined && !envKey)
     throw new UsageError('keys extend: no signing key: pass --signing-key FILE or set PKGPUB_SIGNING_KEY');

@@ -12,7 +12,7 @@ import type { Reporter } from './reporter.js';
 import { parseOptions } from './table/commands.js';
 import { commandHelp } from './table/render-help.js';
 import { newSignerFromEnv } from './rotation-signer.js';
-import { signerFromEnv } from './signer-from-env.js';
+import { signerFromEnv, signingKeyFile } from './signer-from-env.js';
 
 const PHASES: readonly RotatePhase[] = ['add', 'switch', 'retire'];
 
@@ -39,7 +39,7 @@ export async function runKeysRotate(args: string[], r: Reporter): Promise<void> 
   const cfgs = (['stable', 'dev'] as const).map((channel) =>
     resolveConfig(file, { channel, ...(values['base-url'] ? { baseUrl: values['base-url'] } : {}) }),
   );
-  const keyFile = values['signing-key'] ?? file.signing?.key_file;
+  const keyFile = signingKeyFile(values['signing-key'], file);
   // retire needs only the new key; the current one is loaded when given (it may be the new one by now).
   const current =
     phase !== 'retire' || keyFile || process.env.PKGPUB_SIGNING_KEY

@@ -12,7 +12,7 @@ import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
 import { parseOptions } from './table/commands.js';
 import { signerForTree } from './rotation-signer.js';
-import { signerFromEnv } from './signer-from-env.js';
+import { signerFromEnv, signingKeyFile } from './signer-from-env.js';
 
 /** `pkgpub promote NAME[=VERSION]... --from-channel dev --to-channel stable`. */
 export async function runPromote(args: string[], r: Reporter): Promise<void> {
@@ -42,7 +42,7 @@ export async function runPromote(args: string[], r: Reporter): Promise<void> {
   const cfg = resolveConfig(file, { ...shared, channel: toChannel });
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   const ownSigner = await signerFromEnv(
-    { keyFile: values['signing-key'] ?? file.signing?.key_file, unsigned: values.unsigned },
+    { keyFile: signingKeyFile(values['signing-key'], file), unsigned: values.unsigned },
     r,
   );
   const store = await openStore(values.to, {

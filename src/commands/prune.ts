@@ -17,7 +17,7 @@ import { parseOptions } from './table/commands.js';
 import { usage } from './table/render-help.js';
 import { policyFromFlags } from './retention-flags.js';
 import { signerForTree } from './rotation-signer.js';
-import { signerFromEnv } from './signer-from-env.js';
+import { signerFromEnv, signingKeyFile } from './signer-from-env.js';
 
 /**
  * `pkgpub prune`: retention for one channel's debs, rpms and tarballs. A dry run unless --apply;
@@ -57,7 +57,7 @@ export async function runPrune(args: string[], r: Reporter): Promise<void> {
       `prune: nothing to prune by: give --keep, --max-size or --older-than, or retention.${channel} in ${values.config}`,
     );
   const ownSigner = await signerFromEnv(
-    { keyFile: values['signing-key'] ?? file.signing?.key_file, unsigned: values.unsigned },
+    { keyFile: signingKeyFile(values['signing-key'], file), unsigned: values.unsigned },
     r,
   );
   const store = await openStore(values.to, {

@@ -11,7 +11,7 @@ import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
 import { parseOptions } from './table/commands.js';
 import { signerForTree } from './rotation-signer.js';
-import { signerFromEnv } from './signer-from-env.js';
+import { signerFromEnv, signingKeyFile } from './signer-from-env.js';
 import { verifyWrites } from './verify-after.js';
 import { formatFinding } from '../verify/findings.js';
 import type { VerifyReport } from '../verify/verify.js';
@@ -44,7 +44,7 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
   if (values['sign-rpms'] && values['no-sign-rpms'])
     throw new UsageError('--sign-rpms and --no-sign-rpms contradict each other');
   const ownSigner = await signerFromEnv(
-    { keyFile: values['signing-key'] ?? file.signing?.key_file, unsigned: values.unsigned },
+    { keyFile: signingKeyFile(values['signing-key'], file), unsigned: values.unsigned },
     r,
   );
   const store = await openStore(values.to, {

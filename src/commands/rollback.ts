@@ -12,7 +12,7 @@ import { refuseChannel } from './refuse-channel.js';
 import type { Reporter } from './reporter.js';
 import { parseOptions } from './table/commands.js';
 import { signerForTree } from './rotation-signer.js';
-import { signerFromEnv } from './signer-from-env.js';
+import { signerFromEnv, signingKeyFile } from './signer-from-env.js';
 
 /**
  * `pkgpub rollback --channel C [--steps K]`: the channel's apt, yum and tarball state of K changes
@@ -43,7 +43,7 @@ export async function runRollback(
   });
   // The driver indexes are signed when a key is at hand; without one, their signatures are dropped
   // (a signature of other bytes is worse than none).
-  const keyFile = values['signing-key'] ?? file.signing?.key_file;
+  const keyFile = signingKeyFile(values['signing-key'], file);
   const ownSigner =
     opts.drivers && !keyFile && !process.env.PKGPUB_SIGNING_KEY
       ? undefined

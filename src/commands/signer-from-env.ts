@@ -4,6 +4,18 @@ import type { Signer } from '../signing/signer.js';
 import type { Reporter } from './reporter.js';
 
 /**
+ * The key file to use: the flag's, else the config file's unless PKGPUB_SIGNING_KEY holds a key.
+ * The environment wins over the file so that a CI job with the key in a secret works with the
+ * pkgpub.yaml `pkgpub init` wrote, whose key_file exists only on the maintainer's machine.
+ */
+export function signingKeyFile(
+  flag: string | undefined,
+  file: { signing?: { key_file?: string | undefined } | undefined },
+): string | undefined {
+  return flag ?? (process.env.PKGPUB_SIGNING_KEY ? undefined : file.signing?.key_file);
+}
+
+/**
  * The signing key comes from --signing-key FILE or PKGPUB_SIGNING_KEY (armored text), its
  * passphrase from PKGPUB_SIGNING_PASSPHRASE; never from a flag, so it stays out of `ps` and logs.
  */
