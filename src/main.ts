@@ -1,17 +1,5 @@
-import { parseArgs } from 'node:util';
-import { runAdopt } from './commands/adopt.js';
-import { runInit } from './commands/init.js';
-import { inspect } from './commands/inspect.js';
-import { runDrivers } from './commands/drivers.js';
-import { runHistory } from './commands/history.js';
-import { runKeys } from './commands/keys.js';
-import { runPromote } from './commands/promote.js';
-import { runPublish } from './commands/publish.js';
-import { runRollback } from './commands/rollback.js';
-import { runServe } from './commands/serve.js';
-import { runSite } from './commands/site.js';
 import type { Reporter } from './commands/reporter.js';
-import { GLOBAL_FLAGS, isCommandName, parseOptions } from './commands/table/commands.js';
+import { GLOBAL_FLAGS, isCommandName } from './commands/table/commands.js';
 import { commandHelp, groupHelp, groupMembers, overview } from './commands/table/render-help.js';
 import { exitCodeFor, PkgpubError, UsageError } from './errors.js';
 import { pkgpubVersion } from './version.js';
@@ -19,33 +7,22 @@ import { pkgpubVersion } from './version.js';
 /** A command's exit status when it finished but found a problem (verify: 1 with errors); else 0. */
 type Command = (args: string[], r: Reporter) => Promise<unknown>;
 
+// Each command is loaded when it runs: a CLI start loads only what that command needs (openpgp,
+// the AWS SDK, ejs, the readers), so `pkgpub --version`, `help` and `serve` start in a fraction.
 const commands: Record<string, Command> = {
-  async inspect(args, r) {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: parseOptions('inspect'),
-    });
-    if (positionals.length === 0) throw new UsageError('inspect: name at least one file or folder');
-    const driver: { driverVersion?: string; arch?: string } = {};
-    if (values['driver-version']) driver.driverVersion = values['driver-version'];
-    if (values.arch) driver.arch = values.arch;
-    await inspect(positionals, { json: values.json ?? false, driver }, r);
-  },
-  publish: (args, r) => runPublish(args, r, 'publish'),
-  remove: (args, r) => runPublish(args, r, 'remove'),
-  // Loaded on use: it reads tarball names with the tarball reader, which brings tar-stream along.
+  inspect: async (args, r) => (await import('./commands/inspect.js')).runInspect(args, r),
+  publish: async (args, r) => (await import('./commands/publish.js')).runPublish(args, r, 'publish'),
+  remove: async (args, r) => (await import('./commands/publish.js')).runPublish(args, r, 'remove'),
   prune: async (args, r) => (await import('./commands/prune.js')).runPrune(args, r),
-  promote: runPromote,
-  rollback: runRollback,
-  history: runHistory,
-  keys: runKeys,
-  init: runInit,
-  drivers: runDrivers,
-  site: runSite,
-  adopt: runAdopt,
-  serve: runServe,
-  // Loaded on use: only verify needs its checkers.
+  promote: async (args, r) => (await import('./commands/promote.js')).runPromote(args, r),
+  rollback: async (args, r) => (await import('./commands/rollback.js')).runRollback(args, r),
+  history: async (args, r) => (await import('./commands/history.js')).runHistory(args, r),
+  keys: async (args, r) => (await import('./commands/keys.js')).runKeys(args, r),
+  init: async (args, r) => (await import('./commands/init.js')).runInit(args, r),
+  drivers: async (args, r) => (await import('./commands/drivers.js')).runDrivers(args, r),
+  site: async (args, r) => (await import('./commands/site.js')).runSite(args, r),
+  adopt: async (args, r) => (await import('./commands/adopt.js')).runAdopt(args, r),
+  serve: async (args, r) => (await import('./commands/serve.js')).runServe(args, r),
   verify: async (args, r) => (await import('./commands/verify.js')).runVerify(args, r),
   async help(args, r) {
     if (args.length === 0) {

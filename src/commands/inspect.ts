@@ -1,7 +1,10 @@
+import { parseArgs } from 'node:util';
 import { findArtifacts, readArtifact, type ScanOptions } from '../artifacts/scan.js';
 import type { Artifact } from '../artifacts/types.js';
 import { formatBytes } from '../format-bytes.js';
+import { UsageError } from '../errors.js';
 import type { Reporter } from './reporter.js';
+import { parseOptions } from './table/commands.js';
 
 export interface InspectOptions extends ScanOptions {
   json: boolean;
@@ -34,4 +37,18 @@ function describe(a: Artifact): string {
     case 'driver':
       return `${head}\n  ${a.driverKind} for ${a.target} ${a.kernelRelease} ${a.kernelVersion}, driver ${a.driverVersion}`;
   }
+}
+
+/** `pkgpub inspect FILE_OR_DIR...`. */
+export async function runInspect(args: string[], r: Reporter): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: parseOptions('inspect'),
+  });
+  if (positionals.length === 0) throw new UsageError('inspect: name at least one file or folder');
+  const driver: { driverVersion?: string; arch?: string } = {};
+  if (values['driver-version']) driver.driverVersion = values['driver-version'];
+  if (values.arch) driver.arch = values.arch;
+  await inspect(positionals, { json: values.json ?? false, driver }, r);
 }
