@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { pkgpubProcess } from '../support/cli.js';
 import { repoRoot, samplesDir, scratchRoot } from '../support/paths.js';
 
 const run = promisify(execFile);
@@ -39,19 +40,7 @@ afterAll(async () => {
 });
 
 /** Runs the installed `pkgpub` from a folder that is not the checkout. */
-async function pkgpub(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(bin, args, { cwd: work, env: { ...process.env, ...env } });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof err.code === 'number' ? err.code : 1,
-      out: err.stdout ?? '',
-      err: err.stderr ?? '',
-    };
-  }
-}
+const pkgpub = (args: string[]) => pkgpubProcess(args, {}, { bin, cwd: work });
 
 it('holds what the CLI needs and nothing of the checkout besides', async () => {
   const pkg = join(prefix, 'node_modules', 'pkgpub');

@@ -32,16 +32,21 @@ export async function pkgpub(args: string[], env: Record<string, string | undefi
 }
 
 /** Runs the built CLI as a user would (`node dist/src/cli.js ...`); needs `npm run build` first. */
-export async function pkgpubProcess(args: string[], env: Record<string, string> = {}) {
+export async function pkgpubProcess(
+  args: string[],
+  env: Record<string, string> = {},
+  /** Another pkgpub to run (an installed package's bin), from another folder. */
+  opts: { bin?: string; cwd?: string } = {},
+) {
+  const [file, argv] = opts.bin
+    ? [opts.bin, args]
+    : [process.execPath, [join(repoRoot, 'dist', 'src', 'cli.js'), ...args]];
   try {
-    const { stdout, stderr } = await run(
-      process.execPath,
-      [join(repoRoot, 'dist', 'src', 'cli.js'), ...args],
-      {
-        env: { ...process.env, ...env },
-        maxBuffer: 64 * 1024 * 1024,
-      },
-    );
+    const { stdout, stderr } = await run(file, argv, {
+      env: { ...process.env, ...env },
+      maxBuffer: 64 * 1024 * 1024,
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    });
     return { code: 0, out: stdout, err: stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
