@@ -3,6 +3,7 @@ import { decodeUtf8, getField, parseControl, parseParagraphs } from '../formats/
 import { mapLimit } from '../map-limit.js';
 import { aptSnapshotText, clearsignedBody } from '../repos/apt/read-apt-state.js';
 import { reportSignature, type VerifyContext, sizeOf, uncompressed } from './context.js';
+import { parseDetached } from './signature-templates.js';
 import { checkClearsigned, checkDetached } from './trust.js';
 
 /** Release's hash sections, strongest last; by-hash folders are named after them. */
@@ -194,7 +195,8 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
   ctx.status(`apt ${dir}: ${debs.size} packages`);
   await mapLimit(
     [...debs],
-    ctx.deep ? Math.min(ctx.concurrency, 4) : ctx.concurrency,
+    // Read whole on this thread: four at a time. Hashed on the workers: enough to keep them fed.
+    ctx.deep && !ctx.hasher?.parallel ? Math.min(ctx.concurrency, 4) : ctx.concurrency,
     async ([key, want]) => {
       const size = await sizeOf(ctx, key);
       if (size === undefined) {
@@ -234,16 +236,45 @@ async function deepCheck(
   from: string,
 ): Promise<void> {
   const f = ctx.findings;
+  const ascKey = `${key}.asc`;
+  const asc =
+    ctx.trust && (ctx.files.sizes.has(ascKey) || !ctx.files.exact) ? await ctx.source.get(ascKey) : undefined;
+  const sig = asc && ctx.signatures ? await parseDetached(asc) : undefined;
+  const compare = (got: Record<string, string>) => {
+    for (const [algo, listed] of want)
+      if (got[algo] !== listed)
+        f.error('apt', key, 'apt.package-hash', `${from} lists ${algo} ${listed}, the file has ${got[algo]}`);
+  };
+  // In a folder, a package with no .asc to check, or whose .asc shares its template with one
+  // already judged in full, is hashed on a worker; the signature is then checked from the digest.
+  if (ctx.hasher && ctx.source.localPath && (!asc || (sig && ctx.signatures?.knows(sig)))) {
+    const trailer = sig ? { algorithm: sig.hash, bytes: sig.trailer } : undefined;
+    const got = await ctx.hasher.hash(ctx.source.localPath(key), [...want.keys()], trailer);
+    if (!got) {
+      f.error('apt', key, 'apt.package-missing', `named by ${from}, but not there`);
+      return;
+    }
+    if (sig && got.signed)
+      reportSignature(ctx, ascKey, 'apt.package-asc', ctx.signatures!.check(sig, got.signed));
+    compare(got.digests);
+    return;
+  }
   const data = size <= READ_WHOLE ? await ctx.source.get(key) : await ctx.source.getStream(key);
   if (!data) {
     f.error('apt', key, 'apt.package-missing', `named by ${from}, but not there`);
     return;
   }
-  const hashers = [...want.keys()].map((a) => [a, createHash(a)] as const);
-  const ascKey = `${key}.asc`;
-  const asc =
-    ctx.trust && (ctx.files.sizes.has(ascKey) || !ctx.files.exact) ? await ctx.source.get(ascKey) : undefined;
-  if (asc && ctx.trust) {
+  const known = sig && ctx.signatures?.knows(sig) ? sig : undefined;
+  const algos = [...want.keys()];
+  if (known && !algos.includes(known.hash)) algos.push(known.hash);
+  const hashers = algos.map((a) => [a, createHash(a)] as const);
+  if (known) {
+    const h = hashers.find(([a]) => a === known.hash)![1];
+    if (data instanceof Uint8Array) for (const [, x] of hashers) x.update(data);
+    else for await (const chunk of data) for (const [, x] of hashers) x.update(chunk as Buffer);
+    const signed = h.copy().update(known.trailer).digest('hex');
+    reportSignature(ctx, ascKey, 'apt.package-asc', ctx.signatures!.check(known, signed));
+  } else if (asc && ctx.trust) {
     const check = await checkDetached(
       data,
       asc,
@@ -252,16 +283,15 @@ async function deepCheck(
       hashers.map(([, h]) => h),
     );
     reportSignature(ctx, ascKey, 'apt.package-asc', check);
+    if (sig) ctx.signatures?.remember(sig, check);
   } else if (data instanceof Uint8Array) {
     for (const [, h] of hashers) h.update(data);
   } else {
     for await (const chunk of data) for (const [, h] of hashers) h.update(chunk as Buffer);
   }
-  for (const [algo, h] of hashers) {
-    const got = h.digest('hex');
-    if (got !== want.get(algo))
-      f.error('apt', key, 'apt.package-hash', `${from} lists ${algo} ${want.get(algo)}, the file has ${got}`);
-  }
+  compare(
+    Object.fromEntries(hashers.filter(([a]) => want.has(a)).map(([algo, h]) => [algo, h.digest('hex')])),
+  );
 }
 
 function checkDates(ctx: VerifyContext, file: string, fields: ReturnType<typeof parseControl>): void {

@@ -5,6 +5,7 @@ import { createDecompressor } from '../formats/decompress.js';
 import type { SiteFiles } from './discover.js';
 import type { Findings } from './findings.js';
 import type { FileHasher } from './hash-files.js';
+import type { SignatureTemplates } from './signature-templates.js';
 import type { SiteSource } from './site-source.js';
 import type { SignatureCheck, Trust } from './trust.js';
 
@@ -20,6 +21,8 @@ export interface VerifyContext {
   findings: Findings;
   /** --deep over a folder: hashes its files on every core. */
   hasher?: FileHasher;
+  /** --deep with trust: signatures that share a judged template are checked from their digest. */
+  signatures?: SignatureTemplates;
   /** Requests in flight at once. */
   concurrency: number;
   status(line: string): void;

@@ -3,12 +3,22 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 
-/** What hashing a local file found: its digests and size, or that it is not there. */
-export type FileDigests = { size: number; digests: Record<string, string> } | undefined;
+/**
+ * What hashing a local file found: its digests and size (and, given a signature's trailer, the
+ * digest that signature signs), or that it is not there.
+ */
+export type FileDigests = { size: number; digests: Record<string, string>; signed?: string } | undefined;
+
+/** A detached signature's hash and the trailer its digest ends with (signature-templates.ts). */
+export interface SignedTrailer {
+  algorithm: string;
+  bytes: Uint8Array;
+}
 
 interface Job {
   path: string;
   algorithms: string[];
+  trailer?: SignedTrailer;
 }
 interface Request {
   id: number;
@@ -48,10 +58,10 @@ export class FileHasher {
     return this.threads >= 2 && import.meta.url.endsWith('.js');
   }
 
-  async hash(path: string, algorithms: string[]): Promise<FileDigests> {
-    if (!this.parallel) return hashFile(path, algorithms);
+  async hash(path: string, algorithms: string[], trailer?: SignedTrailer): Promise<FileDigests> {
+    if (!this.parallel) return hashFile(path, algorithms, trailer);
     return new Promise<FileDigests>((resolve, reject) => {
-      this.queue.push({ path, algorithms, resolve, reject });
+      this.queue.push({ path, algorithms, ...(trailer ? { trailer } : {}), resolve, reject });
       this.pump();
     });
   }
@@ -67,7 +77,11 @@ export class FileHasher {
         worker.inFlight++;
         worker.w.postMessage({
           id,
-          jobs: batch.map((b) => ({ path: b.path, algorithms: b.algorithms })),
+          jobs: batch.map((b) => ({
+            path: b.path,
+            algorithms: b.algorithms,
+            ...(b.trailer ? { trailer: b.trailer } : {}),
+          })),
         } satisfies Request);
       }
     }
@@ -104,7 +118,10 @@ export class FileHasher {
 let buffer: Buffer | undefined;
 
 /** One file's digests in one pass; undefined when it is not there (or not a file). */
-export function hashFile(path: string, algorithms: string[]): FileDigests {
+export function hashFile(path: string, algorithms: string[], trailer?: SignedTrailer): FileDigests {
+  // The signature's hash rides along with the others: one pass gives both.
+  const all =
+    trailer && !algorithms.includes(trailer.algorithm) ? [...algorithms, trailer.algorithm] : algorithms;
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -114,7 +131,7 @@ export function hashFile(path: string, algorithms: string[]): FileDigests {
     throw err;
   }
   buffer ??= Buffer.allocUnsafe(1 << 20);
-  const hashes = algorithms.map((a) => createHash(a));
+  const hashes = all.map((a) => createHash(a));
   let size = 0;
   try {
     for (let n = readSync(fd, buffer); n > 0; n = readSync(fd, buffer)) {
@@ -129,7 +146,14 @@ export function hashFile(path: string, algorithms: string[]): FileDigests {
   } finally {
     closeSync(fd);
   }
-  return { size, digests: Object.fromEntries(algorithms.map((a, i) => [a, hashes[i]!.digest('hex')])) };
+  const signed = trailer
+    ? hashes[all.indexOf(trailer.algorithm)]!.copy().update(trailer.bytes).digest('hex')
+    : undefined;
+  return {
+    size,
+    digests: Object.fromEntries(algorithms.map((a, i) => [a, hashes[i]!.digest('hex')])),
+    ...(signed !== undefined ? { signed } : {}),
+  };
 }
 
 if (!isMainThread && parentPort) {
@@ -138,7 +162,7 @@ if (!isMainThread && parentPort) {
     try {
       port.postMessage({
         id: m.id,
-        results: m.jobs.map((j) => hashFile(j.path, j.algorithms)),
+        results: m.jobs.map((j) => hashFile(j.path, j.algorithms, j.trailer)),
       } satisfies Reply);
     } catch (err) {
       port.postMessage({ id: m.id, error: (err as Error).message } satisfies Reply);

@@ -9,6 +9,7 @@ import type { VerifyContext } from './context.js';
 import { findParts, learnFiles, type SiteFiles, type SiteParts } from './discover.js';
 import { type Finding, Findings, type PartSummary } from './findings.js';
 import { FileHasher } from './hash-files.js';
+import { SignatureTemplates } from './signature-templates.js';
 import type { SiteSource } from './site-source.js';
 import { readPublicKeys, type Trust } from './trust.js';
 
@@ -68,6 +69,7 @@ export async function verifySite(opts: VerifyOptions): Promise<VerifyReport> {
     concurrency: opts.concurrency ?? 16,
     status,
     ...(opts.deep && source.localPath ? { hasher: new FileHasher() } : {}),
+    ...(opts.deep && trust ? { signatures: new SignatureTemplates(trust) } : {}),
   };
   try {
     for (const s of parts.aptSuites) await checkApt(ctx, s.root, s.suite);

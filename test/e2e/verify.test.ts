@@ -32,7 +32,7 @@ const rules = (fs: Finding[], level = 'error') =>
 
 async function verifyCopy(
   damage: (dir: string) => Promise<void> | void,
-  opts: { deep?: boolean; now?: Date } = {},
+  opts: { deep?: boolean; now?: Date; concurrency?: number } = {},
 ) {
   const dir = await mkdtemp(join(work, 'damaged-'));
   await cp(base, dir, { recursive: true });
@@ -229,6 +229,25 @@ describeWithTools('pkgpub verify', tools, () => {
       const report = await verifyCopy(damage, deep ? { deep: true } : {});
       expect(rules(report.findings).join('\n'), what).toContain(expected);
     }
+  });
+
+  it('--deep one package at a time: the second .asc is judged from its digest, and a swapped .asc is caught', async () => {
+    // Packages lists falco before falco-rules: falco's .asc is judged by openpgp.js, falco-rules'
+    // then shares its template and is checked from the digest its hashing pass computed.
+    const clean = await verifyCopy(() => {}, { deep: true, concurrency: 1 });
+    expect(rules(clean.findings)).toEqual([]);
+    const swapped = await verifyCopy(
+      (d) =>
+        cp(
+          join(d, 'packages/deb/stable/falco_0.39.0_amd64.deb.asc'),
+          join(d, 'packages/deb/stable/falco-rules_3.2.0_all.deb.asc'),
+        ),
+      { deep: true, concurrency: 1 },
+    );
+    expect(rules(swapped.findings)).toEqual([
+      'apt.package-asc packages/deb/stable/falco-rules_3.2.0_all.deb.asc',
+    ]);
+    expect(swapped.findings.find((f) => f.rule === 'apt.package-asc')?.message).toMatch(/does not verify/);
   });
 
   it('an rpm re-signed by another key (rpmsign, createrepo_c, gpg) is found by --deep', async () => {

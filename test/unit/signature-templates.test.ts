@@ -1,0 +1,87 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { generateKeyPair } from '../../src/signing/generate-key.js';
+import { loadSigner } from '../../src/signing/load-key.js';
+import { parseDetached, SignatureTemplates } from '../../src/verify/signature-templates.js';
+import { checkDetached, readPublicKeys, type Trust } from '../../src/verify/trust.js';
+
+/**
+ * verify --deep judges the first signature of a template with openpgp.js and the others from
+ * their digest with node:crypto: both must give the same verdict on good and on damaged
+ * signatures, for Ed25519 and RSA keys.
+ */
+describe.each([
+  ['ed25519', 'ed25519'],
+  ['rsa 4096', 'rsa4096'],
+] as const)('%s', (_label, type) => {
+  it('the digest check agrees with openpgp.js on good, swapped and damaged signatures', async () => {
+    const pair = await generateKeyPair({
+      name: 'templates',
+      email: 't@example.invalid',
+      type,
+    });
+    const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
+    const trust: Trust = {
+      keys: await readPublicKeys(new TextEncoder().encode(pair.publicArmored)),
+      origin: 'test',
+    };
+    const now = new Date();
+    const data = [randomBytes(5000), randomBytes(70_000), randomBytes(1)];
+    // One template for every signature, as a publish makes them.
+    const template = signer.prehashTemplate();
+    expect(template).toBeDefined();
+    const sigs = await Promise.all(
+      data.map(async (d) => {
+        const h = createHash('sha256').update(d);
+        const digest = h.copy().update(template!.trailer).digest('hex');
+        return new TextEncoder().encode(await signer.signPrehashed(template!, digest));
+      }),
+    );
+    const templates = new SignatureTemplates(trust);
+    const parsed = await Promise.all(sigs.map((s) => parseDetached(s)));
+    expect(new Set(parsed.map((p) => p!.template)).size).toBe(1);
+
+    // The first is judged by openpgp.js and makes the template known.
+    const first = await checkDetached(data[0]!, sigs[0]!, trust, now);
+    expect(first.goodBy).toHaveLength(1);
+    expect(templates.knows(parsed[0]!)).toBe(false);
+    templates.remember(parsed[0]!, first);
+    expect(templates.knows(parsed[1]!)).toBe(true);
+
+    const digestOf = (d: Uint8Array, p: NonNullable<(typeof parsed)[0]>) =>
+      createHash(p.hash).update(d).update(p.trailer).digest('hex');
+    // Every good pair: the same verdict as openpgp.js.
+    for (const [i, d] of data.entries()) {
+      const fast = templates.check(parsed[i]!, digestOf(d, parsed[i]!));
+      expect(fast).toEqual(await checkDetached(d, sigs[i]!, trust, now));
+    }
+    // A signature beside the wrong file (same template, other data): both say it does not verify.
+    const swapped = templates.check(parsed[1]!, digestOf(data[2]!, parsed[1]!));
+    expect(swapped.goodBy).toEqual([]);
+    expect(swapped.problems.join()).toMatch(/does not verify/);
+    expect((await checkDetached(data[2]!, sigs[1]!, trust, now)).goodBy).toEqual([]);
+    // Damaged data of the right file: one flipped bit.
+    const flipped = Buffer.from(data[1]!);
+    flipped[100]! ^= 1;
+    expect(templates.check(parsed[1]!, digestOf(flipped, parsed[1]!)).goodBy).toEqual([]);
+    expect(templates.fastChecks).toBe(data.length + 2);
+  }, 60_000);
+});
+
+it('a template openpgp.js did not find clean (another key) is never known', async () => {
+  const a = await generateKeyPair({ name: 'a', email: 'a@example.invalid', type: 'ed25519' });
+  const b = await generateKeyPair({ name: 'b', email: 'b@example.invalid', type: 'ed25519' });
+  const { signer } = await loadSigner({ keyArmored: a.privateArmored });
+  const trustB: Trust = {
+    keys: await readPublicKeys(new TextEncoder().encode(b.publicArmored)),
+    origin: 'test',
+  };
+  const data = randomBytes(100);
+  const sig = new TextEncoder().encode(await signer.detachSignArmored(data));
+  const check = await checkDetached(data, sig, trustB, new Date());
+  expect(check.goodBy).toEqual([]);
+  const templates = new SignatureTemplates(trustB);
+  const parsed = await parseDetached(sig);
+  templates.remember(parsed!, check);
+  expect(templates.knows(parsed!)).toBe(false);
+});
