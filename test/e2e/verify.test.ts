@@ -14,7 +14,7 @@ import { type GpgHome, makeGpgHome } from '../support/gpg.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
 import { fixturesDir, samplesDir, scratchRoot } from '../support/paths.js';
 import { startS3rver } from '../support/s3rver.js';
-import { describeWithTools, toolsMissing } from '../support/tools.js';
+import { describeWithTools, itWithTools, toolsMissing } from '../support/tools.js';
 
 /**
  * `pkgpub verify` against sites made by pkgpub and by the reference tools, and against each kind
@@ -143,6 +143,34 @@ describeWithTools('pkgpub verify', tools, () => {
       /apt\.inrelease-signature: signed by key [0-9A-F]{16}, which is not among the trusted keys/,
     );
   });
+
+  for (const [tool, site, summary] of [
+    [
+      'reprepro',
+      'repo',
+      /^apt: dists\/stable\/: 6 index files \(2 Packages\), 3 packages read: 0 errors/m,
+    ],
+    [
+      'aptly',
+      'public',
+      /^apt: dists\/stable\/: \d+ index files \(2 Packages\), 4 packages read: 0 errors/m,
+    ],
+  ] as const)
+    itWithTools(
+      `a site ${tool} made verifies clean with --deep, and fails against another key`,
+      toolsMissing([tool]),
+      async () => {
+        const dir = join(fixturesDir, tool);
+        const res = await pkgpub(['verify', join(dir, site), '--key', join(dir, 'key.asc'), '--deep']);
+        expect(res.code, res.out).toBe(0);
+        expect(res.out).toMatch(summary);
+        const wrong = await pkgpub(['verify', join(dir, site), '--key', key.publicFile]);
+        expect(wrong.code).toBe(1);
+        expect(wrong.out).toMatch(
+          /apt\.inrelease-signature: signed by key [0-9A-F]{16}, which is not among the trusted keys/,
+        );
+      },
+    );
 
   it('each kind of damage is found with its own message', async () => {
     const dists = 'packages/deb/dists/stable';
