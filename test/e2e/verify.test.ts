@@ -145,16 +145,8 @@ describeWithTools('pkgpub verify', tools, () => {
   });
 
   for (const [tool, site, summary] of [
-    [
-      'reprepro',
-      'repo',
-      /^apt: dists\/stable\/: 6 index files \(2 Packages\), 3 packages read: 0 errors/m,
-    ],
-    [
-      'aptly',
-      'public',
-      /^apt: dists\/stable\/: \d+ index files \(2 Packages\), 4 packages read: 0 errors/m,
-    ],
+    ['reprepro', 'repo', /^apt: dists\/stable\/: 6 index files \(2 Packages\), 3 packages read: 0 errors/m],
+    ['aptly', 'public', /^apt: dists\/stable\/: \d+ index files \(2 Packages\), 4 packages read: 0 errors/m],
   ] as const)
     itWithTools(
       `a site ${tool} made verifies clean with --deep, and fails against another key`,
