@@ -5,14 +5,13 @@ import { publish } from '../../src/changes/publish.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import type { Signer } from '../../src/signing/signer.js';
-import { S3Store } from '../../src/storage/s3-store.js';
-import { aptProblems, aptVersions, makeAptRoot } from '../support/apt.js';
+import { aptUpdatedFrom, aptVersions } from '../support/apt.js';
 import { aptReadsFingerprint, ClientVerdicts, sameSignatures } from '../support/client-verdicts.js';
 import { CrashPoints } from '../support/crash-points.js';
 import { CrashAfterStore } from '../support/failing-store.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
 import { fixturesDir } from '../support/paths.js';
-import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
+import { type S3rverHandle, startS3rver, storeOn } from '../support/s3rver.js';
 
 /**
  * A publish to s3rver stopped after each single write in turn. Its own file (split from
@@ -27,22 +26,7 @@ beforeAll(async () => {
   key = await makeTestKey();
 });
 
-function s3(h: S3rverHandle, prefix: string) {
-  return new S3Store({
-    bucket: h.bucket,
-    prefix,
-    endpoint: h.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: h.credentials,
-  });
-}
-
-async function aptFrom(url: string) {
-  const apt = await makeAptRoot(`deb [signed-by=${key.publicFile}] ${url}/packages/deb stable main`);
-  const up = await apt.apt('apt-get', ['update']);
-  return { apt, up, problems: aptProblems(up.out) };
-}
+const aptFrom = (url: string) => aptUpdatedFrom(url, key.publicFile);
 
 describe('publishing to s3rver, stopped after each single write', () => {
   let srv: S3rverHandle;
@@ -69,7 +53,7 @@ describe('publishing to s3rver, stopped after each single write', () => {
       crashSigner = sameSignatures((await loadSigner({ keyFile: key.secretFile, now })).signer);
       await publish({
         inputs: [deb('falco_0.38.1_amd64.deb')],
-        store: s3(srv, 'crash-base'),
+        store: storeOn(srv, 'crash-base'),
         cfg,
         signer: crashSigner,
         now: before,
@@ -82,7 +66,7 @@ describe('publishing to s3rver, stopped after each single write', () => {
     const ONE_WRITER = { settleMs: 20 };
     /** Every point starts from the same published tree, copied inside s3rver (CopyObject). */
     const fromBase = async (prefix: string) => {
-      const bucket = s3(srv, '');
+      const bucket = storeOn(srv, '');
       const keys: string[] = [];
       for await (const o of bucket.list('crash-base/')) keys.push(o.key);
       expect(keys.length, 'objects of the base tree').toBeGreaterThan(10);
@@ -90,7 +74,7 @@ describe('publishing to s3rver, stopped after each single write', () => {
     };
     const aptJudges = async (prefix: string) =>
       verdicts.judge(
-        await aptReadsFingerprint(s3(srv, prefix), 'packages/deb/dists/stable', [
+        await aptReadsFingerprint(storeOn(srv, prefix), 'packages/deb/dists/stable', [
           await readFile(key.publicFile),
         ]),
         async () => {
@@ -102,7 +86,7 @@ describe('publishing to s3rver, stopped after each single write', () => {
       await points.run(shard, async (k) => {
         const prefix = `crash${k}`;
         await fromBase(prefix);
-        const crashing = new CrashAfterStore(s3(srv, prefix), k);
+        const crashing = new CrashAfterStore(storeOn(srv, prefix), k);
         const crash = await publish({
           inputs,
           store: crashing,
@@ -121,7 +105,14 @@ describe('publishing to s3rver, stopped after each single write', () => {
           const mid = await aptJudges(prefix);
           expect(mid.problems, `after ${k} writes`).toEqual([]);
           expect(mid.falco, `after ${k} writes`).toContain('0.38.1');
-          await publish({ inputs, store: s3(srv, prefix), cfg, signer: crashSigner, now, lease: ONE_WRITER });
+          await publish({
+            inputs,
+            store: storeOn(srv, prefix),
+            cfg,
+            signer: crashSigner,
+            now,
+            lease: ONE_WRITER,
+          });
         }
         const done = await aptJudges(prefix);
         expect(done.problems).toEqual([]);

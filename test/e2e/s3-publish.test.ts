@@ -6,14 +6,14 @@ import { publish } from '../../src/changes/publish.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import type { Signer } from '../../src/signing/signer.js';
 import { S3Store } from '../../src/storage/s3-store.js';
-import { aptProblems, aptVersions, makeAptRoot } from '../support/apt.js';
+import { aptUpdatedFrom, aptVersions } from '../support/apt.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { pkgpubProcess } from '../support/cli.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
 import { makeDnfRoot } from '../support/dnf.js';
 import { fixturesDir, samplesDir, scratchRoot } from '../support/paths.js';
 import { buildRpms } from '../support/rpmbuild.js';
-import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
+import { type S3rverHandle, startS3rver, storeOn } from '../support/s3rver.js';
 import { describeWithTools } from '../support/tools.js';
 import { type SwiftHandle, startSwift, swiftMissing } from '../support/swift.js';
 
@@ -41,26 +41,7 @@ async function dnfInstallsFrom(url: string) {
   expect(await readFile(join(dnf.dir, 'root/opt/hello/payload'), 'utf8')).toBe('hello 1.0\n');
 }
 
-function s3(
-  h: { endpoint: string; bucket: string; credentials: { accessKeyId: string; secretAccessKey: string } },
-  prefix: string,
-) {
-  return new S3Store({
-    bucket: h.bucket,
-    prefix,
-    endpoint: h.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: h.credentials,
-  });
-}
-
-async function aptFrom(url: string) {
-  // The key apt trusts is the published one, fetched the way users do, but from the fixture copy.
-  const apt = await makeAptRoot(`deb [signed-by=${key.publicFile}] ${url}/packages/deb stable main`);
-  const up = await apt.apt('apt-get', ['update']);
-  return { apt, up, problems: aptProblems(up.out) };
-}
+const aptFrom = (url: string) => aptUpdatedFrom(url, key.publicFile);
 
 describe('publishing to s3rver', () => {
   let srv: S3rverHandle;
@@ -73,7 +54,7 @@ describe('publishing to s3rver', () => {
   const publicUrl = (prefix: string) => `${srv.endpoint}/${srv.bucket}/${prefix}`;
 
   it('apt and dnf install from it over plain HTTP, and a republish with nothing new makes no PUT', async () => {
-    const store = s3(srv, 'main');
+    const store = storeOn(srv, 'main');
     const inputs = [
       ...(await readdir(join(fixturesDir, 'deb'))).filter((f) => f.endsWith('.deb')).map(deb),
       ...rpms,
@@ -137,7 +118,7 @@ describe('publishing to s3rver', () => {
     }
     const pub = await pkgpubProcess(['publish', dir, '--to', to, '--signing-key', key.secretFile], env);
     expect(pub.code, pub.err).toBe(0);
-    const store = s3(srv, 'drv');
+    const store = storeOn(srv, 'drv');
     const keys = async () => {
       const out: string[] = [];
       for await (const o of store.list('')) out.push(o.key);
@@ -198,19 +179,19 @@ describe('publishing to s3rver', () => {
         const prefix = `race${round}`;
         const a = publish({
           inputs: [deb('falco_0.38.1_amd64.deb')],
-          store: s3(srv, prefix),
+          store: storeOn(srv, prefix),
           cfg,
           signer,
         });
         const b = publish({
           inputs: [deb('epochpkg_2.0-1_amd64.deb')],
-          store: s3(srv, prefix),
+          store: storeOn(srv, prefix),
           cfg,
           signer,
         });
         await Promise.all([a, b]);
         const packages = new TextDecoder().decode(
-          await s3(srv, prefix).get('packages/deb/dists/stable/main/binary-amd64/Packages'),
+          await storeOn(srv, prefix).get('packages/deb/dists/stable/main/binary-amd64/Packages'),
         );
         expect(packages, `round ${round}`).toContain('Package: falco\n');
         expect(packages, `round ${round}`).toContain('Package: epochpkg\n');
@@ -250,7 +231,7 @@ describeWithTools('publishing to OpenStack Swift (s3api)', swiftMissing(), () =>
     await sw?.stop();
   });
   it('apt and dnf install from it over plain HTTP', async () => {
-    const store = s3(sw, 'swift');
+    const store = storeOn(sw, 'swift');
     const inputs = [deb('falco_0.39.0_amd64.deb'), deb('docs-all_3.1-2_all.deb'), ...rpms];
     await publish({ inputs, store, cfg, signer });
     const { apt, problems } = await aptFrom(`${sw.publicBase}/${sw.bucket}/swift`);

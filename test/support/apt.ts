@@ -90,3 +90,10 @@ export async function aptVersions(root: AptRoot, name: string): Promise<string[]
     .filter((p) => p.length >= 3 && p[0] === name)
     .map((p) => p[1]!);
 }
+
+/** A private apt root for `URL/packages/deb stable main`, trusting `keyFile`, after `apt-get update`. */
+export async function aptUpdatedFrom(url: string, keyFile: string) {
+  const apt = await makeAptRoot(`deb [signed-by=${keyFile}] ${url}/packages/deb stable main`);
+  const up = await apt.apt('apt-get', ['update']);
+  return { apt, up, problems: aptProblems(up.out) };
+}

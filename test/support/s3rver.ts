@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { scratchRoot } from './paths.js';
+import { S3Store } from '../../src/storage/s3-store.js';
 
 export interface S3rverHandle {
   /** http://127.0.0.1:PORT (path-style only). */
@@ -73,4 +74,19 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
+}
+
+/** The S3 store pkgpub publishes with, on a test server's bucket under `prefix`. */
+export function storeOn(
+  h: { endpoint: string; bucket: string; credentials: { accessKeyId: string; secretAccessKey: string } },
+  prefix: string,
+): S3Store {
+  return new S3Store({
+    bucket: h.bucket,
+    prefix,
+    endpoint: h.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: h.credentials,
+  });
 }
