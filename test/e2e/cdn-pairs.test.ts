@@ -165,7 +165,8 @@ describeWithTools(
       const check = await verifyEdge('new');
       expect(check.code, check.out).toBe(0);
       expect(check.out).toMatch(/^cdn: \d+ pointers compared with .* \(0 stale\)/m);
-      const list = await dnf.dnf(['repoquery', '--quiet', '--queryformat', '%{name}']);
+      // --refresh: the last poll's metadata may be from before the last publish landed.
+      const list = await dnf.dnf(['repoquery', '--refresh', '--quiet', '--queryformat', '%{name}']);
       expect(list.code, list.out).toBe(0);
       expect(
         list.out

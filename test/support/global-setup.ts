@@ -39,10 +39,13 @@ export default function setup(): () => Promise<void> {
 /**
  * Every gpg-agent a test starts must be stopped by that test's own cleanup (test/support/gpg.ts,
  * dnf.ts). One still running under test-artifacts/tmp when the run ends is a leak: stop it, and fail
- * the run naming it.
+ * the run naming it. Then the scratch folder is removed.
  */
 async function teardown(): Promise<void> {
   const leaked = await stopAgentsUnder(scratchRoot);
+  // The run's scratch goes with it (a run left ~200 folders, ~0.7 GB, behind): each file's own
+  // cleanup cannot cover a test that failed half-way. PKGPUB_KEEP_SCRATCH=1 keeps it to look at.
+  if (!process.env.PKGPUB_KEEP_SCRATCH) rmSync(scratchRoot, { recursive: true, force: true });
   if (leaked.length === 0) return;
   // vitest only logs an error thrown here; the exit status is what CI sees.
   process.exitCode = 1;

@@ -85,3 +85,27 @@ it('a template openpgp.js did not find clean (another key) is never known', asyn
   templates.remember(parsed!, check);
   expect(templates.knows(parsed!)).toBe(false);
 });
+
+describe('checkDetached on a document bigger than a chunk (a driver version json)', () => {
+  it('streams it through: a good signature verifies, one changed byte does not, the hashes cover it all', async () => {
+    const pair = await generateKeyPair({ name: 'big', email: 'b@example.invalid', type: 'ed25519' });
+    const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
+    const trust: Trust = {
+      keys: await readPublicKeys(new TextEncoder().encode(pair.publicArmored)),
+      origin: 'test',
+    };
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const asc = new TextEncoder().encode(await signer.detachSignArmored(data));
+    const h = createHash('sha256');
+    const good = await checkDetached(data, asc, trust, new Date(), [h]);
+    expect(good.problems).toEqual([]);
+    expect(good.goodBy).toHaveLength(1);
+    expect(h.digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+    const changed = Buffer.from(data);
+    const at = 2 * 1024 * 1024 + 5;
+    changed[at] = changed[at]! ^ 1;
+    const bad = await checkDetached(changed, asc, trust, new Date());
+    expect(bad.goodBy).toEqual([]);
+    expect(bad.problems.join(' ')).toMatch(/did not match|does not verify|invalid/i);
+  });
+});
