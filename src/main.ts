@@ -1,5 +1,5 @@
 import type { Reporter } from './commands/reporter.js';
-import { GLOBAL_FLAGS, isCommandName } from './commands/table/commands.js';
+import { type CommandName, GLOBAL_FLAGS, isCommandName } from './commands/table/commands.js';
 import { commandHelp, groupHelp, groupMembers, overview } from './commands/table/render-help.js';
 import { exitCodeFor, PkgpubError, UsageError } from './errors.js';
 import { pkgpubVersion } from './version.js';
@@ -45,18 +45,25 @@ function globalFlag(arg: string): keyof typeof GLOBAL_FLAGS | undefined {
   return undefined;
 }
 
+/** The longest command the leading words name (`keys rotate add --x` → keys rotate add). */
+function commandNamed(words: string[]): CommandName | undefined {
+  const firstFlag = words.findIndex((w) => w.startsWith('-'));
+  const leading = firstFlag < 0 ? words : words.slice(0, firstFlag);
+  for (let n = leading.length; n > 0; n--) {
+    const name = leading.slice(0, n).join(' ');
+    if (isCommandName(name)) return name;
+  }
+  return undefined;
+}
+
 /**
  * The help of the longest command the leading words name (`keys rotate add` → keys rotate), or
  * of a group (`drivers` → its subcommands); undefined when they name none.
  */
 function helpFor(words: string[]): string | undefined {
-  const firstFlag = words.findIndex((w) => w.startsWith('-'));
-  const leading = firstFlag < 0 ? words : words.slice(0, firstFlag);
-  for (let n = leading.length; n > 0; n--) {
-    const name = leading.slice(0, n).join(' ');
-    if (isCommandName(name)) return commandHelp(name);
-  }
-  const group = leading[0];
+  const name = commandNamed(words);
+  if (name) return commandHelp(name);
+  const group = words[0]?.startsWith('-') ? undefined : words[0];
   return group && groupMembers(group).length > 0 ? groupHelp(group) : undefined;
 }
 
@@ -86,21 +93,29 @@ export async function main(argv: string[], r: Reporter): Promise<number> {
     const status = await cmd(rest, r);
     return typeof status === 'number' ? status : 0;
   } catch (err) {
-    reportError(err, r);
-    return exitCodeFor(err);
+    const usage = parseArgsError(err, argv);
+    reportError(usage ?? err, r);
+    return exitCodeFor(usage ?? err);
   }
+}
+
+/**
+ * parseArgs' own errors (an unknown flag, a flag missing its value, a stray argument) are the
+ * user's to fix: usage errors, exit 2, pointing at the command's help.
+ */
+function parseArgsError(err: unknown, argv: string[]): UsageError | undefined {
+  const code = (err as { code?: string } | undefined)?.code;
+  if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS')) return undefined;
+  const command = commandNamed(argv) ?? argv[0];
+  // Node's text goes on to explain `--`, which only confuses a mistyped flag.
+  const first = (err as Error).message.split('. To specify')[0]!.replace(/\.$/, '');
+  return new UsageError(`${first} (see pkgpub ${command} --help)`);
 }
 
 function reportError(err: unknown, r: Reporter): void {
   if (err instanceof PkgpubError) {
     r.info(`error: ${err.message}`);
     if (process.env.PKGPUB_DEBUG && err.cause) r.info(String((err.cause as Error).stack ?? err.cause));
-    return;
-  }
-  // parseArgs throws TypeErrors with a code for unknown or malformed flags.
-  const code = (err as { code?: string }).code;
-  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-    r.info(`error: ${(err as Error).message}`);
     return;
   }
   r.info(`error: internal: ${(err as Error)?.message ?? String(err)}`);
