@@ -248,13 +248,16 @@ async function deepCheck(
   // In a folder, a package with no .asc to check, or whose .asc shares its template with one
   // already judged in full, is hashed on a worker; the signature is then checked from the digest.
   if (ctx.hasher && ctx.source.localPath && (!asc || (sig && ctx.signatures?.knows(sig)))) {
-    const trailer = sig ? { algorithm: sig.hash, bytes: sig.trailer } : undefined;
+    const check = sig ? ctx.signatures!.digestCheck(sig) : undefined;
+    const trailer = sig ? { algorithm: sig.hash, bytes: sig.trailer, ...(check ? { check } : {}) } : undefined;
     const got = await ctx.hasher.hash(ctx.source.localPath(key), [...want.keys()], trailer);
     if (!got) {
       f.error('apt', key, 'apt.package-missing', `named by ${from}, but not there`);
       return;
     }
-    if (sig && got.signed)
+    if (sig && got.verified !== undefined)
+      reportSignature(ctx, ascKey, 'apt.package-asc', ctx.signatures!.verdict(sig, got.verified));
+    else if (sig && got.signed)
       reportSignature(ctx, ascKey, 'apt.package-asc', ctx.signatures!.check(sig, got.signed));
     compare(got.digests);
     return;

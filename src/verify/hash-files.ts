@@ -2,17 +2,26 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { type DigestCheck, digestVerifies } from './signature-math.js';
 
 /**
  * What hashing a local file found: its digests and size (and, given a signature's trailer, the
  * digest that signature signs), or that it is not there.
  */
-export type FileDigests = { size: number; digests: Record<string, string>; signed?: string } | undefined;
+export type FileDigests =
+  | { size: number; digests: Record<string, string>; signed?: string; verified?: boolean }
+  | undefined;
 
 /** A detached signature's hash and the trailer its digest ends with (signature-templates.ts). */
 export interface SignedTrailer {
   algorithm: string;
   bytes: Uint8Array;
+  /**
+   * The signature's key and values, when its template is already judged: the worker then checks
+   * the digest itself (`verified`), which on a busy main thread was the cost that kept the
+   * workers waiting.
+   */
+  check?: DigestCheck;
 }
 
 interface Job {
@@ -147,12 +156,13 @@ export function hashFile(path: string, algorithms: string[], trailer?: SignedTra
     closeSync(fd);
   }
   const signed = trailer
-    ? hashes[all.indexOf(trailer.algorithm)]!.copy().update(trailer.bytes).digest('hex')
+    ? hashes[all.indexOf(trailer.algorithm)]!.copy().update(trailer.bytes).digest()
     : undefined;
   return {
     size,
     digests: Object.fromEntries(algorithms.map((a, i) => [a, hashes[i]!.digest('hex')])),
-    ...(signed !== undefined ? { signed } : {}),
+    ...(signed !== undefined ? { signed: signed.toString('hex') } : {}),
+    ...(signed !== undefined && trailer?.check ? { verified: digestVerifies(trailer.check, signed) } : {}),
   };
 }
 

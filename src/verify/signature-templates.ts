@@ -1,11 +1,5 @@
-import {
-  constants,
-  createPublicKey,
-  type KeyObject,
-  publicDecrypt,
-  verify as cryptoVerify,
-} from 'node:crypto';
 import { readSignature } from 'openpgp';
+import { type DigestCheck, type DigestKey, digestVerifies, nodeKey } from './signature-math.js';
 import type { SignatureCheck, Trust } from './trust.js';
 
 /**
@@ -27,18 +21,6 @@ export interface DetachedSignature {
 }
 
 const HASHES: Record<number, string> = { 2: 'sha1', 8: 'sha256', 9: 'sha384', 10: 'sha512', 11: 'sha224' };
-
-/** DER DigestInfo prefixes (RFC 8017 §9.2, note 1) for the RSA check. */
-const DIGEST_INFO: Record<string, string> = {
-  sha256: '3031300d060960864801650304020105000420',
-  sha384: '3041300d060960864801650304020205000430',
-  sha512: '3051300d060960864801650304020305000440',
-  sha224: '302d300d06096086480165030402040500041c',
-};
-
-const RSA = [1, 3];
-const EDDSA_LEGACY = 22;
-const ED25519 = 27;
 
 /** Parses a v4 binary-document signature; undefined for anything this fast path does not judge. */
 export async function parseDetached(bytes: Uint8Array): Promise<DetachedSignature | undefined> {
@@ -90,12 +72,12 @@ export async function parseDetached(bytes: Uint8Array): Promise<DetachedSignatur
  * signatures (every .asc of one pkgpub publish: one signing time, one key) differ only in the
  * data, so key validity, expiry, flags and creation time are already settled: what is left is the
  * cryptographic check of the digest, which node:crypto does in microseconds and which the file's
- * own hashing pass (on a worker) has already computed. openpgp.js's own verify of 5,000 small
- * debs cost more than hashing them (bench/verify.ts).
+ * own hashing pass (on a worker) has already computed, and can finish there (`digestCheck`).
+ * openpgp.js's own verify of 5,000 small debs cost more than hashing them (bench/verify.ts).
  */
 export class SignatureTemplates {
   private readonly judged = new Map<string, SignatureCheck>();
-  private readonly keys = new Map<string, { algo: number; key: KeyObject; bytes: number } | null>();
+  private readonly keys = new Map<string, DigestKey | null>();
   /** Signatures judged here without openpgp.js (tests look). */
   fastChecks = 0;
 
@@ -112,20 +94,31 @@ export class SignatureTemplates {
   }
 
   /**
+   * What a worker needs to check a known template's signature from the digest it computes: the
+   * key and the signature's values. Undefined for a template not judged.
+   */
+  digestCheck(sig: DetachedSignature): DigestCheck | undefined {
+    const key = this.judged.has(sig.template) ? this.publicKey(sig) : undefined;
+    if (!key) return undefined;
+    return { key, hash: sig.hash, signedHashValue: sig.signedHashValue, params: sig.params };
+  }
+
+  /**
    * The check of a known template's signature, given the digest of the data followed by the
    * trailer (`hash` over data + `trailer`).
    */
   check(sig: DetachedSignature, digestHex: string): SignatureCheck {
+    const c = this.digestCheck(sig);
+    if (!c) throw new Error('check() of a template not judged: call knows() first');
+    return this.verdict(sig, digestVerifies(c, Buffer.from(digestHex, 'hex')));
+  }
+
+  /** The verdict on a known template's signature whose digest was found to verify, or not. */
+  verdict(sig: DetachedSignature, verifies: boolean): SignatureCheck {
     const judged = this.judged.get(sig.template);
-    const k = this.publicKey(sig);
-    if (!judged || !k) throw new Error('check() of a template not judged: call knows() first');
+    if (!judged) throw new Error('verdict() of a template not judged: call knows() first');
     this.fastChecks++;
-    const digest = Buffer.from(digestHex, 'hex');
-    const ok =
-      digest[0] === sig.signedHashValue[0] &&
-      digest[1] === sig.signedHashValue[1] &&
-      this.cryptoCheck(sig, k, digest);
-    return ok
+    return verifies
       ? judged
       : {
           goodBy: [],
@@ -135,34 +128,11 @@ export class SignatureTemplates {
         };
   }
 
-  private cryptoCheck(
-    sig: DetachedSignature,
-    k: { algo: number; key: KeyObject; bytes: number },
-    digest: Buffer,
-  ): boolean {
-    try {
-      if (k.algo === EDDSA_LEGACY) {
-        const rs = Buffer.concat([leftPad(sig.params.r, 32), leftPad(sig.params.s, 32)]);
-        return cryptoVerify(null, digest, k.key, rs);
-      }
-      if (k.algo === ED25519) return cryptoVerify(null, digest, k.key, Buffer.from(sig.params.RS ?? []));
-      const prefix = DIGEST_INFO[sig.hash];
-      if (!prefix) return false;
-      const decoded = publicDecrypt(
-        { key: k.key, padding: constants.RSA_PKCS1_PADDING },
-        leftPad(sig.params.s, k.bytes),
-      );
-      return decoded.equals(Buffer.concat([Buffer.from(prefix, 'hex'), digest]));
-    } catch {
-      return false;
-    }
-  }
-
   /** node:crypto's form of the (sub)key that issued `sig`, when it is an algorithm this path knows. */
-  private publicKey(sig: DetachedSignature): { algo: number; key: KeyObject; bytes: number } | undefined {
+  private publicKey(sig: DetachedSignature): DigestKey | undefined {
     const cached = this.keys.get(sig.issuer);
     if (cached !== undefined) return cached ?? undefined;
-    let found: { algo: number; key: KeyObject; bytes: number } | null = null;
+    let found: DigestKey | null = null;
     for (const key of this.trust.keys)
       for (const k of [key, ...key.subkeys]) {
         if (k.getKeyID().toHex().toUpperCase() !== sig.issuer) continue;
@@ -176,52 +146,4 @@ export class SignatureTemplates {
     this.keys.set(sig.issuer, found);
     return found ?? undefined;
   }
-}
-
-function nodeKey(
-  algo: number,
-  params: Record<string, Uint8Array>,
-): { algo: number; key: KeyObject; bytes: number } | undefined {
-  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
-  try {
-    if (algo === EDDSA_LEGACY && params.Q?.[0] === 0x40 && params.Q.length === 33)
-      return {
-        algo,
-        bytes: 32,
-        key: createPublicKey({
-          key: { kty: 'OKP', crv: 'Ed25519', x: b64(params.Q.subarray(1)) },
-          format: 'jwk',
-        }),
-      };
-    if (algo === ED25519 && params.A?.length === 32)
-      return {
-        algo,
-        bytes: 32,
-        key: createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: b64(params.A) }, format: 'jwk' }),
-      };
-    if (RSA.includes(algo) && params.n && params.e)
-      return {
-        algo,
-        bytes: stripZeros(params.n).length,
-        key: createPublicKey({
-          key: { kty: 'RSA', n: b64(stripZeros(params.n)), e: b64(stripZeros(params.e)) },
-          format: 'jwk',
-        }),
-      };
-  } catch {
-    return undefined;
-  }
-  return undefined;
-}
-
-function stripZeros(b: Uint8Array): Uint8Array {
-  let i = 0;
-  while (i < b.length - 1 && b[i] === 0) i++;
-  return b.subarray(i);
-}
-
-function leftPad(b: Uint8Array | undefined, size: number): Buffer {
-  const bytes = stripZeros(b ?? new Uint8Array());
-  if (bytes.length >= size) return Buffer.from(bytes);
-  return Buffer.concat([Buffer.alloc(size - bytes.length), bytes]);
 }

@@ -1,9 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/signing/generate-key.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import { parseDetached, SignatureTemplates } from '../../src/verify/signature-templates.js';
 import { checkDetached, readPublicKeys, type Trust } from '../../src/verify/trust.js';
+import { hashFile } from '../../src/verify/hash-files.js';
+import { scratchRoot } from '../support/paths.js';
 
 /**
  * verify --deep judges the first signature of a template with openpgp.js and the others from
@@ -65,6 +69,31 @@ describe.each([
     flipped[100]! ^= 1;
     expect(templates.check(parsed[1]!, digestOf(flipped, parsed[1]!)).goodBy).toEqual([]);
     expect(templates.fastChecks).toBe(data.length + 2);
+
+    // On a hashing worker: hashFile finishes the check from the digest it computes, with the
+    // same verdicts (good files, the swapped signature, the flipped bit).
+    const dir = await mkdtemp(join(scratchRoot, 'templates-'));
+    try {
+      const onDisk = async (name: string, d: Uint8Array) => {
+        await writeFile(join(dir, name), d);
+        return join(dir, name);
+      };
+      const hashed = async (path: string, i: number) => {
+        const p = parsed[i]!;
+        const check = templates.digestCheck(p);
+        expect(check).toBeDefined();
+        return hashFile(path, ['sha256'], { algorithm: p.hash, bytes: p.trailer, check: check! });
+      };
+      for (const [i, d] of data.entries()) {
+        const got = await hashed(await onDisk(`good-${i}`, d), i);
+        expect(got?.verified, `file ${i}`).toBe(true);
+        expect(got?.signed).toBe(digestOf(d, parsed[i]!));
+      }
+      expect((await hashed(await onDisk('swapped', data[2]!), 1))?.verified).toBe(false);
+      expect((await hashed(await onDisk('flipped', flipped), 1))?.verified).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
 
