@@ -249,7 +249,9 @@ async function deepCheck(
   // already judged in full, is hashed on a worker; the signature is then checked from the digest.
   if (ctx.hasher && ctx.source.localPath && (!asc || (sig && ctx.signatures?.knows(sig)))) {
     const check = sig ? ctx.signatures!.digestCheck(sig) : undefined;
-    const trailer = sig ? { algorithm: sig.hash, bytes: sig.trailer, ...(check ? { check } : {}) } : undefined;
+    const trailer = sig
+      ? { algorithm: sig.hash, bytes: sig.trailer, ...(check ? { check } : {}) }
+      : undefined;
     const got = await ctx.hasher.hash(ctx.source.localPath(key), [...want.keys()], trailer);
     if (!got) {
       f.error('apt', key, 'apt.package-missing', `named by ${from}, but not there`);

@@ -1,4 +1,10 @@
-import { constants, createPublicKey, type KeyObject, publicDecrypt, verify as cryptoVerify } from 'node:crypto';
+import {
+  constants,
+  createPublicKey,
+  type KeyObject,
+  publicDecrypt,
+  verify as cryptoVerify,
+} from 'node:crypto';
 
 /**
  * The cryptographic half of a v4 signature check, given the digest of the data and trailer: no
