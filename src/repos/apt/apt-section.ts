@@ -4,6 +4,7 @@ import type { ChangeSummary } from '../../model/tiers.js';
 import { checkBlobs } from '../restore-check.js';
 import type { RestoreResult, Section, SectionResult } from '../section.js';
 import { blobSignatures, signedReleaseFiles } from '../sign-outputs.js';
+import { assertSignerOfPointer } from '../tree-signature.js';
 import { aptSnippets } from './apt-extras.js';
 import { type AptRemoval, type AptState, buildApt, distsPrefix, type PublishedDeb } from './build-apt.js';
 import type { AptEntry } from './packages-index.js';
@@ -54,6 +55,7 @@ export const aptSection: Section<AptScope, AptState> = {
       force: ctx.force,
       now: ctx.now,
     });
+    assertSignerOfPointer(`${distsPrefix(ctx.cfg)}/InRelease`, state.signedBy, ctx.signer);
     const read = { apt: state.release };
     if (!apt.changed) {
       ctx.step('apt: nothing changed');

@@ -25,6 +25,8 @@ export interface AptState {
   committed: Map<string, string>;
   /** The Release text read ('' when none): the channel history's snapshot of apt. */
   release: string;
+  /** Key ids that signed the live InRelease ([] when there is none); unset when not read. */
+  signedBy?: string[];
 }
 
 /** A deb published in another channel of the tree: its Packages entry, its pool object and `.asc`. */

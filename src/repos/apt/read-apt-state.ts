@@ -3,6 +3,7 @@ import { StorageError } from '../../errors.js';
 import { sha256Hex } from '../../artifacts/checksums.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { type AptState, distsPrefix, GENERATIONS_FILE, type Generation, packagesKey } from './build-apt.js';
+import { pointerSigners } from '../tree-signature.js';
 import { parsePackagesIndex } from './packages-index.js';
 
 /**
@@ -12,7 +13,13 @@ import { parsePackagesIndex } from './packages-index.js';
  * by-hash copies the Release names, so the next publish redoes the interrupted one.
  */
 export async function readAptState(store: ObjectStore, cfg: ResolvedConfig): Promise<AptState> {
-  return readAptStateAt(store, cfg, await readAptPointer(store, cfg));
+  const dists = distsPrefix(cfg);
+  const inRelease = await store.get(`${dists}/InRelease`);
+  const releaseBytes = inRelease ?? (await store.get(`${dists}/Release`));
+  const text = releaseBytes ? new TextDecoder().decode(releaseBytes) : '';
+  const state = await readAptStateAt(store, cfg, aptSnapshotText(inRelease ? clearsignedBody(text) : text));
+  const signedBy = await pointerSigners(inRelease, 'clearsigned');
+  return signedBy ? { ...state, signedBy } : state;
 }
 
 /**

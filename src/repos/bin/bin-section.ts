@@ -13,9 +13,11 @@ import {
   buildBin,
   type PublishedTarball,
   sumsKey,
+  SUMS_FILE,
 } from './build-bin.js';
 import { binStateAt, readBinState } from './read-bin-state.js';
 import { renderSha256Sums } from './sha256sums.js';
+import { assertSignerOfPointer } from '../tree-signature.js';
 
 const PART = 'bin/';
 const partOf = (arch: string) => `${PART}${arch}`;
@@ -67,6 +69,9 @@ export const binSection: Section<BinScope, BinState> = {
       force: ctx.force,
       now: ctx.now,
     });
+    for (const f of bin.files)
+      if (f.key.endsWith(`/${SUMS_FILE}`))
+        assertSignerOfPointer(f.key, state.signedBy?.get(f.key.split('/').at(-2)!), ctx.signer);
     const read = snapshotOf(state);
     if (!bin.changed)
       return { changes: bin.changes, outputs: [], garbage: [], snapshot: { read, written: {}, dropped: {} } };

@@ -15,6 +15,8 @@ export interface BinState {
   sums: Map<string, Map<string, string>>;
   /** arch -> the SHA256SUMS text read ('' where there is none): the channel history's snapshot. */
   texts?: Map<string, string>;
+  /** arch -> key ids that signed its live SHA256SUMS.asc ([] for none); arches not read are absent. */
+  signedBy?: Map<string, string[]>;
 }
 
 /** A tarball published in another channel of the tree: its SHA256SUMS line, its object and `.asc`. */

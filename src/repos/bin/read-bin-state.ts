@@ -3,6 +3,7 @@ import { StorageError } from '../../errors.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { type BinState, sumsKey } from './build-bin.js';
 import { parseSha256Sums } from './sha256sums.js';
+import { pointerSigners } from '../tree-signature.js';
 
 /** Reads the SHA256SUMS of the arch folders a publish touches (one small GET each). */
 export async function readBinState(
@@ -11,6 +12,7 @@ export async function readBinState(
   arches: Iterable<string>,
 ): Promise<BinState> {
   const texts = new Map<string, string>();
+  const signedBy = new Map<string, string[]>();
   for (const arch of new Set(arches)) {
     const key = sumsKey(cfg, arch);
     const bytes = await store.get(key);
@@ -18,6 +20,8 @@ export async function readBinState(
       texts.set(arch, '');
       continue;
     }
+    const signers = await pointerSigners(await store.get(`${key}.asc`), 'detached');
+    if (signers) signedBy.set(arch, signers);
     try {
       texts.set(arch, new TextDecoder('utf-8', { fatal: true }).decode(bytes));
     } catch (err) {
@@ -26,7 +30,7 @@ export async function readBinState(
       });
     }
   }
-  return binStateAt(store, cfg, texts);
+  return { ...binStateAt(store, cfg, texts), signedBy };
 }
 
 /** The state SHA256SUMS texts describe (arch -> text; '' for none): the committed ones or a kept generation's. */

@@ -31,6 +31,8 @@ export interface YumState {
   repomd?: Repomd;
   /** Every key under <rpm prefix>/repodata/ in the target, for garbage collection. */
   repodataKeys: string[];
+  /** Key ids that signed the live repomd.xml.asc ([] when there is none); unset when not read. */
+  signedBy?: string[];
 }
 
 /** An rpm published in another channel of the tree: its repodata entry, its object and `.asc`. */

@@ -6,6 +6,7 @@ import { PKGPUB_DATA_TYPE, type YumEntry, type YumState } from './build-yum.js';
 import { decompressXml } from './compress-xml.js';
 import { chunkPkgid, primaryFacts, splitPackages } from './repodata-chunks.js';
 import { parseRepomd } from './repomd.js';
+import { pointerSigners } from '../tree-signature.js';
 
 export function repodataPrefix(cfg: ResolvedConfig): string {
   return `${cfg.prefixes.rpm}/repodata`;
@@ -20,7 +21,11 @@ export function repodataPrefix(cfg: ResolvedConfig): string {
 export async function readYumState(store: ObjectStore, cfg: ResolvedConfig): Promise<YumState> {
   // Listed before the pointer is read: repodata that appears in between is then never taken for garbage.
   const repodataKeys = await listRepodata(store, cfg);
-  return readYumStateAt(store, cfg, await readYumPointer(store, cfg), repodataKeys);
+  const state = await readYumStateAt(store, cfg, await readYumPointer(store, cfg), repodataKeys);
+  const signedBy = state.repomdBytes
+    ? await pointerSigners(await store.get(`${repodataPrefix(cfg)}/repomd.xml.asc`), 'detached')
+    : [];
+  return signedBy ? { ...state, signedBy } : state;
 }
 
 async function listRepodata(store: ObjectStore, cfg: ResolvedConfig): Promise<string[]> {

@@ -23,6 +23,7 @@ import { readYumPointer, readYumState, readYumStateAt, repodataPrefix } from './
 import { repomdPointerFiles } from './sign-repomd.js';
 import { hashedRpms, type PreparedRpm, prepareSignedRpms, preparedAllAsIs } from './sign-rpm-file.js';
 import { yumRepoFile } from './yum-extras.js';
+import { assertSignerOfPointer } from '../tree-signature.js';
 
 function repomdText(state: YumState): string {
   return state.repomdBytes ? new TextDecoder().decode(state.repomdBytes) : '';
@@ -52,6 +53,7 @@ export const yumSection: Section<YumScope, YumState> = {
     return readYumState(ctx.store, ctx.cfg);
   },
   async build(ctx, state, scope, input): Promise<SectionResult> {
+    assertSignerOfPointer(`${repodataPrefix(ctx.cfg)}/repomd.xml`, state.signedBy, ctx.signer);
     const { digests } = input;
     const need = needsPkgid(state, scope.rpms);
     const hashed = new Map((await hashedRpms(need, digests.template)).map((a, i) => [need[i], a]));

@@ -1,0 +1,50 @@
+import { readCleartextMessage, readSignature } from 'openpgp';
+import { SigningError } from '../errors.js';
+import { signersOf } from '../signing/multi-signer.js';
+import type { Signer } from '../signing/signer.js';
+
+/**
+ * The key ids (16 hex digits, upper case) that signed a pointer as published: InRelease, or
+ * repomd.xml's detached `.asc`. [] when the pointer is not signed; undefined when the signature
+ * cannot be read (verify reports that; a publish then does not judge by it).
+ */
+export async function pointerSigners(
+  signature: Uint8Array | undefined,
+  form: 'clearsigned' | 'detached',
+): Promise<string[] | undefined> {
+  if (!signature) return [];
+  try {
+    const text = new TextDecoder().decode(signature);
+    const ids =
+      form === 'clearsigned'
+        ? (await readCleartextMessage({ cleartextMessage: text })).getSigningKeyIDs()
+        : (await readSignature({ armoredSignature: text })).getSigningKeyIDs();
+    return ids.map((id) => id.toHex().toUpperCase());
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A publish must sign a pointer with a key that already signs it: an unsigned publish would leave
+ * the old signature beside new indexes (InRelease then names hashes the files no longer have, and
+ * apt update fails), and another key would be rejected by every client that trusts the tree's key.
+ * Changing keys is `pkgpub keys rotate`'s job, whose signer holds both keys. A pointer never signed
+ * may start being signed.
+ */
+export function assertSignerOfPointer(
+  pointer: string,
+  signedBy: string[] | undefined,
+  signer: Signer | undefined,
+): void {
+  if (signedBy === undefined || signedBy.length === 0) return;
+  if (!signer)
+    throw new SigningError(
+      `${pointer} is signed by key ${signedBy.join(', ')}: a publish without a key would leave that signature over indexes it no longer describes; give the signing key (--signing-key or PKGPUB_SIGNING_KEY)`,
+    );
+  const mine = new Set(signersOf(signer).flatMap((s) => [s.keyId, s.signingKeyFingerprint.slice(-16)]));
+  if (signedBy.some((id) => mine.has(id))) return;
+  throw new SigningError(
+    `${pointer} is signed by key ${signedBy.join(', ')}, not by ${signer.fingerprint}: clients that trust the tree's key would reject what this publish signs; sign with that key, or change keys with pkgpub keys rotate`,
+  );
+}
