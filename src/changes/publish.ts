@@ -6,7 +6,8 @@ import type { CdnInvalidator, CdnOutcome } from '../cdn/invalidator.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { NothingMatchedError } from '../errors.js';
 import type { Plan } from '../model/plan.js';
-import { keyFilesOf } from '../repos/apt/apt-extras.js';
+import { keyFilesOf, keyNames } from '../repos/apt/apt-extras.js';
+import { publishedKeyIds } from '../repos/tree-signature.js';
 import type { AptRemoval } from '../repos/apt/build-apt.js';
 import { assertSignerFits, readKeysState } from '../repos/keys-state.js';
 import type { SectionInput } from '../repos/section.js';
@@ -79,9 +80,11 @@ export async function publish(req: PublishRequest): Promise<PublishResult> {
     {
       async describe(ctx) {
         if (req.signer) assertSignerFits(await readKeysState(ctx.store), req.signer);
+        const treeKeyIds = await publishedKeyIds(await ctx.store.get(keyNames(req.cfg, '').alias));
         const built = await runSections(
           {
             ...ctx,
+            treeKeyIds,
             ...(req.signer ? { signer: req.signer } : {}),
             rpms: { sign: Boolean(req.signer) && req.signRpms !== false, resign: req.resign ?? false },
           },

@@ -56,6 +56,12 @@ export interface SectionContext {
   open: OpenOutput;
   /** yum: sign each rpm with the project key; replace another key's rpm signature. */
   rpms: { sign: boolean; resign: boolean };
+  /**
+   * Key ids (primary and subkeys) of the keys the tree publishes in `keys/<project>-packages.asc`:
+   * a pointer signed by none of them was signed by another tool, and a signed publish takes it
+   * over as adopt does. Unset: every signed pointer counts as the tree's own.
+   */
+  treeKeyIds?: string[];
   step(line: string): void;
 }
 

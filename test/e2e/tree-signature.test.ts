@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pkgpub } from '../support/cli.js';
@@ -102,4 +102,23 @@ it('a tree published unsigned starts being signed by the next signed publish tha
   expect(res.code, res.err).toBe(0);
   expect(existsSync(join(dir, 'packages/deb/dists/stable/InRelease'))).toBe(true);
   expect(existsSync(join(dir, 'packages/rpm/repodata/repomd.xml.asc'))).toBe(true);
+});
+
+it("a tree another tool signed (its key not published as the tree's): a signed publish takes it over, an unsigned one is refused", async () => {
+  const dir = join(work, 'foreign');
+  await cp(join(fixturesDir, 'foreign', 'tree'), dir, { recursive: true });
+  const unsigned = await pkgpub(['publish', deb('epochpkg_2.0-1_amd64.deb'), '--to', dir, '--unsigned']);
+  expect(unsigned.code, unsigned.err).toBe(1);
+  expect(unsigned.err).toMatch(/InRelease is signed by key [0-9A-F]{16}: a publish without a key/);
+  const res = await pkgpub([
+    'publish',
+    deb('epochpkg_2.0-1_amd64.deb'),
+    '--to',
+    dir,
+    '--signing-key',
+    keyA.secretFile,
+  ]);
+  expect(res.code, res.err).toBe(0);
+  const check = await pkgpub(['verify', dir, '--key', keyA.publicFile]);
+  expect(check.out).toMatch(/^apt: .*: 0 errors/m);
 });

@@ -55,7 +55,7 @@ export const aptSection: Section<AptScope, AptState> = {
       force: ctx.force,
       now: ctx.now,
     });
-    assertSignerOfPointer(`${distsPrefix(ctx.cfg)}/InRelease`, state.signedBy, ctx.signer);
+    assertSignerOfPointer(`${distsPrefix(ctx.cfg)}/InRelease`, state.signedBy, ctx.signer, ctx.treeKeyIds);
     const read = { apt: state.release };
     if (!apt.changed) {
       ctx.step('apt: nothing changed');

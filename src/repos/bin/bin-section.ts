@@ -71,7 +71,12 @@ export const binSection: Section<BinScope, BinState> = {
     });
     for (const f of bin.files)
       if (f.key.endsWith(`/${SUMS_FILE}`))
-        assertSignerOfPointer(f.key, state.signedBy?.get(f.key.split('/').at(-2)!), ctx.signer);
+        assertSignerOfPointer(
+          f.key,
+          state.signedBy?.get(f.key.split('/').at(-2)!),
+          ctx.signer,
+          ctx.treeKeyIds,
+        );
     const read = snapshotOf(state);
     if (!bin.changed)
       return { changes: bin.changes, outputs: [], garbage: [], snapshot: { read, written: {}, dropped: {} } };

@@ -53,7 +53,12 @@ export const yumSection: Section<YumScope, YumState> = {
     return readYumState(ctx.store, ctx.cfg);
   },
   async build(ctx, state, scope, input): Promise<SectionResult> {
-    assertSignerOfPointer(`${repodataPrefix(ctx.cfg)}/repomd.xml`, state.signedBy, ctx.signer);
+    assertSignerOfPointer(
+      `${repodataPrefix(ctx.cfg)}/repomd.xml`,
+      state.signedBy,
+      ctx.signer,
+      ctx.treeKeyIds,
+    );
     const { digests } = input;
     const need = needsPkgid(state, scope.rpms);
     const hashed = new Map((await hashedRpms(need, digests.template)).map((a, i) => [need[i], a]));
