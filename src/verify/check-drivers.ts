@@ -29,12 +29,14 @@ export async function checkDrivers(ctx: VerifyContext, root: string, only?: Set<
     if (!drivers) continue;
     total += drivers.length;
     let done = 0;
-    // Hashed on workers, many drivers are asked for at once and go to them in batches.
-    const limit = ctx.deep
-      ? ctx.hasher?.parallel
-        ? 512
-        : Math.min(ctx.concurrency, 8)
-      : ctx.concurrency * 2;
+    if (ctx.deep && ctx.hasher?.parallel && ctx.source.localPath && ctx.files.exact) {
+      await checkDriversOnWorkers(ctx, root, docKey, drivers, (n) => {
+        done += n;
+        if (done % 5000 < n) ctx.status(`drivers ${v}: ${done}/${drivers.length}`);
+      });
+      continue;
+    }
+    const limit = ctx.deep ? Math.min(ctx.concurrency, 8) : ctx.concurrency * 2;
     await mapLimit(drivers, limit, async (d) => {
       await checkDriver(ctx, root, docKey, d);
       if (++done % 5000 === 0) ctx.status(`drivers ${v}: ${done}/${drivers.length}`);
@@ -108,45 +110,115 @@ export function driverKeyOf(root: string, d: Pick<DriverEntry, 'lib' | 'download
 }
 
 async function checkDriver(ctx: VerifyContext, root: string, docKey: string, d: DriverEntry): Promise<void> {
-  const f = ctx.findings;
+  const key = keyOrReport(ctx, root, docKey, d);
+  if (!key) return;
+  // Over HTTP the loader's own URL is asked when it points at this site; a folder or bucket by key.
+  const sameSite = ctx.source.urlOf && ctx.source.sizeOfUrl && d.download.startsWith(ctx.source.description);
+  const size = sameSite ? await ctx.source.sizeOfUrl!(d.download) : await sizeOf(ctx, key);
+  if (!sizeFits(ctx, docKey, d, key, size, sameSite ? d.download : undefined)) return;
+  if (!ctx.deep) return;
+  if (!d.sha256) {
+    ctx.findings.note('drivers', key, 'drivers.no-sha256', `${docKey} lists no sha256 for it`);
+    return;
+  }
+  compareSha256(ctx, docKey, d, key, await sha256Of(ctx, key));
+}
+
+/**
+ * --deep over a folder whose files are listed: each chunk of drivers is checked against the
+ * listing on this thread, without a promise per driver, and its files go to the hashing workers
+ * together. On two cores this thread, feeding the workers, is what limits the run.
+ */
+async function checkDriversOnWorkers(
+  ctx: VerifyContext,
+  root: string,
+  docKey: string,
+  drivers: DriverEntry[],
+  progress: (n: number) => void,
+): Promise<void> {
+  const CHUNK = 512;
+  const starts: number[] = [];
+  for (let at = 0; at < drivers.length; at += CHUNK) starts.push(at);
+  const localPath = ctx.source.localPath!;
+  await mapLimit(starts, 4, async (from) => {
+    const hashed: { d: DriverEntry; key: string }[] = [];
+    const to = Math.min(from + CHUNK, drivers.length);
+    for (let i = from; i < to; i++) {
+      const d = drivers[i]!;
+      const key = keyOrReport(ctx, root, docKey, d);
+      if (!key || !sizeFits(ctx, docKey, d, key, ctx.files.sizes.get(key))) continue;
+      if (!d.sha256)
+        ctx.findings.note('drivers', key, 'drivers.no-sha256', `${docKey} lists no sha256 for it`);
+      else hashed.push({ d, key });
+    }
+    const got = await ctx.hasher!.hashMany(
+      hashed.map((h) => localPath(h.key)),
+      ['sha256'],
+    );
+    hashed.forEach((h, j) => compareSha256(ctx, docKey, h.d, h.key, got[j]?.digests.sha256));
+    progress(to - from);
+  });
+}
+
+/** The driver's key in this tree, or undefined after reporting a download URL that names none. */
+function keyOrReport(ctx: VerifyContext, root: string, docKey: string, d: DriverEntry): string | undefined {
   const key = driverKeyOf(root, d);
-  if (!key) {
-    f.error(
+  if (!key)
+    ctx.findings.error(
       'drivers',
       docKey,
       'drivers.download-url',
       `${d.name}: download URL ${d.download} does not name a file of version ${d.lib}`,
     );
-    return;
-  }
-  // Over HTTP the loader's own URL is asked when it points at this site; a folder or bucket by key.
-  const sameSite = ctx.source.urlOf && ctx.source.sizeOfUrl && d.download.startsWith(ctx.source.description);
-  const size = sameSite ? await ctx.source.sizeOfUrl!(d.download) : await sizeOf(ctx, key);
+  return key;
+}
+
+/** False after reporting a missing file or one of another size than the index lists. */
+function sizeFits(
+  ctx: VerifyContext,
+  docKey: string,
+  d: DriverEntry,
+  key: string,
+  size: number | undefined,
+  url?: string,
+): boolean {
   if (size === undefined) {
-    f.error(
+    ctx.findings.error(
       'drivers',
       key,
       'drivers.missing',
-      `listed in ${docKey}, but ${sameSite ? d.download : 'the file'} is not there: the loader gets a 404`,
+      `listed in ${docKey}, but ${url ?? 'the file'} is not there: the loader gets a 404`,
     );
-    return;
+    return false;
   }
   if (size >= 0 && size !== d.sizebytes) {
-    f.error('drivers', key, 'drivers.size', `${docKey} says ${d.sizebytes} bytes, the file has ${size}`);
-    return;
+    ctx.findings.error(
+      'drivers',
+      key,
+      'drivers.size',
+      `${docKey} says ${d.sizebytes} bytes, the file has ${size}`,
+    );
+    return false;
   }
-  if (!ctx.deep) return;
-  if (!d.sha256) {
-    f.note('drivers', key, 'drivers.no-sha256', `${docKey} lists no sha256 for it`);
-    return;
-  }
-  const got = await sha256Of(ctx, key);
-  if (got === undefined) {
-    f.error('drivers', key, 'drivers.missing', `listed in ${docKey}, but not there`);
-    return;
-  }
-  if (got !== d.sha256)
-    f.error('drivers', key, 'drivers.sha256', `${docKey} lists sha256 ${d.sha256}, the file has ${got}`);
+  return true;
+}
+
+function compareSha256(
+  ctx: VerifyContext,
+  docKey: string,
+  d: DriverEntry,
+  key: string,
+  got: string | undefined,
+) {
+  if (got === undefined)
+    ctx.findings.error('drivers', key, 'drivers.missing', `listed in ${docKey}, but not there`);
+  else if (got !== d.sha256)
+    ctx.findings.error(
+      'drivers',
+      key,
+      'drivers.sha256',
+      `${docKey} lists sha256 ${d.sha256}, the file has ${got}`,
+    );
 }
 
 /** A driver's sha256: on a worker for a folder, else streamed from the source. */

@@ -75,6 +75,36 @@ export class FileHasher {
     });
   }
 
+  /**
+   * Many files at once, for one promise: 100,000 drivers asked for one by one cost the main thread,
+   * which feeds the workers, a promise and an async frame each.
+   */
+  hashMany(paths: readonly string[], algorithms: string[]): Promise<FileDigests[]> {
+    if (!this.parallel) return Promise.resolve(paths.map((p) => hashFile(p, algorithms)));
+    if (paths.length === 0) return Promise.resolve([]);
+    return new Promise<FileDigests[]>((resolve, reject) => {
+      const out = new Array<FileDigests>(paths.length);
+      let left = paths.length;
+      let failed = false;
+      paths.forEach((path, i) =>
+        this.queue.push({
+          path,
+          algorithms,
+          resolve(r) {
+            out[i] = r;
+            if (--left === 0) resolve(out);
+          },
+          reject(e) {
+            if (failed) return;
+            failed = true;
+            reject(e);
+          },
+        }),
+      );
+      this.pump();
+    });
+  }
+
   /** Two batches in flight per worker: the next is queued there when one ends. */
   private pump(): void {
     if (this.workers.length === 0) this.start();

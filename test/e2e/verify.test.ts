@@ -9,7 +9,7 @@ import { FsStore } from '../../src/storage/fs-store.js';
 import type { Finding } from '../../src/verify/findings.js';
 import { storeSource } from '../../src/verify/site-source.js';
 import { verifySite } from '../../src/verify/verify.js';
-import { pkgpub } from '../support/cli.js';
+import { pkgpub, pkgpubProcess } from '../support/cli.js';
 import { type GpgHome, makeGpgHome } from '../support/gpg.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
 import { fixturesDir, samplesDir, scratchRoot } from '../support/paths.js';
@@ -248,6 +248,37 @@ describeWithTools('pkgpub verify', tools, () => {
     for (const [what, damage, expected, deep] of cases) {
       const report = await verifyCopy(damage, deep ? { deep: true } : {});
       expect(rules(report.findings).join('\n'), what).toContain(expected);
+    }
+  });
+
+  it('--deep through the built CLI (files hashed on worker threads): clean, then a flipped driver byte and a swapped .asc', async () => {
+    const dir = await mkdtemp(join(work, 'workers-'));
+    try {
+      await cp(base, dir, { recursive: true });
+      const clean = await pkgpubProcess(['verify', dir, '--key', key.publicFile, '--deep']);
+      expect(clean.code, `${clean.out}\n${clean.err}`).toBe(0);
+      expect(clean.out).toMatch(/^drivers: .* drivers read: 0 errors/m);
+      const driver = join(
+        dir,
+        'driver/7.0.0+driver/x86_64/falco_amazonlinux2_4.14.355-275.570.amzn2.x86_64_1.o',
+      );
+      const bytes = await readFile(driver);
+      bytes[0] = bytes[0]! ^ 0xff;
+      await writeFile(driver, bytes);
+      await cp(
+        join(dir, 'packages/deb/stable/falco_0.39.0_amd64.deb.asc'),
+        join(dir, 'packages/deb/stable/falco-rules_3.2.0_all.deb.asc'),
+      );
+      const damaged = await pkgpubProcess(['verify', dir, '--key', key.publicFile, '--deep']);
+      expect(damaged.code, `${damaged.out}\n${damaged.err}`).toBe(1);
+      expect(damaged.out).toMatch(
+        /^error: driver\/7\.0\.0\+driver\/x86_64\/falco_amazonlinux2_.*: drivers\.sha256: /m,
+      );
+      expect(damaged.out).toMatch(
+        /^error: packages\/deb\/stable\/falco-rules_3\.2\.0_all\.deb\.asc: apt\.package-asc: /m,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
