@@ -155,7 +155,7 @@ async function checkDriversOnWorkers(
       hashed.map((h) => localPath(h.key)),
       ['sha256'],
     );
-    hashed.forEach((h, j) => compareSha256(ctx, docKey, h.d, h.key, got[j]?.digests.sha256));
+    for (const [j, h] of hashed.entries()) compareSha256(ctx, docKey, h.d, h.key, got[j]?.digests.sha256);
     progress(to - from);
   });
 }

@@ -86,7 +86,7 @@ export class FileHasher {
       const out = new Array<FileDigests>(paths.length);
       let left = paths.length;
       let failed = false;
-      paths.forEach((path, i) =>
+      for (const [i, path] of paths.entries())
         this.queue.push({
           path,
           algorithms,
@@ -99,8 +99,7 @@ export class FileHasher {
             failed = true;
             reject(e);
           },
-        }),
-      );
+        });
       this.pump();
     });
   }
