@@ -1,28 +1,18 @@
-import { readCleartextMessage, readKeys, readSignature } from 'openpgp';
+import { readKeys } from 'openpgp';
 import { SigningError } from '../errors.js';
+import { signatureIssuers } from '../signing/issuers.js';
 import { signersOf } from '../signing/multi-signer.js';
 import type { Signer } from '../signing/signer.js';
 
 /**
- * The key ids (16 hex digits, upper case) that signed a pointer as published: InRelease, or
- * repomd.xml's detached `.asc`. [] when the pointer is not signed; undefined when the signature
- * cannot be read (verify reports that; a publish then does not judge by it).
+ * The key ids (16 hex digits, upper case) that signed a pointer as published: InRelease, or a
+ * detached `.asc`. [] when the pointer is not signed, or its signature cannot be read (verify
+ * reports that; a publish then does not judge by it).
  */
-export async function pointerSigners(
-  signature: Uint8Array | undefined,
-  form: 'clearsigned' | 'detached',
-): Promise<string[] | undefined> {
+export async function pointerSigners(signature: Uint8Array | undefined): Promise<string[]> {
   if (!signature) return [];
-  try {
-    const text = new TextDecoder().decode(signature);
-    const ids =
-      form === 'clearsigned'
-        ? (await readCleartextMessage({ cleartextMessage: text })).getSigningKeyIDs()
-        : (await readSignature({ armoredSignature: text })).getSigningKeyIDs();
-    return ids.map((id) => id.toHex().toUpperCase());
-  } catch {
-    return undefined;
-  }
+  // A v4 key id is its fingerprint's last 16 digits.
+  return (await signatureIssuers(new TextDecoder().decode(signature))).map((i) => i.slice(-16).toUpperCase());
 }
 
 /**
@@ -40,7 +30,7 @@ export function assertSignerOfPointer(
   /** Key ids of the keys the tree publishes (SectionContext.treeKeyIds). */
   treeKeyIds?: string[],
 ): void {
-  if (signedBy === undefined || signedBy.length === 0) return;
+  if (!signedBy || signedBy.length === 0) return;
   if (!signer)
     throw new SigningError(
       `${pointer} is signed by key ${signedBy.join(', ')}: a publish without a key would leave that signature over indexes it no longer describes; give the signing key (--signing-key or PKGPUB_SIGNING_KEY)`,

@@ -13,13 +13,8 @@ import { parsePackagesIndex } from './packages-index.js';
  * by-hash copies the Release names, so the next publish redoes the interrupted one.
  */
 export async function readAptState(store: ObjectStore, cfg: ResolvedConfig): Promise<AptState> {
-  const dists = distsPrefix(cfg);
-  const inRelease = await store.get(`${dists}/InRelease`);
-  const releaseBytes = inRelease ?? (await store.get(`${dists}/Release`));
-  const text = releaseBytes ? new TextDecoder().decode(releaseBytes) : '';
-  const state = await readAptStateAt(store, cfg, aptSnapshotText(inRelease ? clearsignedBody(text) : text));
-  const signedBy = await pointerSigners(inRelease, 'clearsigned');
-  return signedBy ? { ...state, signedBy } : state;
+  const { release, inRelease } = await readPointer(store, cfg);
+  return { ...(await readAptStateAt(store, cfg, release)), signedBy: await pointerSigners(inRelease) };
 }
 
 /**
@@ -27,11 +22,21 @@ export async function readAptState(store: ObjectStore, cfg: ResolvedConfig): Pro
  * trusts InRelease first, so a publish that died between Release and InRelease has not landed.
  */
 export async function readAptPointer(store: ObjectStore, cfg: ResolvedConfig): Promise<string> {
+  return (await readPointer(store, cfg)).release;
+}
+
+async function readPointer(
+  store: ObjectStore,
+  cfg: ResolvedConfig,
+): Promise<{ release: string; inRelease?: Uint8Array }> {
   const dists = distsPrefix(cfg);
   const inRelease = await store.get(`${dists}/InRelease`);
   const releaseBytes = inRelease ?? (await store.get(`${dists}/Release`));
   const releaseText = releaseBytes ? new TextDecoder().decode(releaseBytes) : '';
-  return aptSnapshotText(inRelease ? clearsignedBody(releaseText) : releaseText);
+  return {
+    release: aptSnapshotText(inRelease ? clearsignedBody(releaseText) : releaseText),
+    ...(inRelease ? { inRelease } : {}),
+  };
 }
 
 /**

@@ -20,8 +20,7 @@ export async function readBinState(
       texts.set(arch, '');
       continue;
     }
-    const signers = await pointerSigners(await store.get(`${key}.asc`), 'detached');
-    if (signers) signedBy.set(arch, signers);
+    signedBy.set(arch, await pointerSigners(await store.get(`${key}.asc`)));
     try {
       texts.set(arch, new TextDecoder('utf-8', { fatal: true }).decode(bytes));
     } catch (err) {

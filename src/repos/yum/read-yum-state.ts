@@ -23,9 +23,9 @@ export async function readYumState(store: ObjectStore, cfg: ResolvedConfig): Pro
   const repodataKeys = await listRepodata(store, cfg);
   const state = await readYumStateAt(store, cfg, await readYumPointer(store, cfg), repodataKeys);
   const signedBy = state.repomdBytes
-    ? await pointerSigners(await store.get(`${repodataPrefix(cfg)}/repomd.xml.asc`), 'detached')
+    ? await pointerSigners(await store.get(`${repodataPrefix(cfg)}/repomd.xml.asc`))
     : [];
-  return signedBy ? { ...state, signedBy } : state;
+  return { ...state, signedBy };
 }
 
 async function listRepodata(store: ObjectStore, cfg: ResolvedConfig): Promise<string[]> {
