@@ -13,8 +13,12 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 
-/** Seconds to sha256 every file on every core, worker start-up included. */
-export async function hashFloor(files: string[]): Promise<number> {
+/**
+ * Seconds to sha256 every file on every core, worker start-up included. With `algorithms`, each
+ * file's given digests in its one pass instead (an apt index lists four per package, and a
+ * client checks every one it lists).
+ */
+export async function hashFloor(files: string[], algorithms?: (i: number) => string[]): Promise<number> {
   const threads = Math.min(availableParallelism(), 8, files.length);
   const t0 = performance.now();
   let next = 0;
@@ -27,7 +31,8 @@ export async function hashFloor(files: string[]): Promise<number> {
           const feed = () => {
             if (next < files.length) {
               inFlight++;
-              worker.postMessage(files[next++]);
+              const i = next++;
+              worker.postMessage(algorithms ? { path: files[i]!, algorithms: algorithms(i) } : files[i]!);
             } else if (inFlight === 0) resolve();
           };
           worker.on('message', () => {
@@ -49,14 +54,16 @@ export async function hashFloor(files: string[]): Promise<number> {
 if (!isMainThread && parentPort) {
   const port = parentPort;
   const buf = Buffer.allocUnsafe(1024 * 1024);
-  port.on('message', (path: string) => {
+  port.on('message', (m: string | { path: string; algorithms: string[] }) => {
+    const { path, algorithms } = typeof m === 'string' ? { path: m, algorithms: ['sha256'] } : m;
     const fd = openSync(path, 'r');
-    const hash = createHash('sha256');
+    const hashes = algorithms.map((a) => createHash(a));
     try {
-      for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) hash.update(buf.subarray(0, n));
+      for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf))
+        for (const h of hashes) h.update(buf.subarray(0, n));
     } finally {
       closeSync(fd);
     }
-    port.postMessage(hash.digest('hex'));
+    port.postMessage(hashes.map((h) => h.digest('hex')).join(' '));
   });
 }

@@ -404,31 +404,46 @@ async function main(): Promise<void> {
     for (let i = 0; i < o.drivers; i++)
       files.push(join(input, 'drivers', DRIVER_VERSION, 'x86_64', driverName(i)));
     const bytes = sizes.debBytes + sizes.driverBytes;
+    // Two floors: sha256 of every file, and the digests a client checks of each file (a Packages
+    // entry lists MD5sum, SHA1, SHA256 and SHA512, and apt compares every one it lists; a driver
+    // index lists sha256), which is the hashing --deep must do. The goal is judged on the second;
+    // what --deep does beyond it (a signature check per deb, the reads of each .asc) counts against it.
+    const DEB_DIGESTS = ['md5', 'sha1', 'sha256', 'sha512'];
+    const listed = (i: number) => (i < o.debs ? DEB_DIGESTS : ['sha256']);
     const floorLoad = loadavg();
     const [, floor] = await timeAsync(() => hashFloor(files));
+    const [, same] = await timeAsync(() => hashFloor(files, listed));
     const deep = await measure(['verify', site, '--deep']);
     const floorLoad2 = loadavg();
     const [, floor2] = await timeAsync(() => hashFloor(files));
+    const [, same2] = await timeAsync(() => hashFloor(files, listed));
     const best = Math.min(floor, floor2);
+    const bestSame = Math.min(same, same2);
     // The whole run, and the part --deep adds to the same checks without it (the folder run
     // above): the hashing, beside listing the tree and reading its indexes.
-    const ratio = best / deep.wall;
     const added = deep.wall - folder.wall;
-    const addedRatio = added > 0 ? best / added : Number.POSITIVE_INFINITY;
+    const pct = (floorSeconds: number, seconds: number) => `${((floorSeconds / seconds) * 100).toFixed(0)} %`;
+    const addedRatio = added > 0 ? bestSame / added : Number.POSITIVE_INFINITY;
     ok &&= deep.code === 0 && addedRatio >= 0.8;
+    const rate = (s: number) => `${(bytes / 1e6 / s).toFixed(0)} MB/s`;
     console.log(
       `hashFloor (sha256, every core)     ${floor.toFixed(2).padStart(6)} s before [load ${floorLoad}], ${floor2.toFixed(2)} s after [load ${floorLoad2}]: ` +
-        `${(bytes / 1e6 / best).toFixed(0)} MB/s over ${files.length} files, ${(bytes / 1e6).toFixed(0)} MB`,
+        `${rate(best)} over ${files.length} files, ${(bytes / 1e6).toFixed(0)} MB`,
+    );
+    console.log(
+      `hashFloor (the listed digests)     ${same.toFixed(2).padStart(6)} s before, ${same2.toFixed(2)} s after: ${rate(bestSame)}` +
+        ` (each deb: ${DEB_DIGESTS.join(', ')}; each driver: sha256)`,
     );
     report(
       'verify DIR --deep',
       deep,
-      `, ${(bytes / 1e6 / deep.wall).toFixed(0)} MB/s = ${(ratio * 100).toFixed(0)} % of the floor`,
+      `, ${rate(deep.wall)} = ${pct(bestSame, deep.wall)} of the listed-digests floor`,
     );
     console.log(
       added > 0
-        ? `  --deep's own part (deep − folder)  ${added.toFixed(2).padStart(6)} s: ${(bytes / 1e6 / added).toFixed(0)} MB/s = ` +
-            `${(addedRatio * 100).toFixed(0)} % of the floor  ${addedRatio >= 0.8 ? 'ok' : 'UNDER TARGET (80 %)'}`
+        ? `  --deep's own part (deep − folder)  ${added.toFixed(2).padStart(6)} s: ${rate(added)} = ` +
+            `${pct(bestSame, added)} of the listed-digests floor (${pct(best, added)} of sha256's)  ` +
+            `${addedRatio >= 0.8 ? 'ok' : 'UNDER TARGET (80 %)'}`
         : `  --deep's own part (deep − folder)  none measurable: --deep ran no slower than the folder run (noise)`,
     );
   } finally {

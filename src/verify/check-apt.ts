@@ -195,8 +195,8 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
   ctx.status(`apt ${dir}: ${debs.size} packages`);
   await mapLimit(
     [...debs],
-    // Read whole on this thread: four at a time. Hashed on the workers: enough to keep them fed.
-    ctx.deep && !ctx.hasher?.parallel ? Math.min(ctx.concurrency, 4) : ctx.concurrency,
+    // Read whole on this thread: four at a time. Hashed on the workers: enough to fill their batches.
+    !ctx.deep ? ctx.concurrency : ctx.hasher?.parallel ? 256 : Math.min(ctx.concurrency, 4),
     async ([key, want]) => {
       const size = await sizeOf(ctx, key);
       if (size === undefined) {
@@ -236,34 +236,11 @@ async function deepCheck(
   from: string,
 ): Promise<void> {
   const f = ctx.findings;
+  if (ctx.hasher && ctx.source.localPath) return deepCheckOnWorker(ctx, key, size, want, from);
   const ascKey = `${key}.asc`;
-  const asc =
-    ctx.trust && (ctx.files.sizes.has(ascKey) || !ctx.files.exact) ? await ctx.source.get(ascKey) : undefined;
+  const asc = hasAsc(ctx, ascKey) ? await ctx.source.get(ascKey) : undefined;
   const sig = asc && ctx.signatures ? await parseDetached(asc) : undefined;
-  const compare = (got: Record<string, string>) => {
-    for (const [algo, listed] of want)
-      if (got[algo] !== listed)
-        f.error('apt', key, 'apt.package-hash', `${from} lists ${algo} ${listed}, the file has ${got[algo]}`);
-  };
-  // In a folder, a package with no .asc to check, or whose .asc shares its template with one
-  // already judged in full, is hashed on a worker; the signature is then checked from the digest.
-  if (ctx.hasher && ctx.source.localPath && (!asc || (sig && ctx.signatures?.knows(sig)))) {
-    const check = sig ? ctx.signatures!.digestCheck(sig) : undefined;
-    const trailer = sig
-      ? { algorithm: sig.hash, bytes: sig.trailer, ...(check ? { check } : {}) }
-      : undefined;
-    const got = await ctx.hasher.hash(ctx.source.localPath(key), [...want.keys()], trailer);
-    if (!got) {
-      f.error('apt', key, 'apt.package-missing', `named by ${from}, but not there`);
-      return;
-    }
-    if (sig && got.verified !== undefined)
-      reportSignature(ctx, ascKey, 'apt.package-asc', ctx.signatures!.verdict(sig, got.verified));
-    else if (sig && got.signed)
-      reportSignature(ctx, ascKey, 'apt.package-asc', ctx.signatures!.check(sig, got.signed));
-    compare(got.digests);
-    return;
-  }
+  const compare = (got: Record<string, string>) => compareHashes(ctx, key, want, from, got);
   const data = size <= READ_WHOLE ? await ctx.source.get(key) : await ctx.source.getStream(key);
   if (!data) {
     f.error('apt', key, 'apt.package-missing', `named by ${from}, but not there`);
@@ -297,6 +274,70 @@ async function deepCheck(
   compare(
     Object.fromEntries(hashers.filter(([a]) => want.has(a)).map(([algo, h]) => [algo, h.digest('hex')])),
   );
+}
+
+/** Whether a package's `.asc` is worth asking for: there is trust to check it, and it may be there. */
+function hasAsc(ctx: VerifyContext, ascKey: string): boolean {
+  return ctx.trust !== undefined && (ctx.files.sizes.has(ascKey) || !ctx.files.exact);
+}
+
+function compareHashes(
+  ctx: VerifyContext,
+  key: string,
+  want: Map<string, string>,
+  from: string,
+  got: Record<string, string>,
+): void {
+  for (const [algo, listed] of want)
+    if (got[algo] !== listed)
+      ctx.findings.error(
+        'apt',
+        key,
+        'apt.package-hash',
+        `${from} lists ${algo} ${listed}, the file has ${got[algo]}`,
+      );
+}
+
+/**
+ * --deep over a folder: the package and its `.asc` are read on a hashing worker, which checks the
+ * signature from the digest when its template is known. The first of each template, and a
+ * signature that path cannot parse, are judged here in full by openpgp.js.
+ */
+async function deepCheckOnWorker(
+  ctx: VerifyContext,
+  key: string,
+  size: number,
+  want: Map<string, string>,
+  from: string,
+): Promise<void> {
+  const ascKey = `${key}.asc`;
+  const localPath = ctx.source.localPath!;
+  const ascPath = ctx.signatures && hasAsc(ctx, ascKey) ? localPath(ascKey) : undefined;
+  const got = await ctx.hasher!.hash(localPath(key), [...want.keys()], ascPath);
+  if (!got) {
+    ctx.findings.error('apt', key, 'apt.package-missing', `named by ${from}, but not there`);
+    return;
+  }
+  compareHashes(ctx, key, want, from, got.digests);
+  const read = got.signature;
+  if (!read || read.state === 'absent') return;
+  const templates = ctx.signatures!;
+  const full = async () => {
+    const [data, asc] = await Promise.all([
+      size <= READ_WHOLE ? ctx.source.get(key) : ctx.source.getStream(key),
+      ctx.source.get(ascKey),
+    ]);
+    if (!data || !asc)
+      return { goodBy: [], problems: ['the package or its .asc went away while it was read'] };
+    return checkDetached(data, asc, ctx.trust!, ctx.now);
+  };
+  const check =
+    read.state === 'checked'
+      ? templates.verdictOf(read.template, read.verified)
+      : read.state === 'unknown'
+        ? await templates.judge(read.sig, read.signed, full)
+        : await full();
+  reportSignature(ctx, ascKey, 'apt.package-asc', check);
 }
 
 function checkDates(ctx: VerifyContext, file: string, fields: ReturnType<typeof parseControl>): void {

@@ -1,49 +1,86 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
-import { type DigestCheck, digestVerifies } from './signature-math.js';
+import { type DigestCheck, type DigestKey, digestVerifies } from './signature-math.js';
+import { type DetachedSignature, parseDetached } from './signature-templates.js';
 
 /**
  * What hashing a local file found: its digests and size (and, given a signature's trailer, the
  * digest that signature signs), or that it is not there.
  */
 export type FileDigests =
-  | { size: number; digests: Record<string, string>; signed?: string; verified?: boolean }
+  | {
+      size: number;
+      digests: Record<string, string>;
+      signed?: string;
+      verified?: boolean;
+      /** What the file's `.asc` said, when one was asked for (hashSigned). */
+      signature?: SignatureRead;
+    }
   | undefined;
 
 /** A detached signature's hash and the trailer its digest ends with (signature-templates.ts). */
 export interface SignedTrailer {
   algorithm: string;
   bytes: Uint8Array;
-  /**
-   * The signature's key and values, when its template is already judged: the worker then checks
-   * the digest itself (`verified`), which on a busy main thread was the cost that kept the
-   * workers waiting.
-   */
+  /** The signature's key and values, when its template is already judged: the digest is then checked here. */
   check?: DigestCheck;
 }
 
-interface Job {
-  path: string;
-  algorithms: string[];
-  trailer?: SignedTrailer;
-}
+/**
+ * A file's `.asc` as the hashing worker read it. Reading and parsing 5,000 of them on the main
+ * thread, which also feeds the workers, was what kept --deep under its goal on two cores
+ * (bench/verify.ts); the worker reads the signature beside the file it hashes anyway.
+ */
+export type SignatureRead =
+  /** No `.asc` there. */
+  | { state: 'absent' }
+  /** Not a signature this path judges (not OpenPGP, not v4, several packets): judge it in full. */
+  | { state: 'unparsed' }
+  /** Its template was taught (`teach`): checked from the digest. */
+  | { state: 'checked'; template: string; verified: boolean }
+  /** A template not taught yet: `signed` is the digest it signs, for SignatureTemplates.check. */
+  | { state: 'unknown'; sig: DetachedSignature; signed: string };
+
 interface Request {
   id: number;
-  jobs: Job[];
+  algorithms: string[];
+  paths: string[];
+  /** Per path: the path of its `.asc` to read and judge, or null. */
+  ascs?: (string | null)[];
+}
+/** A template judged on the main thread: every worker checks its signatures from then on. */
+interface Teach {
+  teach: string;
+  key: DigestKey;
 }
 interface Reply {
   id: number;
-  results?: FileDigests[];
+  /** Per path: its size, or -1 when it is not there. */
+  sizes?: Float64Array;
+  /** Every present file's hex digests, in order, each algorithm's at its fixed length. */
+  digests?: string;
+  signatures?: (SignatureRead | null)[];
   error?: string;
 }
+interface Job {
+  path: string;
+  algorithms: string[];
+  asc?: string;
+}
 interface Pending extends Job {
+  /** The algorithms as one string: a batch holds jobs of one set, sent once. */
+  algoKey: string;
   resolve(r: FileDigests): void;
   reject(e: Error): void;
 }
 
-/** Files per message at most: a message per file cost the main thread more than the hashing. */
+/**
+ * Files per message at most. A message per file cost the main thread more than the hashing; the
+ * message is paths and algorithms once, the reply sizes and one string of digests, since
+ * structured clone of an object per file was a tenth of the main thread's time.
+ */
 const BATCH = 64;
 
 /**
@@ -57,6 +94,7 @@ const BATCH = 64;
 export class FileHasher {
   private readonly workers: { w: Worker; inFlight: number }[] = [];
   private readonly waiting = new Map<number, { batch: Pending[]; worker: { inFlight: number } }>();
+  private readonly taught = new Map<string, DigestKey>();
   private queue: Pending[] = [];
   private next = 0;
 
@@ -67,10 +105,28 @@ export class FileHasher {
     return this.threads >= 2 && import.meta.url.endsWith('.js');
   }
 
-  async hash(path: string, algorithms: string[], trailer?: SignedTrailer): Promise<FileDigests> {
-    if (!this.parallel) return hashFile(path, algorithms, trailer);
+  /** A template judged clean, and the key its signatures are checked with from now on. */
+  teach(template: string, key: DigestKey): void {
+    if (this.taught.has(template)) return;
+    this.taught.set(template, key);
+    for (const { w } of this.workers) w.postMessage({ teach: template, key } satisfies Teach);
+  }
+
+  /**
+   * A file's digests; with `ascPath`, also what its detached signature says (`signature`), read,
+   * parsed and, for a taught template, checked where the file is hashed.
+   */
+  async hash(path: string, algorithms: string[], ascPath?: string): Promise<FileDigests> {
+    if (!this.parallel) return hashSigned(path, algorithms, ascPath, this.taught);
     return new Promise<FileDigests>((resolve, reject) => {
-      this.queue.push({ path, algorithms, ...(trailer ? { trailer } : {}), resolve, reject });
+      this.queue.push({
+        path,
+        algorithms,
+        algoKey: algorithms.join(),
+        ...(ascPath !== undefined ? { asc: ascPath } : {}),
+        resolve,
+        reject,
+      });
       this.pump();
     });
   }
@@ -82,6 +138,7 @@ export class FileHasher {
   hashMany(paths: readonly string[], algorithms: string[]): Promise<FileDigests[]> {
     if (!this.parallel) return Promise.resolve(paths.map((p) => hashFile(p, algorithms)));
     if (paths.length === 0) return Promise.resolve([]);
+    const algoKey = algorithms.join();
     return new Promise<FileDigests[]>((resolve, reject) => {
       const out = new Array<FileDigests>(paths.length);
       let left = paths.length;
@@ -90,6 +147,7 @@ export class FileHasher {
         this.queue.push({
           path,
           algorithms,
+          algoKey,
           resolve(r) {
             out[i] = r;
             if (--left === 0) resolve(out);
@@ -109,17 +167,19 @@ export class FileHasher {
     if (this.workers.length === 0) this.start();
     for (const worker of this.workers) {
       while (worker.inFlight < 2 && this.queue.length > 0) {
-        const batch = this.queue.splice(0, BATCH);
+        const key = this.queue[0]!.algoKey;
+        let n = 1;
+        while (n < BATCH && n < this.queue.length && this.queue[n]!.algoKey === key) n++;
+        const batch = this.queue.splice(0, n);
         const id = this.next++;
         this.waiting.set(id, { batch, worker });
         worker.inFlight++;
+        const ascs = batch.some((b) => b.asc !== undefined) ? batch.map((b) => b.asc ?? null) : undefined;
         worker.w.postMessage({
           id,
-          jobs: batch.map((b) => ({
-            path: b.path,
-            algorithms: b.algorithms,
-            ...(b.trailer ? { trailer: b.trailer } : {}),
-          })),
+          algorithms: batch[0]!.algorithms,
+          paths: batch.map((b) => b.path),
+          ...(ascs ? { ascs } : {}),
         } satisfies Request);
       }
     }
@@ -128,14 +188,16 @@ export class FileHasher {
   private start(): void {
     for (let i = 0; i < this.threads; i++) {
       const w = new Worker(new URL(import.meta.url));
+      for (const [teach, key] of this.taught) w.postMessage({ teach, key } satisfies Teach);
       w.on('message', (m: Reply) => {
         const p = this.waiting.get(m.id);
         if (!p) return;
         this.waiting.delete(m.id);
         p.worker.inFlight--;
-        for (const [j, b] of p.batch.entries()) {
-          if (m.error !== undefined) b.reject(new Error(m.error));
-          else b.resolve(m.results![j]);
+        if (m.error !== undefined) for (const b of p.batch) b.reject(new Error(m.error));
+        else {
+          const results = unpack(p.batch[0]!.algorithms, m);
+          for (const [j, b] of p.batch.entries()) b.resolve(results[j]);
         }
         this.pump();
       });
@@ -151,6 +213,76 @@ export class FileHasher {
     await Promise.all(this.workers.map(({ w }) => w.terminate()));
     this.workers.length = 0;
   }
+}
+
+const hexLengths = new Map<string, number>();
+function hexLength(algorithm: string): number {
+  let n = hexLengths.get(algorithm);
+  if (n === undefined) {
+    n = createHash(algorithm).digest('hex').length;
+    hexLengths.set(algorithm, n);
+  }
+  return n;
+}
+
+/** A reply's sizes and digest string back into one FileDigests per path. */
+function unpack(algorithms: string[], m: Reply): FileDigests[] {
+  const sizes = m.sizes!;
+  const lengths = algorithms.map(hexLength);
+  const out = new Array<FileDigests>(sizes.length);
+  let at = 0;
+  for (let i = 0; i < sizes.length; i++) {
+    const size = sizes[i]!;
+    if (size < 0) continue;
+    const digests: Record<string, string> = {};
+    for (const [k, a] of algorithms.entries()) {
+      digests[a] = m.digests!.slice(at, at + lengths[k]!);
+      at += lengths[k]!;
+    }
+    const signature = m.signatures?.[i];
+    out[i] = { size, digests, ...(signature ? { signature } : {}) };
+  }
+  return out;
+}
+
+/** hashFile, and the file's `.asc` at `ascPath` read and judged as far as `taught` allows. */
+export async function hashSigned(
+  path: string,
+  algorithms: string[],
+  ascPath: string | undefined,
+  taught: ReadonlyMap<string, DigestKey>,
+): Promise<FileDigests> {
+  if (ascPath === undefined) return hashFile(path, algorithms);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(ascPath);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EISDIR') throw err;
+    const got = hashFile(path, algorithms);
+    return got && { ...got, signature: { state: 'absent' } };
+  }
+  const sig = await parseDetached(bytes);
+  if (!sig) {
+    const got = hashFile(path, algorithms);
+    return got && { ...got, signature: { state: 'unparsed' } };
+  }
+  const key = taught.get(sig.template);
+  const check = key && { key, hash: sig.hash, signedHashValue: sig.signedHashValue, params: sig.params };
+  const got = hashFile(path, algorithms, {
+    algorithm: sig.hash,
+    bytes: sig.trailer,
+    ...(check ? { check } : {}),
+  });
+  if (!got) return undefined;
+  const { signed, verified, ...rest } = got;
+  return {
+    ...rest,
+    signature:
+      verified !== undefined
+        ? { state: 'checked', template: sig.template, verified }
+        : { state: 'unknown', sig, signed: signed! },
+  };
 }
 
 let buffer: Buffer | undefined;
@@ -197,14 +329,35 @@ export function hashFile(path: string, algorithms: string[], trailer?: SignedTra
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
-  port.on('message', (m: Request) => {
-    try {
-      port.postMessage({
-        id: m.id,
-        results: m.jobs.map((j) => hashFile(j.path, j.algorithms, j.trailer)),
-      } satisfies Reply);
-    } catch (err) {
-      port.postMessage({ id: m.id, error: (err as Error).message } satisfies Reply);
+  const taught = new Map<string, DigestKey>();
+  // Batches are handled one at a time, in order: a signature's parse is async, and a batch's reply
+  // must not overtake a template taught before the next one.
+  let chain = Promise.resolve();
+  port.on('message', (m: Request | Teach) => {
+    if ('teach' in m) {
+      taught.set(m.teach, m.key);
+      return;
     }
+    chain = chain.then(async () => {
+      try {
+        port.postMessage(await hashBatch(m, taught));
+      } catch (err) {
+        port.postMessage({ id: m.id, error: (err as Error).message } satisfies Reply);
+      }
+    });
   });
+}
+
+async function hashBatch(m: Request, taught: ReadonlyMap<string, DigestKey>): Promise<Reply> {
+  const sizes = new Float64Array(m.paths.length);
+  const digests: string[] = [];
+  const signatures: (SignatureRead | null)[] | undefined = m.ascs ? [] : undefined;
+  for (const [i, path] of m.paths.entries()) {
+    const asc = m.ascs?.[i];
+    const got = asc ? await hashSigned(path, m.algorithms, asc, taught) : hashFile(path, m.algorithms);
+    sizes[i] = got ? got.size : -1;
+    if (got) for (const a of m.algorithms) digests.push(got.digests[a]!);
+    signatures?.push(got?.signature ?? null);
+  }
+  return { id: m.id, sizes, digests: digests.join(''), ...(signatures ? { signatures } : {}) };
 }

@@ -81,12 +81,48 @@ export class SignatureTemplates {
   /** Signatures judged here without openpgp.js (tests look). */
   fastChecks = 0;
 
-  constructor(private readonly trust: Trust) {}
+  private readonly judging = new Map<string, Promise<unknown>>();
+
+  /** `onKnown` hears of each template made known, with its key: the hashing workers are taught it. */
+  constructor(
+    private readonly trust: Trust,
+    private readonly onKnown?: (template: string, key: DigestKey) => void,
+  ) {}
 
   /** Records openpgp.js's judgement of a signature: a clean one makes its template known. */
   remember(sig: DetachedSignature, check: SignatureCheck): void {
-    if (check.goodBy.length > 0 && check.problems.length === 0 && this.publicKey(sig))
-      this.judged.set(sig.template, check);
+    const key = check.goodBy.length > 0 && check.problems.length === 0 ? this.publicKey(sig) : undefined;
+    if (!key || this.judged.has(sig.template)) return;
+    this.judged.set(sig.template, check);
+    this.onKnown?.(sig.template, key);
+  }
+
+  /**
+   * The verdict on a signature whose digest (`signedHex`) is known. The first of a template not yet
+   * known is judged in full by `full` (openpgp.js), and the others of that template wait for it:
+   * the first 256 packages asked for at once would otherwise each be judged in full.
+   */
+  async judge(
+    sig: DetachedSignature,
+    signedHex: string,
+    full: () => Promise<SignatureCheck>,
+  ): Promise<SignatureCheck> {
+    if (!this.judged.has(sig.template)) {
+      const first = this.judging.get(sig.template);
+      if (!first) {
+        const check = full().then((c) => {
+          this.remember(sig, c);
+          return c;
+        });
+        this.judging.set(
+          sig.template,
+          check.catch(() => undefined),
+        );
+        return check;
+      }
+      await first;
+    }
+    return this.judged.has(sig.template) ? this.check(sig, signedHex) : full();
   }
 
   knows(sig: DetachedSignature): boolean {
@@ -115,7 +151,12 @@ export class SignatureTemplates {
 
   /** The verdict on a known template's signature whose digest was found to verify, or not. */
   verdict(sig: DetachedSignature, verifies: boolean): SignatureCheck {
-    const judged = this.judged.get(sig.template);
+    return this.verdictOf(sig.template, verifies);
+  }
+
+  /** verdict() by the template's name (a hashing worker's reply carries only that). */
+  verdictOf(template: string, verifies: boolean): SignatureCheck {
+    const judged = this.judged.get(template);
     if (!judged) throw new Error('verdict() of a template not judged: call knows() first');
     this.fastChecks++;
     return verifies

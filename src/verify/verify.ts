@@ -59,6 +59,7 @@ export async function verifySite(opts: VerifyOptions): Promise<VerifyReport> {
     );
   const parts = opts.only?.parts ?? findParts(files.sizes.keys());
   const trust = await trustFrom(opts, source, parts.keyFiles, findings);
+  const hasher = opts.deep && source.localPath ? new FileHasher() : undefined;
   const ctx: VerifyContext = {
     source,
     files,
@@ -68,20 +69,34 @@ export async function verifySite(opts: VerifyOptions): Promise<VerifyReport> {
     findings,
     concurrency: opts.concurrency ?? 16,
     status,
-    ...(opts.deep && source.localPath ? { hasher: new FileHasher() } : {}),
-    ...(opts.deep && trust ? { signatures: new SignatureTemplates(trust) } : {}),
+    ...(hasher ? { hasher } : {}),
+    ...(opts.deep && trust
+      ? { signatures: new SignatureTemplates(trust, (template, key) => hasher?.teach(template, key)) }
+      : {}),
   };
-  try {
-    for (const s of parts.aptSuites) await checkApt(ctx, s.root, s.suite);
-    for (const r of parts.yumRepos) await checkYum(ctx, r);
-    for (const folder of parts.sumsFolders) await checkTarballs(ctx, folder);
-    if (parts.looseTarballs.length > 0) await checkLooseTarballs(ctx, parts.looseTarballs);
-    for (const root of parts.driverTrees) await checkDrivers(ctx, root, opts.only?.driverVersions.get(root));
-  } finally {
-    await ctx.hasher?.close();
+  const repositories = async () => {
+    try {
+      for (const s of parts.aptSuites) await checkApt(ctx, s.root, s.suite);
+      for (const r of parts.yumRepos) await checkYum(ctx, r);
+      for (const folder of parts.sumsFolders) await checkTarballs(ctx, folder);
+      if (parts.looseTarballs.length > 0) await checkLooseTarballs(ctx, parts.looseTarballs);
+      for (const root of parts.driverTrees)
+        await checkDrivers(ctx, root, opts.only?.driverVersions.get(root));
+    } finally {
+      await ctx.hasher?.close();
+    }
+  };
+  const rest = async () => {
+    if (parts.keyFiles.length > 0) await checkKeys(ctx, parts.keyFiles);
+    if (parts.listings.length > 0) await checkListings(ctx, parts.listings);
+  };
+  // With --deep the hashing workers are what the run waits for: the keys and listings, work for
+  // this thread alone, are checked meanwhile.
+  if (hasher?.parallel) await Promise.all([repositories(), rest()]);
+  else {
+    await repositories();
+    await rest();
   }
-  if (parts.keyFiles.length > 0) await checkKeys(ctx, parts.keyFiles);
-  if (parts.listings.length > 0) await checkListings(ctx, parts.listings);
   if (opts.origin)
     await checkOrigin(ctx, opts.origin, pointerKeys(parts, files.sizes, opts.only?.driverVersions));
   if (
@@ -94,7 +109,7 @@ export async function verifySite(opts: VerifyOptions): Promise<VerifyReport> {
       0
   )
     findings.error('site', '/', 'site.empty', 'no apt, yum, tarball or driver repository found here');
-  const all = findings.all;
+  const all = findings.ordered();
   return {
     site: source.description,
     trust: trust?.origin ?? 'none: no --key and no published keys, signatures not checked',

@@ -269,6 +269,9 @@ describeWithTools('pkgpub verify', tools, () => {
         join(dir, 'packages/deb/stable/falco_0.39.0_amd64.deb.asc'),
         join(dir, 'packages/deb/stable/falco-rules_3.2.0_all.deb.asc'),
       );
+      // The worker reads each .asc: one it cannot parse, and (with no good one left to learn the
+      // template from) the swapped one, are both judged in full on the main thread.
+      await writeFile(join(dir, 'packages/deb/stable/falco_0.39.0_amd64.deb.asc'), 'not a signature\n');
       const damaged = await pkgpubProcess(['verify', dir, '--key', key.publicFile, '--deep']);
       expect(damaged.code, `${damaged.out}\n${damaged.err}`).toBe(1);
       expect(damaged.out).toMatch(
@@ -276,6 +279,9 @@ describeWithTools('pkgpub verify', tools, () => {
       );
       expect(damaged.out).toMatch(
         /^error: packages\/deb\/stable\/falco-rules_3\.2\.0_all\.deb\.asc: apt\.package-asc: /m,
+      );
+      expect(damaged.out).toMatch(
+        /^error: packages\/deb\/stable\/falco_0\.39\.0_amd64\.deb\.asc: apt\.package-asc: not an OpenPGP signature/m,
       );
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/signing/generate-key.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import { parseDetached, SignatureTemplates } from '../../src/verify/signature-templates.js';
 import { checkDetached, readPublicKeys, type Trust } from '../../src/verify/trust.js';
-import { hashFile } from '../../src/verify/hash-files.js';
+import { hashFile, hashSigned } from '../../src/verify/hash-files.js';
+import type { DigestKey } from '../../src/verify/signature-math.js';
 import { scratchRoot } from '../support/paths.js';
 
 /**
@@ -95,6 +96,69 @@ describe.each([
       await rm(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+it('a hashing worker reads each .asc: absent, unparsable, an unknown template, then one taught', async () => {
+  const pair = await generateKeyPair({ name: 'w', email: 'w@example.invalid', type: 'ed25519' });
+  const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
+  const trust: Trust = {
+    keys: await readPublicKeys(new TextEncoder().encode(pair.publicArmored)),
+    origin: 'test',
+  };
+  const dir = await mkdtemp(join(scratchRoot, 'signed-'));
+  try {
+    const data = [randomBytes(3000), randomBytes(4000)];
+    const paths: string[] = [];
+    // One template for both, as a publish signs them.
+    const template = signer.prehashTemplate()!;
+    for (const [i, d] of data.entries()) {
+      paths.push(join(dir, `p${i}.deb`));
+      await writeFile(paths[i]!, d);
+      const digest = createHash('sha256').update(d).update(template.trailer).digest('hex');
+      await writeFile(`${paths[i]}.asc`, await signer.signPrehashed(template, digest));
+    }
+    const taught = new Map<string, DigestKey>();
+    const absent = await hashSigned(paths[0]!, ['sha256'], join(dir, 'none.asc'), taught);
+    expect(absent?.signature).toEqual({ state: 'absent' });
+    expect(absent?.digests.sha256).toBe(createHash('sha256').update(data[0]!).digest('hex'));
+    await writeFile(join(dir, 'junk.asc'), 'not a signature');
+    expect((await hashSigned(paths[0]!, ['sha256'], join(dir, 'junk.asc'), taught))?.signature).toEqual({
+      state: 'unparsed',
+    });
+    expect(await hashSigned(join(dir, 'gone.deb'), ['sha256'], `${paths[0]}.asc`, taught)).toBeUndefined();
+
+    // Not taught: the worker hands back the parsed signature and the digest it signs.
+    const first = await hashSigned(paths[0]!, ['sha256'], `${paths[0]}.asc`, taught);
+    expect(first?.signature?.state).toBe('unknown');
+    if (first?.signature?.state !== 'unknown') throw new Error('unreachable');
+    const learnt: string[] = [];
+    const templates = new SignatureTemplates(trust, (template, key) => {
+      learnt.push(template);
+      taught.set(template, key);
+    });
+    let fullChecks = 0;
+    const full = async () => {
+      fullChecks++;
+      return checkDetached(data[0]!, new Uint8Array(await readFile(`${paths[0]}.asc`)), trust, new Date());
+    };
+    // Three asked at once: one full check, the other two wait for it and are checked from the digest.
+    const verdicts = await Promise.all(
+      [0, 1, 2].map(() => templates.judge(first.signature.sig, first.signature.signed, full)),
+    );
+    expect(fullChecks).toBe(1);
+    for (const v of verdicts) expect(v.goodBy).toHaveLength(1);
+    expect(learnt).toEqual([first.signature.sig.template]);
+
+    // Taught: the next file's signature is checked where it is hashed; the other file's .asc beside
+    // it does not verify.
+    const second = await hashSigned(paths[1]!, ['sha256'], `${paths[1]}.asc`, taught);
+    expect(second?.signature).toEqual({ state: 'checked', template: learnt[0], verified: true });
+    const swapped = await hashSigned(paths[1]!, ['sha256'], `${paths[0]}.asc`, taught);
+    expect(swapped?.signature).toEqual({ state: 'checked', template: learnt[0], verified: false });
+    expect(templates.verdictOf(learnt[0]!, false).problems.join()).toMatch(/does not verify/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 it('a template openpgp.js did not find clean (another key) is never known', async () => {
