@@ -26,6 +26,11 @@ interface Listed {
   hashes: Map<string, string>;
 }
 
+/** A Packages entry: its size and hashes, and the index that names it. */
+interface ListedPackage extends Listed {
+  from: string;
+}
+
 /** apt allows a Release dated this far ahead of the clock before it says "not valid yet". */
 const CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -142,7 +147,7 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
     indexes.set(base, [...(indexes.get(base) ?? []), path]);
   }
   let packagesFiles = 0;
-  const debs = new Map<string, { size: number; hashes: Map<string, string>; from: string }>();
+  const debs = new Map<string, ListedPackage>();
   for (const [base, forms] of indexes) {
     const got = forms.filter((p) => present.has(p));
     if (got.length === 0) {
@@ -212,7 +217,7 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
         f.error('apt', key, 'apt.package-size', `${want.from} says ${want.size} bytes, the file has ${size}`);
         return;
       }
-      if (ctx.deep) await deepCheck(ctx, key, want.size, want.hashes, want.from);
+      if (ctx.deep) await deepCheck(ctx, key, want);
     },
   );
   ctx.findings.covered(
@@ -228,15 +233,10 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
  */
 const READ_WHOLE = 8 << 20;
 
-async function deepCheck(
-  ctx: VerifyContext,
-  key: string,
-  size: number,
-  want: Map<string, string>,
-  from: string,
-): Promise<void> {
+async function deepCheck(ctx: VerifyContext, key: string, listed: ListedPackage): Promise<void> {
+  const { size, hashes: want, from } = listed;
   const f = ctx.findings;
-  if (ctx.hasher && ctx.source.localPath) return deepCheckOnWorker(ctx, key, size, want, from);
+  if (ctx.hasher && ctx.source.localPath) return deepCheckOnWorker(ctx, key, listed);
   const ascKey = `${key}.asc`;
   const asc = hasAsc(ctx, ascKey) ? await ctx.source.get(ascKey) : undefined;
   const sig = asc && ctx.signatures ? await parseDetached(asc) : undefined;
@@ -303,13 +303,8 @@ function compareHashes(
  * signature from the digest when its template is known. The first of each template, and a
  * signature that path cannot parse, are judged here in full by openpgp.js.
  */
-async function deepCheckOnWorker(
-  ctx: VerifyContext,
-  key: string,
-  size: number,
-  want: Map<string, string>,
-  from: string,
-): Promise<void> {
+async function deepCheckOnWorker(ctx: VerifyContext, key: string, listed: ListedPackage): Promise<void> {
+  const { size, hashes: want, from } = listed;
   const ascKey = `${key}.asc`;
   const localPath = ctx.source.localPath!;
   const ascPath = ctx.signatures && hasAsc(ctx, ascKey) ? localPath(ascKey) : undefined;

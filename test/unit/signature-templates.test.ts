@@ -129,8 +129,9 @@ it('a hashing worker reads each .asc: absent, unparsable, an unknown template, t
 
     // Not taught: the worker hands back the parsed signature and the digest it signs.
     const first = await hashSigned(paths[0]!, ['sha256'], `${paths[0]}.asc`, taught);
-    expect(first?.signature?.state).toBe('unknown');
-    if (first?.signature?.state !== 'unknown') throw new Error('unreachable');
+    const read = first?.signature;
+    expect(read?.state).toBe('unknown');
+    if (read?.state !== 'unknown') throw new Error('unreachable');
     const learnt: string[] = [];
     const templates = new SignatureTemplates(trust, (template, key) => {
       learnt.push(template);
@@ -142,12 +143,10 @@ it('a hashing worker reads each .asc: absent, unparsable, an unknown template, t
       return checkDetached(data[0]!, new Uint8Array(await readFile(`${paths[0]}.asc`)), trust, new Date());
     };
     // Three asked at once: one full check, the other two wait for it and are checked from the digest.
-    const verdicts = await Promise.all(
-      [0, 1, 2].map(() => templates.judge(first.signature.sig, first.signature.signed, full)),
-    );
+    const verdicts = await Promise.all([0, 1, 2].map(() => templates.judge(read.sig, read.signed, full)));
     expect(fullChecks).toBe(1);
     for (const v of verdicts) expect(v.goodBy).toHaveLength(1);
-    expect(learnt).toEqual([first.signature.sig.template]);
+    expect(learnt).toEqual([read.sig.template]);
 
     // Taught: the next file's signature is checked where it is hashed; the other file's .asc beside
     // it does not verify.
