@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -253,17 +253,23 @@ describe('action.yml', () => {
     expect(existsSync(join(ws, 'public'))).toBe(false);
   });
 
-  it('install: true puts a pkgpub from the action checkout on PATH for the steps after it', async () => {
+  it('install: true packs the action checkout, installs that tarball and puts its pkgpub on PATH', async () => {
     const { ws, temp } = await workspace('install');
-    // The checkout is built (dist/ and node_modules/ present), so the step installs nothing from npm.
+    // The checkout is built (dist/ present), so it is packed as it is; its dependencies come from
+    // npm's cache (CI has just run npm ci), else the registry. The job's PATH has no pkgpub.
     const env = { ...jobEnv(), PATH: process.env.PATH ?? '' };
     const run = await runAction(action, {
       actionPath: repoRoot,
       workspace: ws,
       runnerTemp: temp,
       env,
-      with: { install: 'true' },
-      only: ['Install pkgpub'],
+      with: {
+        install: 'true',
+        artifacts: 'artifacts/*.deb',
+        to: 'public',
+        'signing-key': key.privateArmored,
+        'signing-passphrase': PASSPHRASE,
+      },
     });
     expect(run.ok, failureReport(run)).toBe(true);
     const added = (
@@ -272,8 +278,19 @@ describe('action.yml', () => {
         'utf8',
       )
     ).trim();
-    expect(added).toBe(join(temp, 'pkgpub-bin'));
-    const shim = await readFile(join(added, 'pkgpub'), 'utf8');
-    expect(shim).toContain(join(repoRoot, 'dist', 'src', 'cli.js'));
-  });
+    expect(added).toBe(join(temp, 'pkgpub', 'bin'));
+    // The command on PATH is the installed package, not the checkout, and it runs.
+    const installed = join(temp, 'pkgpub', 'lib', 'node_modules', 'pkgpub');
+    expect(realpathSync(join(added, 'pkgpub'))).toBe(join(installed, 'dist', 'src', 'cli.js'));
+    expect(existsSync(join(installed, 'node_modules', 'openpgp', 'package.json'))).toBe(true);
+    expect(existsSync(join(installed, 'test'))).toBe(false);
+    const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const step = run.steps.find((s) => s.name === 'Install pkgpub')!;
+    expect(step.stdout.trim().split('\n').at(-1)).toBe(version);
+    // The next step found it there (the job's PATH has no other pkgpub) and published with it.
+    expect(run.outputs.added).toBe('2');
+    expect(existsSync(join(ws, 'public', 'packages/deb/dists/stable/InRelease'))).toBe(true);
+  }, 120_000);
 });
