@@ -550,7 +550,8 @@ function listed(key: string, size?: number, lastModified?: Date, rawEtag?: strin
 
 function createClient(opts: S3StoreOptions, policy: RetryPolicy): S3Client {
   // pkgpub supports Node 20; the SDK's notice about its own future Node requirement is noise for users.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  if (!process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED)
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const custom =
     opts.endpoint !== undefined && !/\.amazonaws\.com(\.cn)?(:\d+)?(\/|$)/i.test(new URL(opts.endpoint).host);
   const config: S3ClientConfig = {
