@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
+import { targetStore } from './target-store.js';
 import { type AdoptReport, adopt } from '../changes/adopt.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
-import { describePlan } from '../model/plan.js';
-import { openStore } from '../storage/open-store.js';
+import { describePlan, planJson } from '../model/plan.js';
 import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
 import { parseOptions } from './table/commands.js';
@@ -34,12 +34,7 @@ export async function runAdopt(args: string[], r: Reporter): Promise<void> {
   });
   // Adopting means signing the rewritten indexes: there is no unsigned adopt.
   const ownSigner = (await signerFromEnv({ keyFile: signingKeyFile(values['signing-key'], file) }, r))!;
-  const store = await openStore(values.to, {
-    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-    ...(values.region ? { region: values.region } : {}),
-    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
-    ...(concurrency ? { concurrency } : {}),
-  });
+  const store = await targetStore(values, { concurrency });
   // During a key rotation the tree says which keys sign, and in which order.
   const signer = (await signerForTree(store, ownSigner, {}, r))!;
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
@@ -66,13 +61,7 @@ export async function runAdopt(args: string[], r: Reporter): Promise<void> {
         target: store.description,
         dryRun: values['dry-run'],
         report,
-        plan: {
-          puts: plan.tiers.flatMap((t) =>
-            t.steps.map((s) => ({ key: s.file.key, tier: t.tier, reason: s.reason, size: s.file.size })),
-          ),
-          deletes: plan.deletes,
-          unchanged: plan.skipped,
-        },
+        plan: planJson(plan),
         ...(result.applied ? { applied: result.applied } : {}),
         ...(result.cdn ? { cdn: result.cdn } : {}),
       }),

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { targetStore } from './target-store.js';
 import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
@@ -7,7 +8,6 @@ import { pruneDrivers } from '../changes/prune-drivers.js';
 import { formatBytes } from '../format-bytes.js';
 import { describePlan } from '../model/plan.js';
 import { hasRule } from '../retention/policy.js';
-import { openStore } from '../storage/open-store.js';
 import { runHistory } from './history.js';
 import type { Reporter } from './reporter.js';
 import { parseOptions } from './table/commands.js';
@@ -41,11 +41,7 @@ export async function runDrivers(args: string[], r: Reporter): Promise<void> {
     throw new UsageError('--concurrency must be a whole number ≥ 1');
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
   const cfg = resolveConfig(file, values['base-url'] ? { baseUrl: values['base-url'] } : {});
-  const store = await openStore(values.to, {
-    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-    ...(values.region ? { region: values.region } : {}),
-    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
-  });
+  const store = await targetStore(values);
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   // The new version list is signed like the one it replaces; a key is needed only if one signed it.
   const keyFile = signingKeyFile(values['signing-key'], file);

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
+import { targetStore } from './target-store.js';
 import { readHistory } from '../changes/rollback.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
 import { DRIVERS_RECORD, type HistoryEntry, kindOf, recordLabel } from '../model/history.js';
-import { openStore } from '../storage/open-store.js';
 import { refuseChannel } from './refuse-channel.js';
 import type { Reporter } from './reporter.js';
 import { parseOptions } from './table/commands.js';
@@ -44,11 +44,7 @@ export async function runHistory(
   const record = opts.drivers ? DRIVERS_RECORD : cfg.channel;
   const who = recordLabel(record);
   const rollbackCmd = opts.drivers ? 'drivers rollback' : 'rollback';
-  const store = await openStore(values.to, {
-    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-    ...(values.region ? { region: values.region } : {}),
-    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
-  });
+  const store = await targetStore(values);
   const kept = await readHistory(store, cfg, record);
   const newestFirst = [...kept.entries].reverse();
   if (values.json) {

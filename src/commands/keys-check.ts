@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { targetStore } from './target-store.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { type ResolvedConfig, resolveConfig } from '../config/resolve.js';
 import { SigningError, UsageError } from '../errors.js';
@@ -6,7 +7,6 @@ import { keyNames } from '../repos/apt/apt-extras.js';
 import { algorithmLabel, type KeyReport, keysIn, reportKey, type Verdict } from '../signing/key-report.js';
 import { readSigningKey } from '../signing/load-key.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
 import { signingKeyFile } from './signer-from-env.js';
 import { parseOptions } from './table/commands.js';
@@ -65,14 +65,7 @@ export async function runKeysCheck(args: string[], r: Reporter): Promise<void> {
     throw new UsageError(
       `keys check: nothing to check (name a key file or a target)\n${usage('keys check')}`,
     );
-  const store =
-    values.to === undefined
-      ? undefined
-      : await openStore(values.to, {
-          ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-          ...(values.region ? { region: values.region } : {}),
-          ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
-        });
+  const store = values.to === undefined ? undefined : await targetStore({ ...values, to: values.to });
   const result = await checkKeys({
     cfg,
     now: new Date(),

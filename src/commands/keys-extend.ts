@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { targetStore } from './target-store.js';
 import { chmod, lstat, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -7,11 +8,10 @@ import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
-import { describePlan } from '../model/plan.js';
+import { describePlan, planJson } from '../model/plan.js';
 import { extendKey, unlockForExtend } from '../signing/extend-key.js';
 import { expiryOf, newest } from '../signing/key-report.js';
 import { readSigningKey } from '../signing/load-key.js';
-import { openStore } from '../storage/open-store.js';
 import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
 import { signingKeyFile } from './signer-from-env.js';
@@ -63,11 +63,7 @@ export async function runKeysExtend(args: string[], r: Reporter): Promise<void> 
   const extended = await extendKey({ key, unlocked, expires: wanted, now });
   const publicArmored = extended.key.toPublic().armor();
 
-  const store = await openStore(values.to, {
-    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-    ...(values.region ? { region: values.region } : {}),
-    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
-  });
+  const store = await targetStore(values);
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   // The secret first: a publish that then fails leaves a key file to run `keys extend` with again,
   // never a published key whose secret was not kept.
@@ -107,13 +103,7 @@ export async function runKeysExtend(args: string[], r: Reporter): Promise<void> 
         bundle: rep.bundle,
         bundleKeys: rep.bundleKeys,
         notice,
-        plan: {
-          puts: result.plan.tiers.flatMap((t) =>
-            t.steps.map((s) => ({ key: s.file.key, tier: t.tier, reason: s.reason, size: s.file.size })),
-          ),
-          deletes: result.plan.deletes,
-          unchanged: result.plan.skipped,
-        },
+        plan: planJson(result.plan),
         attempts: result.attempts,
         ...(result.applied ? { applied: result.applied } : {}),
         ...(result.cdn ? { cdn: result.cdn } : {}),

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
+import { targetStore } from './target-store.js';
 import { parseArgs } from 'node:util';
 import { type RotatePhase, rotate } from '../changes/rotate.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
-import { describePlan } from '../model/plan.js';
-import { openStore } from '../storage/open-store.js';
+import { describePlan, planJson } from '../model/plan.js';
 import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
 import { parseOptions } from './table/commands.js';
@@ -59,12 +59,7 @@ export async function runKeysRotate(args: string[], r: Reporter): Promise<void> 
     )
       throw new UsageError(`${values.revocation} is not an armored revocation certificate`);
   }
-  const store = await openStore(values.to, {
-    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-    ...(values.region ? { region: values.region } : {}),
-    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
-    ...(concurrency ? { concurrency } : {}),
-  });
+  const store = await targetStore(values, { concurrency });
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   const res = await rotate({
     phase: phase as RotatePhase,
@@ -99,13 +94,7 @@ export async function runKeysRotate(args: string[], r: Reporter): Promise<void> 
         target: store.description,
         dryRun: values['dry-run'],
         ...report,
-        plan: {
-          puts: plan.tiers.flatMap((t) =>
-            t.steps.map((s) => ({ key: s.file.key, tier: t.tier, reason: s.reason, size: s.file.size })),
-          ),
-          deletes: plan.deletes,
-          unchanged: plan.skipped,
-        },
+        plan: planJson(plan),
         ...(values['dry-run'] ? {} : { applied }),
         ...(cdnOutcomes.length > 0 ? { cdn: cdnOutcomes } : {}),
       }),

@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
+import { targetStore } from './target-store.js';
 import { type PromoteReport, promote } from '../changes/promote.js';
 import { parsePromoteSpec } from '../changes/promote-select.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
-import { describePlan } from '../model/plan.js';
-import { openStore } from '../storage/open-store.js';
+import { describePlan, planJson } from '../model/plan.js';
 import type { TransactionResult } from '../transaction/transaction.js';
 import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
@@ -45,12 +45,7 @@ export async function runPromote(args: string[], r: Reporter): Promise<void> {
     { keyFile: signingKeyFile(values['signing-key'], file), unsigned: values.unsigned },
     r,
   );
-  const store = await openStore(values.to, {
-    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-    ...(values.region ? { region: values.region } : {}),
-    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
-    ...(given ? { concurrency: given } : {}),
-  });
+  const store = await targetStore(values, { concurrency: given });
   // During a key rotation the tree says which keys sign, and in which order.
   const signer = await signerForTree(store, ownSigner, {}, r);
   const result = await promote({
@@ -98,19 +93,7 @@ function report(
         to: p.to,
         picked: p.picked,
         changes: p.changes,
-        plan: {
-          puts: plan.tiers.flatMap((t) =>
-            t.steps.map((s) => ({
-              key: s.file.key,
-              tier: t.tier,
-              reason: s.reason,
-              size: s.file.size,
-              ...('copyFrom' in s.file.body ? { copyFrom: s.file.body.copyFrom } : {}),
-            })),
-          ),
-          deletes: plan.deletes,
-          unchanged: plan.skipped,
-        },
+        plan: planJson(plan),
         attempts: res.attempts,
         ...(res.applied ? { applied: res.applied } : {}),
         ...(res.cdn ? { cdn: res.cdn } : {}),

@@ -1,15 +1,15 @@
 import { parseArgs } from 'node:util';
+import { targetStore } from './target-store.js';
 import { type PruneReport, prune } from '../changes/prune.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { NothingMatchedError, UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
-import { describePlan } from '../model/plan.js';
+import { describePlan, planJson } from '../model/plan.js';
 import type { Removal, Rule } from '../retention/decide.js';
 import { hasRule, type RetentionPolicy } from '../retention/policy.js';
 import { versionLabel } from '../retention/published.js';
 import type { AptRemoval } from '../repos/apt/build-apt.js';
-import { openStore } from '../storage/open-store.js';
 import type { TransactionResult } from '../transaction/transaction.js';
 import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import type { Reporter } from './reporter.js';
@@ -60,12 +60,7 @@ export async function runPrune(args: string[], r: Reporter): Promise<void> {
     { keyFile: signingKeyFile(values['signing-key'], file), unsigned: values.unsigned },
     r,
   );
-  const store = await openStore(values.to, {
-    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-    ...(values.region ? { region: values.region } : {}),
-    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
-    ...(concurrency ? { concurrency } : {}),
-  });
+  const store = await targetStore(values, { concurrency });
   // During a key rotation the tree says which keys sign, and in which order.
   const signer = await signerForTree(store, ownSigner, {}, r);
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
@@ -162,12 +157,7 @@ function jsonReport(
     sizeAfter: d.sizeAfter,
     bytesFreed: d.bytesFreed,
     overBy: d.overBy,
-    plan: {
-      puts: res.plan.tiers.flatMap((t) =>
-        t.steps.map((s) => ({ key: s.file.key, tier: t.tier, reason: s.reason, size: s.file.size })),
-      ),
-      deletes: res.plan.deletes,
-    },
+    plan: planJson(res.plan),
     attempts: res.attempts,
     ...(res.applied ? { applied: res.applied } : {}),
     ...(res.cdn ? { cdn: res.cdn } : {}),

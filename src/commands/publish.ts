@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { targetStore } from './target-store.js';
 import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
@@ -6,8 +7,7 @@ import { UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
 import type { AptRemoval } from '../repos/apt/build-apt.js';
 import { type PublishResult, publish } from '../changes/publish.js';
-import { describePlan } from '../model/plan.js';
-import { openStore } from '../storage/open-store.js';
+import { describePlan, planJson } from '../model/plan.js';
 import type { Reporter } from './reporter.js';
 import { parseOptions } from './table/commands.js';
 import { signerForTree } from './rotation-signer.js';
@@ -47,13 +47,7 @@ export async function runPublish(args: string[], r: Reporter, mode: 'publish' | 
     { keyFile: signingKeyFile(values['signing-key'], file), unsigned: values.unsigned },
     r,
   );
-  const store = await openStore(values.to, {
-    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-    ...(values.region ? { region: values.region } : {}),
-    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
-    ...(values.hardlink ? { hardlink: true } : {}),
-    ...(given ? { concurrency: given } : {}),
-  });
+  const store = await targetStore(values, { hardlink: values.hardlink, concurrency: given });
   // During a key rotation the tree says which keys sign, and in which order.
   const signer = await signerForTree(store, ownSigner, { newKeyFile: values['new-key'] }, r);
   const removals: AptRemoval[] =
@@ -144,13 +138,7 @@ function report(
         target,
         dryRun,
         changes: res.changes,
-        plan: {
-          puts: res.plan.tiers.flatMap((t) =>
-            t.steps.map((s) => ({ key: s.file.key, tier: t.tier, reason: s.reason, size: s.file.size })),
-          ),
-          deletes: res.plan.deletes,
-          unchanged: res.plan.skipped,
-        },
+        plan: planJson(res.plan),
         attempts: res.attempts,
         ...(res.applied ? { applied: res.applied } : {}),
         ...(res.cdn ? { cdn: res.cdn } : {}),

@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
+import { targetStore } from './target-store.js';
 import { rollback } from '../changes/rollback.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
 import { DRIVERS_RECORD, recordLabel } from '../model/history.js';
-import { describePlan } from '../model/plan.js';
-import { openStore } from '../storage/open-store.js';
+import { describePlan, planJson } from '../model/plan.js';
 import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import { refuseChannel } from './refuse-channel.js';
 import type { Reporter } from './reporter.js';
@@ -48,12 +48,7 @@ export async function runRollback(
     opts.drivers && !keyFile && !process.env.PKGPUB_SIGNING_KEY
       ? undefined
       : await signerFromEnv({ keyFile, unsigned: values.unsigned }, r);
-  const store = await openStore(values.to, {
-    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-    ...(values.region ? { region: values.region } : {}),
-    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
-    ...(concurrency ? { concurrency } : {}),
-  });
+  const store = await targetStore(values, { concurrency });
   // During a key rotation the tree says which keys sign, and in which order.
   const signer = await signerForTree(store, ownSigner, {}, r);
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
@@ -80,13 +75,7 @@ export async function runRollback(
         target: store.description,
         dryRun: values['dry-run'],
         ...report,
-        plan: {
-          puts: plan.tiers.flatMap((t) =>
-            t.steps.map((s) => ({ key: s.file.key, tier: t.tier, reason: s.reason, size: s.file.size })),
-          ),
-          deletes: plan.deletes,
-          unchanged: plan.skipped,
-        },
+        plan: planJson(plan),
         attempts: res.attempts,
         ...(res.applied ? { applied: res.applied } : {}),
         ...(res.cdn ? { cdn: res.cdn } : {}),

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { targetStore } from './target-store.js';
 import { cdnFromSettings, reportCdn } from './cdn-flags.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { resolveConfig } from '../config/resolve.js';
@@ -6,7 +7,6 @@ import { UsageError } from '../errors.js';
 import { formatBytes } from '../format-bytes.js';
 import { rebuildSite } from '../changes/rebuild-site.js';
 import { describePlan } from '../model/plan.js';
-import { openStore } from '../storage/open-store.js';
 import type { Reporter } from './reporter.js';
 import { parseOptions } from './table/commands.js';
 import { groupUsage } from './table/render-help.js';
@@ -30,11 +30,7 @@ export async function runSite(args: string[], r: Reporter): Promise<void> {
     throw new UsageError('--fingerprint must be a hex key fingerprint');
   const file = await loadConfigFile(values.config, values.config !== 'pkgpub.yaml');
   const cfg = resolveConfig(file, values['base-url'] ? { baseUrl: values['base-url'] } : {});
-  const store = await openStore(values.to, {
-    ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-    ...(values.region ? { region: values.region } : {}),
-    ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
-  });
+  const store = await targetStore(values);
   const cdn = cdnFromSettings(values['cloudfront-distribution'], file, values.to);
   r.info(`listing ${store.description}`);
   const fingerprint = values.fingerprint?.replace(/ /g, '');

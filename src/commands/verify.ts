@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import type { ObjectStore } from '../storage/object-store.js';
+import { targetStore } from './target-store.js';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
-import { openStore } from '../storage/open-store.js';
 import { formatFinding } from '../verify/findings.js';
 import { httpSource } from '../verify/http-source.js';
 import { type SiteSource, storeSource } from '../verify/site-source.js';
@@ -34,11 +35,7 @@ export async function runVerify(args: string[], r: Reporter): Promise<number> {
   }
   const open = async (where: string): Promise<SiteSource> => {
     if (/^https?:\/\//i.test(where)) return httpSource(where);
-    const store = await openStore(where, {
-      ...(values.endpoint ? { endpoint: values.endpoint } : {}),
-      ...(values.region ? { region: values.region } : {}),
-      ...(values['force-path-style'] ? { forcePathStyle: true } : {}),
-    });
+    const store = await targetStore({ ...values, to: where });
     if (!where.startsWith('s3://') && !(await hasAny(store)))
       throw new UsageError(`verify: ${where} does not exist or holds nothing`);
     return storeSource(store);
@@ -68,7 +65,7 @@ export async function runVerify(args: string[], r: Reporter): Promise<number> {
   return report.errors > 0 ? 1 : 0;
 }
 
-async function hasAny(store: Awaited<ReturnType<typeof openStore>>): Promise<boolean> {
+async function hasAny(store: ObjectStore): Promise<boolean> {
   for await (const _ of store.list('')) return true;
   return false;
 }

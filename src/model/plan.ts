@@ -64,6 +64,26 @@ function cmp(a: string, b: string): number {
 }
 
 /** The dry-run listing: one line per PUT and DELETE, in the order apply would make them. */
+/**
+ * A plan as every command's `--json` prints it: each write with its tier and reason (and, for a
+ * copy inside the store, its source), the deletes, and how many outputs were already in place.
+ */
+export function planJson(plan: Plan) {
+  return {
+    puts: plan.tiers.flatMap((t) =>
+      t.steps.map((s) => ({
+        key: s.file.key,
+        tier: t.tier,
+        reason: s.reason,
+        size: s.file.size,
+        ...('copyFrom' in s.file.body ? { copyFrom: s.file.body.copyFrom } : {}),
+      })),
+    ),
+    deletes: plan.deletes,
+    unchanged: plan.skipped,
+  };
+}
+
 export function describePlan(plan: Plan): string[] {
   const lines: string[] = [];
   for (const t of plan.tiers) {
