@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { signedBy } from '../../formats/pgp-signature-packet.js';
-import type { Snapshot } from '../../model/history.js';
+import type { RepoAdoption } from '../../model/adoption.js';
 import type { OutputFile } from '../../model/tiers.js';
 import type { Signer } from '../../signing/signer.js';
 import type { ObjectInfo, ObjectStore } from '../../storage/object-store.js';
@@ -10,19 +10,8 @@ import { aptSnippets } from './apt-extras.js';
 import { type AptState, buildApt, distsPrefix, GENERATIONS_FILE } from './build-apt.js';
 import { aptSnapshotText, readAptState, releaseSha256 } from './read-apt-state.js';
 
-export interface AptAdoption {
-  /** No Release under the deb prefix: there is no apt repository to take over. */
-  absent: boolean;
-  /** The repository already reads as pkgpub's own (nothing rewritten). */
-  own: boolean;
-  /** Packages listed by the indexes taken over. */
-  packages: number;
-  /** Index files pkgpub does not write (Packages.bz2, Contents-*, per-arch Release...), as garbage. */
-  retired: string[];
-  outputs: OutputFile[];
-  /** The Release text read and (when rewritten) written: the channel history's `apt` part. */
-  snapshot: { read: Snapshot; written: Snapshot };
-}
+/** apt's and yum's takeovers report the same things. */
+export type AptAdoption = RepoAdoption;
 
 /**
  * Pure: whether the committed repository is in the shape pkgpub writes, so a publish into it

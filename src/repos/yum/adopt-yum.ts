@@ -1,7 +1,6 @@
 import type { ResolvedConfig } from '../../config/resolve.js';
 import { signedBy } from '../../formats/pgp-signature-packet.js';
-import type { Snapshot } from '../../model/history.js';
-import type { OutputFile } from '../../model/tiers.js';
+import type { RepoAdoption } from '../../model/adoption.js';
 import type { Signer } from '../../signing/signer.js';
 import type { ObjectInfo, ObjectStore } from '../../storage/object-store.js';
 import { NO_CHANGES } from '../section.js';
@@ -10,17 +9,8 @@ import { readYumPointer, readYumState, readYumStateAt, repodataPrefix } from './
 import { repomdPointerFiles } from './sign-repomd.js';
 import { yumRepoFile } from './yum-extras.js';
 
-export interface YumAdoption {
-  /** No repomd.xml under the rpm prefix. */
-  absent: boolean;
-  own: boolean;
-  packages: number;
-  /** Repodata files the new repomd.xml does not name (sqlite databases, old xml), as garbage. */
-  retired: string[];
-  outputs: OutputFile[];
-  /** repomd.xml as read and (when rewritten) written: the channel history's `yum` part. */
-  snapshot: { read: Snapshot; written: Snapshot };
-}
+/** apt's and yum's takeovers report the same things. */
+export type YumAdoption = RepoAdoption;
 
 /**
  * Pure: whether repomd.xml is pkgpub's (it names pkgpub's record, whose header digests let a
