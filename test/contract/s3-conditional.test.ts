@@ -13,12 +13,12 @@ import { prune } from '../../src/changes/prune.js';
 import { pruneDrivers } from '../../src/changes/prune-drivers.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import type { Signer } from '../../src/signing/signer.js';
-import { S3Store } from '../../src/storage/s3-store.js';
+import type { S3Store } from '../../src/storage/s3-store.js';
 import { makeTestKey } from '../support/keys.js';
 import { driverVersionFolder } from '../support/driver-versions.js';
 import { fixturesDir, scratchRoot } from '../support/paths.js';
 import { type Fault, type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
-import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
+import { type S3rverHandle, startS3rver, storeOn } from '../support/s3rver.js';
 import { PauseBeforeWrite } from '../support/pause-store.js';
 import { objectStoreContract } from './object-store.contract.js';
 
@@ -43,13 +43,7 @@ afterAll(async () => {
 });
 
 const storeAt = (prefix: string) =>
-  new S3Store({
-    bucket: server.bucket,
-    prefix,
-    endpoint: proxy.endpoint,
-    credentials: server.credentials,
-    retry: { baseDelayMs: 5 },
-  });
+  storeOn(server, prefix, { endpoint: proxy.endpoint, retry: { baseDelayMs: 5 } });
 
 objectStoreContract('s3rver behind a proxy enforcing If-Match', async (ns) => ({ store: storeAt(ns) }), {
   keepsSha256: true,

@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3Store } from '../../src/storage/s3-store.js';
+import type { S3Store } from '../../src/storage/s3-store.js';
 import { aptProblems, aptVersions, makeAptRoot } from '../support/apt.js';
 import { pkgpub } from '../support/cli.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
 import { fixturesDir } from '../support/paths.js';
-import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
+import { type S3rverHandle, startS3rver, storeOn } from '../support/s3rver.js';
 import { tree } from '../support/tree.js';
 
 const foreign = join(fixturesDir, 'foreign', 'tree');
@@ -18,14 +18,7 @@ let env: Record<string, string>;
 beforeAll(async () => {
   key = await makeTestKey();
   srv = await startS3rver();
-  store = new S3Store({
-    bucket: srv.bucket,
-    prefix: 'old',
-    endpoint: srv.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: srv.credentials,
-  });
+  store = storeOn(srv, 'old');
   // The old tree, uploaded as another tool would have: no sha256 metadata on any object.
   for (const rel of (await tree(foreign)).keys())
     await store.put(rel, { bytes: await readFile(join(foreign, rel)) });

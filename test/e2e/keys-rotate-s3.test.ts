@@ -3,12 +3,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRpmHeaders } from '../../src/artifacts/read-rpm.js';
 import { signatureIssuers } from '../../src/signing/issuers.js';
-import { S3Store } from '../../src/storage/s3-store.js';
 import { pkgpub } from '../support/cli.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
 import { samplesDir, scratchRoot } from '../support/paths.js';
-import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
+import { type S3rverHandle, startS3rver, storeOn } from '../support/s3rver.js';
 
 // The three phases against s3rver behind a proxy that enforces If-Match: every transaction of a
 // rotation runs lock-free there, each state file it rewrites guarded by the version it read.
@@ -34,15 +33,7 @@ afterAll(async () => {
   for (const k of [oldKey, newKey]) if (k) await rm(k.dir, { recursive: true, force: true });
 });
 
-const store = () =>
-  new S3Store({
-    bucket: srv.bucket,
-    prefix,
-    endpoint: srv.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: srv.credentials,
-  });
+const store = () => storeOn(srv, prefix);
 
 const cli = (args: string[]) =>
   pkgpub(

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publish } from '../../src/changes/publish.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { loadSigner } from '../../src/signing/load-key.js';
-import { S3Store } from '../../src/storage/s3-store.js';
 import { aptProblems, aptVersions, makeAptRoot } from '../support/apt.js';
 import { pkgpub } from '../support/cli.js';
 import { makeDnfRoot } from '../support/dnf.js';
@@ -13,7 +12,7 @@ import { type FaultProxy, startFaultProxy, type Traffic } from '../support/fault
 import { makeTestKey, type TestKey } from '../support/keys.js';
 import { fixturesDir, scratchRoot } from '../support/paths.js';
 import { buildRpms } from '../support/rpmbuild.js';
-import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
+import { type S3rverHandle, startS3rver, storeOn } from '../support/s3rver.js';
 
 const deb = (n: string) => join(fixturesDir, 'deb', n);
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -75,12 +74,7 @@ async function trafficOf<T>(run: () => Promise<T>): Promise<{ result: T; traffic
 describe('pkgpub promote on s3rver', () => {
   it('copies the packages server-side: no package body passes through pkgpub; apt and dnf install the same bytes', async () => {
     const prefix = 'site';
-    const store = new S3Store({
-      bucket: srv.bucket,
-      prefix,
-      endpoint: srv.endpoint,
-      credentials: srv.credentials,
-    });
+    const store = storeOn(srv, prefix);
     const { signer } = await loadSigner({ keyFile: key.secretFile });
     const devInputs = [
       deb('falco_0.39.0_amd64.deb'),

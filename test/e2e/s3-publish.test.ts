@@ -5,7 +5,6 @@ import { resolveConfig } from '../../src/config/resolve.js';
 import { publish } from '../../src/changes/publish.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import type { Signer } from '../../src/signing/signer.js';
-import { S3Store } from '../../src/storage/s3-store.js';
 import { aptUpdatedFrom, aptVersions } from '../support/apt.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { pkgpubProcess } from '../support/cli.js';
@@ -206,14 +205,7 @@ describe('publishing to s3rver', () => {
   it('completes correctly when 10% of requests fail with 503 or a reset', async () => {
     const proxy = await startFaultProxy(srv.endpoint, { failureRate: 0.1, seed: 7 });
     try {
-      const store = new S3Store({
-        bucket: srv.bucket,
-        prefix: 'faults',
-        endpoint: proxy.endpoint,
-        region: 'us-east-1',
-        forcePathStyle: true,
-        credentials: srv.credentials,
-      });
+      const store = storeOn(srv, 'faults', { endpoint: proxy.endpoint });
       const inputs = (await readdir(join(fixturesDir, 'deb'))).filter((f) => f.endsWith('.deb')).map(deb);
       await publish({ inputs, store, cfg, signer });
       expect(Object.values(proxy.injected).reduce((a, b) => a + b, 0)).toBeGreaterThan(3);

@@ -8,7 +8,6 @@ import { publish } from '../../src/changes/publish.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { loadSigner } from '../../src/signing/load-key.js';
 import type { Signer } from '../../src/signing/signer.js';
-import { S3Store } from '../../src/storage/s3-store.js';
 import { GARBAGE_KEY, parsePendingGarbage } from '../../src/transaction/garbage.js';
 import {
   conditionalS3RaceTree,
@@ -24,7 +23,7 @@ import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { makeTestKey, type TestKey } from '../support/keys.js';
 import { fixturesDir, scratchRoot } from '../support/paths.js';
 import { buildRpms } from '../support/rpmbuild.js';
-import { type S3rverHandle, startS3rver } from '../support/s3rver.js';
+import { type S3rverHandle, startS3rver, storeOn } from '../support/s3rver.js';
 import { tree } from '../support/tree.js';
 
 // `adopt` and a `publish` into the same tree, started together (support/channel-race.ts), on the
@@ -163,12 +162,7 @@ describe('an adopt and a publish on the same tree, started together, lose nothin
   it('on s3rver behind the If-Match proxy (the publish lands first; the adopt re-reads)', async () => {
     const prefix = 'adopt-race';
     // Uploaded as another tool would have: no sha256 metadata on any object.
-    const upload = new S3Store({
-      bucket: s3.bucket,
-      prefix,
-      endpoint: s3.endpoint,
-      credentials: s3.credentials,
-    });
+    const upload = storeOn(s3, prefix);
     await mapLimit([...(await tree(join(foreign, 'tree'))).keys()], 8, (rel) =>
       upload.put(rel, { bytes: readFileSync(join(foreign, 'tree', rel)) }),
     );

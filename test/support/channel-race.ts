@@ -6,13 +6,12 @@ import { expect } from 'vitest';
 import { historyKey, parseHistory } from '../../src/model/history.js';
 import { FsStore } from '../../src/storage/fs-store.js';
 import type { ObjectStore } from '../../src/storage/object-store.js';
-import { S3Store } from '../../src/storage/s3-store.js';
 import type { TransactionProgress } from '../../src/transaction/transaction.js';
 import { aptProblems, aptVersions, makeAptRoot } from './apt.js';
 import { type DnfRepoOptions, dnfNevras, makeDnfRoot } from './dnf.js';
 import type { FaultProxy } from './fault-proxy.js';
 import { PauseBeforeWrite } from './pause-store.js';
-import type { S3rverHandle } from './s3rver.js';
+import { type S3rverHandle, storeOn } from './s3rver.js';
 
 // A command and a publish into the same channel, started together, in one process so the
 // interleaving is made and not hoped for: the command runs until just before its first write of a
@@ -159,14 +158,7 @@ export function conditionalS3RaceTree(s3: S3rverHandle, proxy: FaultProxy, prefi
   return {
     label: 's3rver behind the If-Match proxy',
     optimistic: true,
-    store: () =>
-      new S3Store({
-        bucket: s3.bucket,
-        prefix,
-        endpoint: proxy.endpoint,
-        credentials: s3.credentials,
-        retry: { baseDelayMs: 5 },
-      }),
+    store: () => storeOn(s3, prefix, { endpoint: proxy.endpoint, retry: { baseDelayMs: 5 } }),
     url: `${s3.endpoint}/${s3.bucket}/${prefix}`,
   };
 }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { scratchRoot } from './paths.js';
-import { S3Store } from '../../src/storage/s3-store.js';
+import { S3Store, type S3StoreOptions } from '../../src/storage/s3-store.js';
 
 export interface S3rverHandle {
   /** http://127.0.0.1:PORT (path-style only). */
@@ -80,6 +80,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 export function storeOn(
   h: { endpoint: string; bucket: string; credentials: { accessKeyId: string; secretAccessKey: string } },
   prefix: string,
+  /** Another endpoint (a proxy in front of the server), a retry policy, ... */
+  over: Partial<S3StoreOptions> = {},
 ): S3Store {
   return new S3Store({
     bucket: h.bucket,
@@ -88,5 +90,6 @@ export function storeOn(
     region: 'us-east-1',
     forcePathStyle: true,
     credentials: h.credentials,
+    ...over,
   });
 }
