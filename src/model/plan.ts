@@ -63,7 +63,6 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The dry-run listing: one line per PUT and DELETE, in the order apply would make them. */
 /**
  * A plan as every command's `--json` prints it: each write with its tier and reason (and, for a
  * copy inside the store, its source), the deletes, and how many outputs were already in place.
@@ -84,6 +83,7 @@ export function planJson(plan: Plan) {
   };
 }
 
+/** The dry-run listing: one line per PUT and DELETE, in the order apply would make them. */
 export function describePlan(plan: Plan): string[] {
   const lines: string[] = [];
   for (const t of plan.tiers) {

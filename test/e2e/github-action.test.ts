@@ -279,11 +279,25 @@ describe('action.yml', () => {
       )
     ).trim();
     expect(added).toBe(join(temp, 'pkgpub', 'bin'));
-    // The command on PATH is the installed package, not the checkout, and it runs.
-    const installed = join(temp, 'pkgpub', 'lib', 'node_modules', 'pkgpub');
+    // The command on PATH is the packed package, not the checkout, with the locked dependencies.
+    const installed = join(temp, 'pkgpub', 'package');
     expect(realpathSync(join(added, 'pkgpub'))).toBe(join(installed, 'dist', 'src', 'cli.js'));
-    expect(existsSync(join(installed, 'node_modules', 'openpgp', 'package.json'))).toBe(true);
     expect(existsSync(join(installed, 'test'))).toBe(false);
+    const lock = JSON.parse(await readFile(join(repoRoot, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version?: string; dev?: boolean }>;
+    };
+    let compared = 0;
+    for (const [path, pkg] of Object.entries(lock.packages)) {
+      if (!path.startsWith('node_modules/')) continue;
+      const manifest = join(installed, path, 'package.json');
+      if (pkg.dev) expect(existsSync(manifest), path).toBe(false);
+      else {
+        const got = JSON.parse(await readFile(manifest, 'utf8')) as { version: string };
+        expect(got.version, path).toBe(pkg.version);
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(20);
     const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as {
       version: string;
     };
