@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { decodeUtf8, getField, parseControl, parseParagraphs } from '../formats/deb822.js';
-import { mapLimit } from '../map-limit.js';
+import { limiter, mapLimit } from '../map-limit.js';
 import { aptSnapshotText, clearsignedBody } from '../repos/apt/read-apt-state.js';
 import { reportSignature, type VerifyContext, sizeOf, uncompressed } from './context.js';
 import { parseDetached } from './signature-templates.js';
@@ -198,9 +198,13 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
     }
   }
   ctx.status(`apt ${dir}: ${debs.size} packages`);
+  // Packages read on this thread (each whole up to READ_WHOLE): four at a time, however many the
+  // hashing workers have in hand.
+  const readWhole = limiter(4);
   await mapLimit(
     [...debs],
-    // Read whole on this thread: four at a time. Hashed on the workers: enough to fill their batches.
+    // Read on this thread: four at a time. Hashed on the workers: enough to fill their batches
+    // (a package handed back to be judged here in full waits at `readWhole`).
     !ctx.deep ? ctx.concurrency : ctx.hasher?.parallel ? 256 : Math.min(ctx.concurrency, 4),
     async ([key, want]) => {
       const size = await sizeOf(ctx, key);
@@ -217,7 +221,7 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
         f.error('apt', key, 'apt.package-size', `${want.from} says ${want.size} bytes, the file has ${size}`);
         return;
       }
-      if (ctx.deep) await deepCheck(ctx, key, want);
+      if (ctx.deep) await deepCheck(ctx, key, want, readWhole);
     },
   );
   ctx.findings.covered(
@@ -229,14 +233,19 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
 /**
  * A package this size or smaller is read whole for --deep: its .asc is then checked over bytes in
  * memory, and openpgp's streaming verify (web streams, a transform per chunk) cost more than the
- * hashing for 5,000 small debs (bench/verify.ts). Four are read at a time.
+ * hashing for 5,000 small debs (bench/verify.ts). Four are read at a time (`readWhole`).
  */
 const READ_WHOLE = 8 << 20;
 
-async function deepCheck(ctx: VerifyContext, key: string, listed: ListedPackage): Promise<void> {
+async function deepCheck(
+  ctx: VerifyContext,
+  key: string,
+  listed: ListedPackage,
+  readWhole: ReturnType<typeof limiter>,
+): Promise<void> {
   const { size, hashes: want, from } = listed;
   const f = ctx.findings;
-  if (ctx.hasher && ctx.source.localPath) return deepCheckOnWorker(ctx, key, listed);
+  if (ctx.hasher && ctx.source.localPath) return deepCheckOnWorker(ctx, key, listed, readWhole);
   const ascKey = `${key}.asc`;
   const asc = hasAsc(ctx, ascKey) ? await ctx.source.get(ascKey) : undefined;
   const sig = asc && ctx.signatures ? await parseDetached(asc) : undefined;
@@ -303,7 +312,12 @@ function compareHashes(
  * signature from the digest when its template is known. The first of each template, and a
  * signature that path cannot parse, are judged here in full by openpgp.js.
  */
-async function deepCheckOnWorker(ctx: VerifyContext, key: string, listed: ListedPackage): Promise<void> {
+async function deepCheckOnWorker(
+  ctx: VerifyContext,
+  key: string,
+  listed: ListedPackage,
+  readWhole: ReturnType<typeof limiter>,
+): Promise<void> {
   const { size, hashes: want, from } = listed;
   const ascKey = `${key}.asc`;
   const localPath = ctx.source.localPath!;
@@ -317,15 +331,16 @@ async function deepCheckOnWorker(ctx: VerifyContext, key: string, listed: Listed
   const read = got.signature;
   if (!read || read.state === 'absent') return;
   const templates = ctx.signatures!;
-  const full = async () => {
-    const [data, asc] = await Promise.all([
-      size <= READ_WHOLE ? ctx.source.get(key) : ctx.source.getStream(key),
-      ctx.source.get(ascKey),
-    ]);
-    if (!data || !asc)
-      return { goodBy: [], problems: ['the package or its .asc went away while it was read'] };
-    return checkDetached(data, asc, ctx.trust!, ctx.now);
-  };
+  const full = () =>
+    readWhole(async () => {
+      const [data, asc] = await Promise.all([
+        size <= READ_WHOLE ? ctx.source.get(key) : ctx.source.getStream(key),
+        ctx.source.get(ascKey),
+      ]);
+      if (!data || !asc)
+        return { goodBy: [], problems: ['the package or its .asc went away while it was read'] };
+      return checkDetached(data, asc, ctx.trust!, ctx.now);
+    });
   const check =
     read.state === 'checked'
       ? templates.verdictOf(read.template, read.verified)

@@ -4,14 +4,6 @@ export type Level = 'error' | 'warning' | 'note';
 
 export type Part = 'apt' | 'yum' | 'tarballs' | 'drivers' | 'listings' | 'keys' | 'cdn' | 'site';
 
-/**
- * The order of parts in a report. Some checks run side by side (verify.ts), so the order they
- * found things in is not the same from run to run; a report's order is.
- */
-const PART_ORDER: readonly Part[] = ['site', 'apt', 'yum', 'tarballs', 'drivers', 'keys', 'listings', 'cdn'];
-const byPart = (a: { part: Part }, b: { part: Part }) =>
-  PART_ORDER.indexOf(a.part) - PART_ORDER.indexOf(b.part);
-
 export interface Finding {
   level: Level;
   part: Part;
@@ -59,19 +51,21 @@ export class Findings {
 
   summary(): PartSummary[] {
     const parts = new Set<Part>([...this.checked.keys(), ...this.all.map((f) => f.part)]);
-    return [...parts]
-      .sort((a, b) => byPart({ part: a }, { part: b }))
-      .map((part) => ({
-        part,
-        checked: (this.checked.get(part) ?? []).join(', ') || 'nothing found',
-        errors: this.all.filter((f) => f.part === part && f.level === 'error').length,
-        warnings: this.all.filter((f) => f.part === part && f.level === 'warning').length,
-      }));
+    return [...parts].map((part) => ({
+      part,
+      checked: (this.checked.get(part) ?? []).join(', ') || 'nothing found',
+      errors: this.all.filter((f) => f.part === part && f.level === 'error').length,
+      warnings: this.all.filter((f) => f.part === part && f.level === 'warning').length,
+    }));
   }
 
-  /** Every finding, part by part (each part's in the order found). */
-  ordered(): Finding[] {
-    return [...this.all].sort(byPart);
+  /**
+   * Takes in what another collector found, as if found here now (each finding printed as it is
+   * added): checks that ran beside this one's report in the order they would have run in.
+   */
+  absorb(other: Findings): void {
+    for (const f of other.all) this.add(f.level, f.part, f.file, f.rule, f.message);
+    for (const [part, what] of other.checked) for (const w of what) this.covered(part, w);
   }
 
   get errors(): number {

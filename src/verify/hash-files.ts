@@ -201,11 +201,22 @@ export class FileHasher {
         }
         this.pump();
       });
-      w.on('error', (err) => {
-        for (const p of this.waiting.values()) for (const b of p.batch) b.reject(err);
-        this.waiting.clear();
-      });
-      this.workers.push({ w, inFlight: 0 });
+      const entry = { w, inFlight: 0 };
+      // A worker that fails takes its own batches with it, not the others'; it gets no more.
+      const lost = (err: Error) => {
+        const at = this.workers.indexOf(entry);
+        if (at < 0) return;
+        this.workers.splice(at, 1);
+        for (const [id, p] of this.waiting)
+          if (p.worker === entry) {
+            this.waiting.delete(id);
+            for (const b of p.batch) b.reject(err);
+          }
+        if (this.workers.length === 0) for (const b of this.queue.splice(0)) b.reject(err);
+      };
+      w.on('error', lost);
+      w.on('exit', (code) => lost(new Error(`a hashing worker exited (code ${code})`)));
+      this.workers.push(entry);
     }
   }
 

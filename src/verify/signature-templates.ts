@@ -98,31 +98,31 @@ export class SignatureTemplates {
   }
 
   /**
-   * The verdict on a signature whose digest (`signedHex`) is known. The first of a template not yet
-   * known is judged in full by `full` (openpgp.js), and the others of that template wait for it:
-   * the first 256 packages asked for at once would otherwise each be judged in full.
+   * The verdict on a signature whose digest (`signedHex`) is known. A template not yet known is
+   * judged in full by `full` (openpgp.js), one signature at a time: the others of that template
+   * wait, and are then checked from their digest once one came out clean. Until one does (the
+   * first was damaged, or no trusted key made them), each is judged in full in its turn.
    */
   async judge(
     sig: DetachedSignature,
     signedHex: string,
     full: () => Promise<SignatureCheck>,
   ): Promise<SignatureCheck> {
-    if (!this.judged.has(sig.template)) {
-      const first = this.judging.get(sig.template);
-      if (!first) {
-        const check = full().then((c) => {
-          this.remember(sig, c);
-          return c;
-        });
-        this.judging.set(
-          sig.template,
-          check.catch(() => undefined),
-        );
-        return check;
+    for (;;) {
+      if (this.judged.has(sig.template)) return this.check(sig, signedHex);
+      const other = this.judging.get(sig.template);
+      if (other) {
+        await other;
+        continue;
       }
-      await first;
+      const check = full();
+      const settled = check
+        .then((c) => this.remember(sig, c))
+        .catch(() => undefined)
+        .finally(() => this.judging.delete(sig.template));
+      this.judging.set(sig.template, settled);
+      return check;
     }
-    return this.judged.has(sig.template) ? this.check(sig, signedHex) : full();
   }
 
   knows(sig: DetachedSignature): boolean {

@@ -86,16 +86,22 @@ export async function verifySite(opts: VerifyOptions): Promise<VerifyReport> {
       await ctx.hasher?.close();
     }
   };
-  const rest = async () => {
-    if (parts.keyFiles.length > 0) await checkKeys(ctx, parts.keyFiles);
-    if (parts.listings.length > 0) await checkListings(ctx, parts.listings);
+  const rest = async (c: VerifyContext) => {
+    if (parts.keyFiles.length > 0) await checkKeys(c, parts.keyFiles);
+    if (parts.listings.length > 0) await checkListings(c, parts.listings);
   };
-  // With --deep the hashing workers are what the run waits for: the keys and listings, work for
-  // this thread alone, are checked meanwhile.
-  if (hasher?.parallel) await Promise.all([repositories(), rest()]);
-  else {
+  if (hasher?.parallel) {
+    // With --deep the hashing workers are what the run waits for: the keys and listings, work for
+    // this thread alone, are checked meanwhile, into a collector of their own that is reported
+    // after the repositories', so the report reads in the same order as a run without workers.
+    const aside = new Findings();
+    const [repos, others] = await Promise.allSettled([repositories(), rest({ ...ctx, findings: aside })]);
+    if (repos.status === 'rejected') throw repos.reason;
+    if (others.status === 'rejected') throw others.reason;
+    findings.absorb(aside);
+  } else {
     await repositories();
-    await rest();
+    await rest(ctx);
   }
   if (opts.origin)
     await checkOrigin(ctx, opts.origin, pointerKeys(parts, files.sizes, opts.only?.driverVersions));
@@ -109,7 +115,7 @@ export async function verifySite(opts: VerifyOptions): Promise<VerifyReport> {
       0
   )
     findings.error('site', '/', 'site.empty', 'no apt, yum, tarball or driver repository found here');
-  const all = findings.ordered();
+  const all = findings.all;
   return {
     site: source.description,
     trust: trust?.origin ?? 'none: no --key and no published keys, signatures not checked',

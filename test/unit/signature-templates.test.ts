@@ -10,6 +10,17 @@ import { hashFile, hashSigned } from '../../src/verify/hash-files.js';
 import type { DigestKey } from '../../src/verify/signature-math.js';
 import { scratchRoot } from '../support/paths.js';
 
+/** A fresh key pair: its signer, and a trust of its public key alone. */
+async function signerAndTrust(name: string, type: 'ed25519' | 'rsa4096' = 'ed25519') {
+  const pair = await generateKeyPair({ name, email: `${name}@example.invalid`, type });
+  const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
+  const trust: Trust = {
+    keys: await readPublicKeys(new TextEncoder().encode(pair.publicArmored)),
+    origin: 'test',
+  };
+  return { pair, signer, trust };
+}
+
 /**
  * verify --deep judges the first signature of a template with openpgp.js and the others from
  * their digest with node:crypto: both must give the same verdict on good and on damaged
@@ -20,16 +31,7 @@ describe.each([
   ['rsa 4096', 'rsa4096'],
 ] as const)('%s', (_label, type) => {
   it('the digest check agrees with openpgp.js on good, swapped and damaged signatures', async () => {
-    const pair = await generateKeyPair({
-      name: 'templates',
-      email: 't@example.invalid',
-      type,
-    });
-    const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
-    const trust: Trust = {
-      keys: await readPublicKeys(new TextEncoder().encode(pair.publicArmored)),
-      origin: 'test',
-    };
+    const { signer, trust } = await signerAndTrust('templates', type);
     const now = new Date();
     const data = [randomBytes(5000), randomBytes(70_000), randomBytes(1)];
     // One template for every signature, as a publish makes them.
@@ -99,12 +101,7 @@ describe.each([
 });
 
 it('a hashing worker reads each .asc: absent, unparsable, an unknown template, then one taught', async () => {
-  const pair = await generateKeyPair({ name: 'w', email: 'w@example.invalid', type: 'ed25519' });
-  const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
-  const trust: Trust = {
-    keys: await readPublicKeys(new TextEncoder().encode(pair.publicArmored)),
-    origin: 'test',
-  };
+  const { signer, trust } = await signerAndTrust('w');
   const dir = await mkdtemp(join(scratchRoot, 'signed-'));
   try {
     const data = [randomBytes(3000), randomBytes(4000)];
@@ -160,6 +157,47 @@ it('a hashing worker reads each .asc: absent, unparsable, an unknown template, t
   }
 });
 
+it('judge: a damaged first signature does not turn the digest path off for its template, and full checks never overlap', async () => {
+  const { signer, trust } = await signerAndTrust('j');
+  const template = signer.prehashTemplate()!;
+  const data = [randomBytes(100), randomBytes(200), randomBytes(300), randomBytes(400)];
+  const signed = data.map((d) => createHash('sha256').update(d).update(template.trailer).digest('hex'));
+  const ascs = await Promise.all(
+    signed.map(async (h) => new TextEncoder().encode(await signer.signPrehashed(template, h))),
+  );
+  const sigs = await Promise.all(ascs.map((a) => parseDetached(a)));
+  const templates = new SignatureTemplates(trust);
+  let running = 0;
+  let most = 0;
+  const fulls: number[] = [];
+  // The first package's bytes are damaged: its full check fails, the next one's succeeds.
+  const fullOf = (i: number) => async () => {
+    fulls.push(i);
+    running++;
+    most = Math.max(most, running);
+    await new Promise((r) => setTimeout(r, 5));
+    const bytes = i === 0 ? randomBytes(100) : data[i]!;
+    const c = await checkDetached(bytes, ascs[i]!, trust, new Date());
+    running--;
+    return c;
+  };
+  const verdicts = await Promise.all(
+    data.map((_, i) =>
+      templates.judge(
+        sigs[i]!,
+        i === 0 ? createHash('sha256').update('x').digest('hex') : signed[i]!,
+        fullOf(i),
+      ),
+    ),
+  );
+  expect(verdicts[0]!.goodBy).toEqual([]);
+  for (const v of verdicts.slice(1)) expect(v.goodBy).toHaveLength(1);
+  // The first failed, the second judged the template, the last two came from their digest.
+  expect(fulls).toEqual([0, 1]);
+  expect(most).toBe(1);
+  expect(templates.knows(sigs[3]!)).toBe(true);
+});
+
 it('a template openpgp.js did not find clean (another key) is never known', async () => {
   const a = await generateKeyPair({ name: 'a', email: 'a@example.invalid', type: 'ed25519' });
   const b = await generateKeyPair({ name: 'b', email: 'b@example.invalid', type: 'ed25519' });
@@ -180,12 +218,7 @@ it('a template openpgp.js did not find clean (another key) is never known', asyn
 
 describe('checkDetached on a document bigger than a chunk (a driver version json)', () => {
   it('streams it through: a good signature verifies, one changed byte does not, the hashes cover it all', async () => {
-    const pair = await generateKeyPair({ name: 'big', email: 'b@example.invalid', type: 'ed25519' });
-    const { signer } = await loadSigner({ keyArmored: pair.privateArmored });
-    const trust: Trust = {
-      keys: await readPublicKeys(new TextEncoder().encode(pair.publicArmored)),
-      origin: 'test',
-    };
+    const { signer, trust } = await signerAndTrust('big');
     const data = randomBytes(3 * 1024 * 1024 + 17);
     const asc = new TextEncoder().encode(await signer.detachSignArmored(data));
     const h = createHash('sha256');
