@@ -221,7 +221,9 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
         f.error('apt', key, 'apt.package-size', `${want.from} says ${want.size} bytes, the file has ${size}`);
         return;
       }
-      if (ctx.deep) await deepCheck(ctx, key, want, readWhole);
+      if (!ctx.deep) return;
+      if (ctx.hasher && ctx.source.localPath) await deepCheckOnWorker(ctx, key, want, readWhole);
+      else await deepCheck(ctx, key, want);
     },
   );
   ctx.findings.covered(
@@ -237,15 +239,10 @@ export async function checkApt(ctx: VerifyContext, root: string, suite: string):
  */
 const READ_WHOLE = 8 << 20;
 
-async function deepCheck(
-  ctx: VerifyContext,
-  key: string,
-  listed: ListedPackage,
-  readWhole: ReturnType<typeof limiter>,
-): Promise<void> {
+/** --deep over a web server or a bucket: the package read here, its .asc checked on the way. */
+async function deepCheck(ctx: VerifyContext, key: string, listed: ListedPackage): Promise<void> {
   const { size, hashes: want, from } = listed;
   const f = ctx.findings;
-  if (ctx.hasher && ctx.source.localPath) return deepCheckOnWorker(ctx, key, listed, readWhole);
   const ascKey = `${key}.asc`;
   const asc = hasAsc(ctx, ascKey) ? await ctx.source.get(ascKey) : undefined;
   const sig = asc && ctx.signatures ? await parseDetached(asc) : undefined;

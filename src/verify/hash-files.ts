@@ -3,7 +3,7 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { type DigestCheck, type DigestKey, digestVerifies } from './signature-math.js';
-import { type DetachedSignature, parseDetached } from './signature-templates.js';
+import { type DetachedSignature, digestCheckOf, parseDetached } from './signature-templates.js';
 
 /**
  * What hashing a local file found: its digests and size (and, given a signature's trailer, the
@@ -264,26 +264,23 @@ export async function hashSigned(
   taught: ReadonlyMap<string, DigestKey>,
 ): Promise<FileDigests> {
   if (ascPath === undefined) return hashFile(path, algorithms);
-  let bytes: Uint8Array;
+  let bytes: Uint8Array | undefined;
   try {
     bytes = readFileSync(ascPath);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EISDIR') throw err;
-    const got = hashFile(path, algorithms);
-    return got && { ...got, signature: { state: 'absent' } };
   }
-  const sig = await parseDetached(bytes);
+  const sig = bytes && (await parseDetached(bytes));
   if (!sig) {
     const got = hashFile(path, algorithms);
-    return got && { ...got, signature: { state: 'unparsed' } };
+    return got && { ...got, signature: { state: bytes ? 'unparsed' : 'absent' } };
   }
   const key = taught.get(sig.template);
-  const check = key && { key, hash: sig.hash, signedHashValue: sig.signedHashValue, params: sig.params };
   const got = hashFile(path, algorithms, {
     algorithm: sig.hash,
     bytes: sig.trailer,
-    ...(check ? { check } : {}),
+    ...(key ? { check: digestCheckOf(sig, key) } : {}),
   });
   if (!got) return undefined;
   const { signed, verified, ...rest } = got;
@@ -341,8 +338,8 @@ export function hashFile(path: string, algorithms: string[], trailer?: SignedTra
 if (!isMainThread && parentPort) {
   const port = parentPort;
   const taught = new Map<string, DigestKey>();
-  // Batches are handled one at a time, in order: a signature's parse is async, and a batch's reply
-  // must not overtake a template taught before the next one.
+  // One batch at a time, in the order sent: a signature's parse is async, and batches started
+  // side by side would only compete for this one thread.
   let chain = Promise.resolve();
   port.on('message', (m: Request | Teach) => {
     if ('teach' in m) {

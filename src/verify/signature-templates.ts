@@ -67,6 +67,11 @@ export async function parseDetached(bytes: Uint8Array): Promise<DetachedSignatur
   };
 }
 
+/** What checking `sig` from a digest needs, given the key of its (judged) template. */
+export function digestCheckOf(sig: DetachedSignature, key: DigestKey): DigestCheck {
+  return { key, hash: sig.hash, signedHashValue: sig.signedHashValue, params: sig.params };
+}
+
 /**
  * Judges signatures that share their hashed part with one openpgp.js has judged in full. Such
  * signatures (every .asc of one pkgpub publish: one signing time, one key) differ only in the
@@ -136,7 +141,7 @@ export class SignatureTemplates {
   digestCheck(sig: DetachedSignature): DigestCheck | undefined {
     const key = this.judged.has(sig.template) ? this.publicKey(sig) : undefined;
     if (!key) return undefined;
-    return { key, hash: sig.hash, signedHashValue: sig.signedHashValue, params: sig.params };
+    return digestCheckOf(sig, key);
   }
 
   /**
